@@ -1,0 +1,65 @@
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, ensureSecret, loadConfig } from './config.js';
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'alloquy-config-'));
+
+describe('loadConfig', () => {
+  it('puts everything under ALLOQUY_HOME by default', () => {
+    const home = tmp();
+    const c = loadConfig({ ALLOQUY_HOME: home });
+    expect(c.home).toBe(home);
+    expect(c.http.port).toBe(8080);
+    expect(c.irc.linkPort).toBe(7000);
+    expect(c.database.path).toBe(join(home, 'control.sqlite'));
+    expect(c.registration).toBe('open');
+  });
+
+  it('merges a JSON file under the environment', () => {
+    const home = tmp();
+    writeFileSync(join(home, 'control.json'), JSON.stringify({ http: { port: 9000 }, registration: 'invite', irc: { network: 'Net' } }));
+    const c = loadConfig({ ALLOQUY_HOME: home, ALLOQUY_HTTP_PORT: '9100' });
+    expect(c.http.port).toBe(9100);
+    expect(c.http.host).toBe('0.0.0.0');
+    expect(c.registration).toBe('invite');
+    expect(c.irc.network).toBe('Net');
+    expect(c.irc.servicesName).toBe('services.alloquy.local');
+  });
+
+  it('names the bad setting', () => {
+    const home = tmp();
+    expect(() => loadConfig({ ALLOQUY_HOME: home, ALLOQUY_HTTP_PORT: 'eighty' })).toThrow(/http\.port/);
+    expect(() => loadConfig({ ALLOQUY_HOME: home, ALLOQUY_HTTP_PORT: '70000' })).toThrow(ConfigError);
+    expect(() => loadConfig({ ALLOQUY_HOME: home, ALLOQUY_REGISTRATION: 'sometimes' })).toThrow(/registration/);
+    expect(() => loadConfig({ ALLOQUY_HOME: home, ALLOQUY_IRC_SERVICES_SID: 'ABC' })).toThrow(/SID/);
+    expect(() => loadConfig({ ALLOQUY_HOME: home, ALLOQUY_IRC_LINK: 'maybe' })).toThrow(/ALLOQUY_IRC_LINK/);
+  });
+
+  it('refuses a broken config file instead of ignoring it', () => {
+    const home = tmp();
+    writeFileSync(join(home, 'control.json'), '{ not json');
+    expect(() => loadConfig({ ALLOQUY_HOME: home })).toThrow(/not valid JSON/);
+    writeFileSync(join(home, 'control.json'), '[1,2]');
+    expect(() => loadConfig({ ALLOQUY_HOME: home })).toThrow(/JSON object/);
+    expect(() => loadConfig({ ALLOQUY_HOME: home, ALLOQUY_CONTROL_CONFIG: join(home, 'nope.json') })).toThrow(/does not exist/);
+  });
+});
+
+describe('ensureSecret', () => {
+  it('creates a private secret once and then reuses it', () => {
+    const path = join(tmp(), 'secrets', 'x.key');
+    const a = ensureSecret(path);
+    expect(a).toMatch(/^[0-9a-f]{64}$/);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(ensureSecret(path)).toBe(a);
+    expect(readFileSync(path, 'utf8').trim()).toBe(a);
+  });
+
+  it('refuses a secret too short to be one', () => {
+    const path = join(tmp(), 'short.key');
+    writeFileSync(path, 'abc\n');
+    expect(() => ensureSecret(path)).toThrow(/too short/);
+  });
+});

@@ -1,0 +1,181 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { z } from 'zod';
+
+/**
+ * The control server's configuration: built-in defaults, deep-merged with an optional JSON
+ * file (`ALLOQUY_CONTROL_CONFIG`, default `$ALLOQUY_HOME/control.json`), then environment
+ * variables. Env wins because that is how the supervisor and tests pin ports.
+ */
+const port = z.coerce.number().int().min(0).max(65535);
+
+export const configSchema = z.object({
+  home: z.string(),
+  http: z.object({ host: z.string(), port }),
+  database: z.object({ path: z.string() }),
+  registration: z.enum(['open', 'invite', 'closed']),
+  auth: z.object({
+    jwtSecretPath: z.string(),
+    issuer: z.string(),
+    accessTokenTtlSeconds: z.coerce.number().int().min(30),
+    refreshTokenTtlSeconds: z.coerce.number().int().min(60),
+    /** Failed logins allowed per account, and per source address, inside the window. */
+    maxFailuresPerAccount: z.coerce.number().int().min(1),
+    maxFailuresPerAddress: z.coerce.number().int().min(1),
+    failureWindowSeconds: z.coerce.number().int().min(1),
+  }),
+  irc: z.object({
+    enabled: z.boolean(),
+    linkHost: z.string(),
+    linkPort: port,
+    linkPasswordPath: z.string(),
+    serverName: z.string(),
+    servicesName: z.string(),
+    servicesSid: z.string().regex(/^[0-9][0-9A-Z]{2}$/, 'a SID is a digit and two letters or digits'),
+    network: z.string(),
+  }),
+  operatorSocketPath: z.string(),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+});
+
+export type ControlConfig = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Env = Record<string, string | undefined>;
+type PlainObject = Record<string, unknown>;
+
+function defaults(home: string): PlainObject {
+  return {
+    home,
+    http: { host: '0.0.0.0', port: 8080 },
+    database: { path: join(home, 'control.sqlite') },
+    registration: 'open',
+    auth: {
+      jwtSecretPath: join(home, 'secrets', 'jwt.key'),
+      issuer: 'alloquy',
+      accessTokenTtlSeconds: 15 * 60,
+      refreshTokenTtlSeconds: 30 * 24 * 3600,
+      maxFailuresPerAccount: 10,
+      maxFailuresPerAddress: 30,
+      failureWindowSeconds: 300,
+    },
+    irc: {
+      enabled: true,
+      linkHost: '127.0.0.1',
+      linkPort: 7000,
+      linkPasswordPath: join(home, 'secrets', 'irc-link.key'),
+      serverName: 'irc.alloquy.local',
+      servicesName: 'services.alloquy.local',
+      servicesSid: '0AS',
+      network: 'Alloquy',
+    },
+    operatorSocketPath: join(home, 'run', 'control.sock'),
+    logLevel: 'info',
+  };
+}
+
+/** Environment variable → config path. One table so the README can list them. */
+export const ENV_MAP: Record<string, string> = {
+  ALLOQUY_HTTP_HOST: 'http.host',
+  ALLOQUY_HTTP_PORT: 'http.port',
+  ALLOQUY_DB_PATH: 'database.path',
+  ALLOQUY_REGISTRATION: 'registration',
+  ALLOQUY_JWT_SECRET_PATH: 'auth.jwtSecretPath',
+  ALLOQUY_ACCESS_TOKEN_TTL: 'auth.accessTokenTtlSeconds',
+  ALLOQUY_REFRESH_TOKEN_TTL: 'auth.refreshTokenTtlSeconds',
+  ALLOQUY_LOGIN_MAX_FAILURES_ACCOUNT: 'auth.maxFailuresPerAccount',
+  ALLOQUY_LOGIN_MAX_FAILURES_ADDRESS: 'auth.maxFailuresPerAddress',
+  ALLOQUY_LOGIN_FAILURE_WINDOW: 'auth.failureWindowSeconds',
+  ALLOQUY_IRC_LINK_HOST: 'irc.linkHost',
+  ALLOQUY_IRC_LINK_PORT: 'irc.linkPort',
+  ALLOQUY_IRC_LINK_PASSWORD_PATH: 'irc.linkPasswordPath',
+  ALLOQUY_IRC_SERVER_NAME: 'irc.serverName',
+  ALLOQUY_IRC_SERVICES_NAME: 'irc.servicesName',
+  ALLOQUY_IRC_SERVICES_SID: 'irc.servicesSid',
+  ALLOQUY_IRC_NETWORK: 'irc.network',
+  ALLOQUY_IRC_LINK: 'irc.enabled',
+  ALLOQUY_OPERATOR_SOCKET: 'operatorSocketPath',
+  ALLOQUY_LOG_LEVEL: 'logLevel',
+};
+
+function isPlainObject(v: unknown): v is PlainObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export function deepMerge(base: PlainObject, over: PlainObject): PlainObject {
+  const out: PlainObject = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const prev = out[k];
+    out[k] = isPlainObject(prev) && isPlainObject(v) ? deepMerge(prev, v) : v;
+  }
+  return out;
+}
+
+function setPath(obj: PlainObject, path: string, value: unknown): void {
+  const keys = path.split('.');
+  let cur = obj;
+  for (const key of keys.slice(0, -1)) {
+    const next = cur[key];
+    if (!isPlainObject(next)) cur[key] = {};
+    cur = cur[key] as PlainObject;
+  }
+  cur[keys[keys.length - 1]!] = value;
+}
+
+function envValue(path: string, raw: string): unknown {
+  if (path === 'irc.enabled') {
+    if (!/^(true|false|1|0|yes|no)$/i.test(raw)) throw new ConfigError(`ALLOQUY_IRC_LINK must be true or false, got "${raw}"`);
+    return /^(true|1|yes)$/i.test(raw);
+  }
+  return raw;
+}
+
+export function loadConfig(env: Env = process.env, cwd = process.cwd()): ControlConfig {
+  const home = resolve(cwd, env.ALLOQUY_HOME ?? '.alloquy');
+  let merged = defaults(home);
+
+  const filePath = env.ALLOQUY_CONTROL_CONFIG ?? join(home, 'control.json');
+  if (existsSync(filePath)) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(filePath, 'utf8'));
+    } catch (err) {
+      throw new ConfigError(`${filePath} is not valid JSON: ${(err as Error).message}`);
+    }
+    if (!isPlainObject(parsed)) throw new ConfigError(`${filePath} must hold a JSON object`);
+    merged = deepMerge(merged, parsed);
+  } else if (env.ALLOQUY_CONTROL_CONFIG) {
+    throw new ConfigError(`ALLOQUY_CONTROL_CONFIG names ${filePath}, which does not exist`);
+  }
+
+  for (const [name, path] of Object.entries(ENV_MAP)) {
+    const raw = env[name];
+    if (raw !== undefined && raw !== '') setPath(merged, path, envValue(path, raw));
+  }
+
+  const result = configSchema.safeParse(merged);
+  if (!result.success) {
+    const issues = result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ConfigError(`invalid configuration: ${issues}`);
+  }
+  return result.data;
+}
+
+/**
+ * Reads a secret file, creating it with fresh random bytes (hex) when missing. Mode 0600:
+ * secrets never leave the data folder and never reach a log.
+ */
+export function ensureSecret(path: string, bytes = 32): string {
+  if (!existsSync(path)) {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    writeFileSync(path, randomBytes(bytes).toString('hex') + '\n', { mode: 0o600, flag: 'wx' });
+  }
+  chmodSync(path, 0o600);
+  const value = readFileSync(path, 'utf8').trim();
+  if (value.length < 16) throw new ConfigError(`secret ${path} is too short (need at least 16 characters)`);
+  return value;
+}

@@ -1,0 +1,45 @@
+/**
+ * The control server's one error type. Every failure a caller can act on carries a stable
+ * machine-readable code; the HTTP layer maps it to `{"error":{"code","message"}}` and the
+ * CLI prints the message. Anything else thrown is an internal error and its details are hidden.
+ */
+export const ERROR_STATUS = {
+  invalid_request: 400,
+  invalid_username: 400,
+  weak_password: 400,
+  unauthorized: 401,
+  invalid_credentials: 401,
+  invalid_token: 401,
+  account_disabled: 403,
+  forbidden: 403,
+  registration_closed: 403,
+  invalid_invite: 403,
+  not_found: 404,
+  username_taken: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  too_many_attempts: 429,
+  internal: 500,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export class ControlError extends Error {
+  override name = 'ControlError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    /** Seconds after which a retry may succeed (rate limits). */
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(message);
+  }
+
+  get status(): number {
+    return ERROR_STATUS[this.code];
+  }
+
+  toJSON(): { error: { code: ErrorCode; message: string } } {
+    return { error: { code: this.code, message: this.message } };
+  }
+}

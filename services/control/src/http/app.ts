@@ -1,0 +1,126 @@
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Logger } from 'pino';
+import type { AccountService } from '../accounts/account-service.js';
+import { ControlError } from '../errors/control-error.js';
+import type { Health } from '../health/health.js';
+import type { ControlMetrics } from '../metrics/metrics.js';
+import { buildOpenApi } from './openapi.js';
+import { expressPath, type Route } from './route.js';
+
+export interface HttpAppDeps {
+  routes: readonly Route[];
+  accounts: AccountService;
+  health: Health;
+  metrics: ControlMetrics;
+  log: Logger;
+  version: string;
+}
+
+/** Largest JSON body any endpoint accepts: credentials and settings are small. */
+const JSON_LIMIT = '64kb';
+
+function bearer(req: Request): string {
+  const header = req.headers.authorization;
+  const match = header ? /^Bearer ([^\s]+)$/i.exec(header) : null;
+  if (!match) throw new ControlError('unauthorized', 'an "Authorization: Bearer <access token>" header is required');
+  return match[1]!;
+}
+
+/**
+ * The HTTP API. Every route comes from the route table, validated by its schemas, and every
+ * failure leaves as `{"error":{"code","message"}}` with a stable code.
+ */
+export function createHttpApp(deps: HttpAppDeps): express.Express {
+  const { routes, accounts, health, metrics, log } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  app.use((req, res, next) => {
+    const end = metrics.httpDuration.startTimer();
+    res.on('finish', () => {
+      // The route pattern, not the raw URL, so label cardinality stays bounded.
+      const routePath = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
+      end({ method: req.method, route: routePath, status: String(res.statusCode) });
+    });
+    next();
+  });
+
+  app.use(express.json({ limit: JSON_LIMIT, strict: true }));
+
+  const openapi = buildOpenApi(routes, { title: 'Alloquy control API', version: deps.version });
+  app.get('/api/v1/openapi.json', (_req, res) => {
+    res.json(openapi);
+  });
+
+  app.get('/healthz', (_req, res) => {
+    const report = health.report();
+    res.status(report.status === 'ok' ? 200 : 503).json(report);
+  });
+
+  app.get('/metrics', async (_req, res, next) => {
+    try {
+      res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  for (const r of routes) {
+    app[r.method](expressPath(r.path), async (req: Request, res: Response, next: NextFunction) => {
+      try {
+        let account = undefined as unknown as ReturnType<AccountService['authenticateAccessToken']>;
+        if (r.auth !== 'none') {
+          account = accounts.authenticateAccessToken(bearer(req));
+          if (r.auth === 'admin' && !account.isAdmin) throw new ControlError('forbidden', 'only an admin may do this');
+        }
+        let body: unknown = undefined;
+        if (r.body) {
+          if (!req.is('application/json')) {
+            throw new ControlError('unsupported_media_type', 'send the request body as application/json');
+          }
+          const parsed = r.body.safeParse(req.body);
+          if (!parsed.success) {
+            const detail = parsed.error.issues
+              .map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message))
+              .join('; ');
+            throw new ControlError('invalid_request', `invalid request body: ${detail}`);
+          }
+          body = parsed.data;
+        }
+        const result = await r.handler({ body, params: req.params as Record<string, string>, account, ip: req.socket.remoteAddress, req });
+        if (result.body === undefined) res.status(result.status).end();
+        else res.status(result.status).json(result.body);
+      } catch (err) {
+        next(err);
+      }
+    });
+  }
+
+  app.use((_req, _res, next) => next(new ControlError('not_found', 'no such endpoint')));
+
+  // express recognises an error handler by its four parameters.
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const error = toControlError(err);
+    if (error.code === 'internal') log.error({ err, method: req.method, url: req.originalUrl }, 'request failed');
+    if (error.retryAfterSeconds) res.setHeader('Retry-After', String(error.retryAfterSeconds));
+    res.status(error.status).json(error.toJSON());
+  });
+
+  return app;
+}
+
+/** Maps body-parser and other thrown errors onto our codes; hides internals. */
+function toControlError(err: unknown): ControlError {
+  if (err instanceof ControlError) return err;
+  const e = err as { type?: string; status?: number };
+  if (e?.type === 'entity.too.large') return new ControlError('payload_too_large', `the request body is larger than ${JSON_LIMIT}`);
+  if (e?.type === 'entity.parse.failed') return new ControlError('invalid_request', 'the request body is not valid JSON');
+  if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') {
+    return new ControlError('unsupported_media_type', 'the request body must be UTF-8 JSON');
+  }
+  if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {
+    return new ControlError('invalid_request', 'the request could not be read');
+  }
+  return new ControlError('internal', 'internal error');
+}

@@ -1,0 +1,55 @@
+import { z } from 'zod';
+import type { AccountService } from '../../accounts/account-service.js';
+import { route, type Route } from '../route.js';
+import { AccountView, accountView } from './schemas.js';
+
+/** What the server's admins may do over HTTP; the operator CLI does the same locally. */
+export function adminRoutes(accounts: AccountService): Route[] {
+  const setDisabled = (disabled: boolean) =>
+    route({
+      method: 'post',
+      path: `/api/v1/accounts/{username}/${disabled ? 'disable' : 'enable'}`,
+      summary: disabled ? 'Disable an account: its sessions end and it is logged out everywhere' : 'Enable a disabled account',
+      tag: 'admin',
+      auth: 'admin',
+      responses: { 200: AccountView },
+      errors: [404],
+      handler({ params }) {
+        return { status: 200, body: accountView(accounts.setDisabled(params.username!, disabled)) };
+      },
+    });
+  return [
+    route({
+      method: 'get',
+      path: '/api/v1/accounts',
+      summary: 'List every account',
+      tag: 'admin',
+      auth: 'admin',
+      responses: { 200: z.object({ accounts: z.array(AccountView) }) },
+      handler() {
+        return { status: 200, body: { accounts: accounts.list().map(accountView) } };
+      },
+    }),
+    setDisabled(true),
+    setDisabled(false),
+    route({
+      method: 'post',
+      path: '/api/v1/registration-invites',
+      summary: 'Create an invite code for registration on an invite-only server',
+      tag: 'admin',
+      auth: 'admin',
+      body: z.strictObject({
+        max_uses: z.number().int().min(1).max(1_000_000).optional(),
+        expires_in: z.number().int().min(60).max(365 * 24 * 3600).optional().describe('seconds'),
+      }),
+      responses: { 201: z.object({ code: z.string(), expires_at: z.string().nullable(), max_uses: z.number().int().nullable() }) },
+      handler({ body, account }) {
+        const invite = accounts.createInvite({ createdBy: account.id, maxUses: body.max_uses, expiresInSeconds: body.expires_in });
+        return {
+          status: 201,
+          body: { code: invite.code, expires_at: invite.expiresAt ? new Date(invite.expiresAt).toISOString() : null, max_uses: invite.maxUses },
+        };
+      },
+    }),
+  ];
+}

@@ -1,0 +1,87 @@
+import type { Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { AccountService } from './accounts/account-service.js';
+import { AccessTokens } from './accounts/tokens.js';
+import { ensureSecret, type ControlConfig } from './config/config.js';
+import { Health } from './health/health.js';
+import { createHttpApp } from './http/app.js';
+import { accountRoutes } from './http/routes/account-routes.js';
+import { adminRoutes } from './http/routes/admin-routes.js';
+import { ControlMetrics } from './metrics/metrics.js';
+import { startOperatorSocket } from './operator/operator-socket.js';
+import { openDatabase, type Db } from './store/database.js';
+import { startIrcServices, type IrcServices } from './irc-services.js';
+
+export const VERSION = '0.1.0';
+
+/** The running control server: every part, wired once, stoppable as a whole. */
+export interface ControlServer {
+  config: ControlConfig;
+  db: Db;
+  accounts: AccountService;
+  metrics: ControlMetrics;
+  health: Health;
+  irc: IrcServices | undefined;
+  /** The HTTP port actually bound (differs from config when it asked for 0). */
+  httpPort: number;
+  stop(): Promise<void>;
+}
+
+export function createAccountService(config: ControlConfig, db: Db): AccountService {
+  const tokens = new AccessTokens(ensureSecret(config.auth.jwtSecretPath), config.auth.issuer, config.auth.accessTokenTtlSeconds);
+  return new AccountService(db, {
+    registration: config.registration,
+    accessTokens: tokens,
+    refreshTtlSeconds: config.auth.refreshTokenTtlSeconds,
+    maxFailuresPerAccount: config.auth.maxFailuresPerAccount,
+    maxFailuresPerAddress: config.auth.maxFailuresPerAddress,
+    failureWindowSeconds: config.auth.failureWindowSeconds,
+  });
+}
+
+export async function startControlServer(config: ControlConfig, log: Logger): Promise<ControlServer> {
+  const db = openDatabase(config.database.path);
+  const accounts = createAccountService(config, db);
+  const metrics = new ControlMetrics();
+  metrics.observeAccounts(accounts);
+  const health = new Health();
+  health.register('database', () => {
+    db.prepare('SELECT 1').get();
+    return { status: 'up' };
+  });
+
+  const irc = config.irc.enabled ? startIrcServices(config, accounts, metrics, health, log.child({ component: 'irc-link' })) : undefined;
+
+  const app = createHttpApp({
+    routes: [...accountRoutes(accounts), ...adminRoutes(accounts)],
+    accounts,
+    health,
+    metrics,
+    log: log.child({ component: 'http' }),
+    version: VERSION,
+  });
+  const http: HttpServer = await new Promise((resolve, reject) => {
+    const s = app.listen(config.http.port, config.http.host, () => resolve(s));
+    s.once('error', reject);
+  });
+  // Keep-alive sockets must not hold shutdown hostage.
+  http.keepAliveTimeout = 5000;
+  const httpPort = (http.address() as AddressInfo).port;
+  const operator = await startOperatorSocket(config.operatorSocketPath, accounts, log.child({ component: 'operator' }));
+  const sweeper = setInterval(() => accounts.sweep(), 60_000).unref();
+
+  log.info({ http: `${config.http.host}:${httpPort}`, irc: config.irc.enabled }, 'control server started');
+
+  return {
+    config, db, accounts, metrics, health, irc, httpPort,
+    async stop() {
+      clearInterval(sweeper);
+      await irc?.stop();
+      await new Promise<void>((resolve) => operator.close(() => resolve()));
+      http.closeAllConnections();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+      db.close();
+    },
+  };
+}

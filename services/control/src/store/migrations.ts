@@ -1,0 +1,52 @@
+/**
+ * Versioned schema migrations. Append only: a released migration is never edited, a change
+ * is a new version. Times are Unix milliseconds.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'accounts and sessions',
+    sql: `
+      CREATE TABLE accounts (
+        id INTEGER PRIMARY KEY,
+        username TEXT NOT NULL,
+        -- IRC casemapping (rfc1459) fold of username: uniqueness as InspIRCd sees nicks.
+        username_folded TEXT NOT NULL UNIQUE,
+        password_hash TEXT NOT NULL,
+        is_admin INTEGER NOT NULL DEFAULT 0,
+        disabled_at INTEGER,
+        created_at INTEGER NOT NULL,
+        password_changed_at INTEGER NOT NULL
+      );
+
+      -- Refresh tokens are stored as SHA-256 hashes only. A family is one login; presenting a
+      -- rotated-out token revokes the whole family (token theft detection).
+      CREATE TABLE refresh_tokens (
+        token_hash TEXT PRIMARY KEY,
+        account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        family_id TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        used_at INTEGER,
+        revoked_at INTEGER
+      );
+      CREATE INDEX refresh_tokens_family ON refresh_tokens(family_id);
+      CREATE INDEX refresh_tokens_account ON refresh_tokens(account_id);
+
+      CREATE TABLE registration_invites (
+        code TEXT PRIMARY KEY,
+        created_by INTEGER REFERENCES accounts(id) ON DELETE SET NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER,
+        max_uses INTEGER,
+        uses INTEGER NOT NULL DEFAULT 0
+      );
+    `,
+  },
+];

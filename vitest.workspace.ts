@@ -1,0 +1,1 @@
+export default ['services/*', 'scripts/stack'];
