@@ -1,0 +1,135 @@
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fetchHealth, httpBaseUrl } from './health.js';
+import { INSPIRCD_STOP_SIGNALS, inspircdCommand, waitForInspircdStartup } from './inspircd/process.js';
+import { canListen, waitForTcpPorts } from './net-wait.js';
+import { PORT_ENV_VARS } from './ports.js';
+import { controlServerEnv, localAddressFor, type StackSettings } from './settings.js';
+import type { ComponentSpec } from './supervisor.js';
+
+/** What a component factory may draw on; prepared by `up` before anything starts. */
+export interface StackContext {
+  settings: StackSettings;
+  repoRoot: string;
+  inspircd: { configPath: string; binary: string };
+  /** The control server's main module (normally <repo>/services/control/dist/main.js). */
+  controlEntry: string;
+}
+
+export interface StackComponentSpec extends ComponentSpec {
+  /** Files that must exist before starting, each with how to get it. */
+  requiredFiles: readonly { path: string; hint: string }[];
+  /** Where it listens, checked before starting: a taken port is reported, not crash-looped. */
+  listens: readonly ListenAddress[];
+}
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+  /** The environment variable that moves it. */
+  variable: string;
+}
+
+/** One supervised process of the stack, or null when it is switched off. */
+export type ComponentFactory = (context: StackContext) => StackComponentSpec | null;
+
+export const inspircdComponent: ComponentFactory = ({ settings, inspircd }) => {
+  const { command, args } = inspircdCommand(inspircd.configPath, inspircd.binary);
+  const { ports, irc } = settings;
+  return {
+    name: 'inspircd',
+    command,
+    args,
+    requiredFiles: [{ path: inspircd.binary, hint: 'install the inspircd Debian package (scripts/up does)' }],
+    listens: [
+      { host: '', port: ports.ircTls, variable: PORT_ENV_VARS.ircTls },
+      { host: '127.0.0.1', port: ports.irc, variable: PORT_ENV_VARS.irc },
+      { host: '', port: ports.ircWs, variable: PORT_ENV_VARS.ircWs },
+      { host: irc.linkHost, port: ports.ircLink, variable: PORT_ENV_VARS.ircLink },
+    ],
+    cwd: settings.layout.inspircdDir,
+    stopTimeoutMs: 10_000,
+    cleanExitCodes: [0],
+    cleanExitSignals: INSPIRCD_STOP_SIGNALS,
+    async ready({ signal, output }) {
+      const abortIf = (): Error | undefined => abortError(signal);
+      await waitForInspircdStartup(output, [ports.irc, ports.ircTls, ports.ircWs], { timeoutMs: 20_000, abortIf });
+      await waitForTcpPorts(localAddressFor(irc.linkHost), [ports.ircLink], { timeoutMs: 5_000, abortIf });
+    },
+    readyTimeoutMs: 30_000,
+  };
+};
+
+export const CONTROL_ENTRY = join('services', 'control', 'dist', 'main.js');
+
+export const controlComponent: ComponentFactory = ({ settings, repoRoot, controlEntry }) => {
+  const baseUrl = httpBaseUrl(localAddressFor(settings.httpHost), settings.ports.http);
+  return {
+    name: 'control',
+    command: process.execPath,
+    args: [controlEntry],
+    listens: [{ host: settings.httpHost, port: settings.ports.http, variable: PORT_ENV_VARS.http }],
+    requiredFiles: [{ path: controlEntry, hint: 'build the workspace with `pnpm build` (scripts/up does)' }],
+    env: { ...process.env, ...controlServerEnv(settings) },
+    cwd: repoRoot,
+    stopTimeoutMs: 10_000,
+    // The server answering /healthz at all is "ready"; the IRC link comes up on its own schedule.
+    async ready({ signal }) {
+      while (!signal.aborted) {
+        if ((await fetchHealth(baseUrl)) !== undefined) return;
+        await sleep(100);
+      }
+      throw new Error('exited before answering /healthz');
+    },
+    readyTimeoutMs: 30_000,
+  };
+};
+
+/**
+ * The stack, in start order (stopped in reverse). Murmur, coturn, attachments
+ * and signalling join this list as they arrive.
+ */
+export const STACK_COMPONENTS: readonly ComponentFactory[] = [inspircdComponent, controlComponent];
+
+export function stackComponents(
+  context: StackContext,
+  factories: readonly ComponentFactory[] = STACK_COMPONENTS,
+): StackComponentSpec[] {
+  return factories.map((factory) => factory(context)).filter((spec): spec is StackComponentSpec => spec !== null);
+}
+
+/** Fails early, saying how to fix it, when a component's program is not installed or built. */
+export async function checkRequiredFiles(specs: readonly StackComponentSpec[]): Promise<void> {
+  const missing: string[] = [];
+  for (const spec of specs) {
+    for (const { path, hint } of spec.requiredFiles) {
+      try {
+        await access(path);
+      } catch {
+        missing.push(`${spec.name}: ${path} is missing; ${hint}`);
+      }
+    }
+  }
+  if (missing.length > 0) throw new Error(`Cannot start the stack:\n  ${missing.join('\n  ')}`);
+}
+
+/** Fails, naming the variables that move them, when ports the stack needs are taken. */
+export async function checkPortsFree(specs: readonly StackComponentSpec[]): Promise<void> {
+  const busy: string[] = [];
+  for (const spec of specs) {
+    for (const { host, port, variable } of spec.listens) {
+      if (!(await canListen(host, port))) busy.push(`${spec.name}: port ${port} on ${host || 'all interfaces'} (${variable})`);
+    }
+  }
+  if (busy.length > 0) {
+    throw new Error(
+      `Cannot start the stack, these ports are in use:\n  ${busy.join('\n  ')}\n` +
+        'Is another Alloquy (or the distribution\'s own daemon) running? Stop it or move the ports with the variables named.',
+    );
+  }
+}
+
+function abortError(signal: AbortSignal): Error | undefined {
+  return signal.aborted ? new Error('the process exited') : undefined;
+}

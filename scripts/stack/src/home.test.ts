@@ -1,0 +1,68 @@
+import { mkdtemp, readFile, rm, stat, writeFile, chmod } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ensureHome, ensureSecret, homeLayout, repoRoot, resolveHome } from './home.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'alloquy-home-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('resolveHome', () => {
+  it('defaults to .alloquy at the repository root', async () => {
+    expect(resolveHome({})).toBe(join(repoRoot(), '.alloquy'));
+    expect(await stat(join(repoRoot(), 'pnpm-workspace.yaml'))).toBeTruthy();
+  });
+
+  it('resolves a relative ALLOQUY_HOME against the working directory', () => {
+    expect(resolveHome({ ALLOQUY_HOME: 'data' }, '/srv/alloquy')).toBe('/srv/alloquy/data');
+    expect(resolveHome({ ALLOQUY_HOME: '/var/lib/alloquy' })).toBe('/var/lib/alloquy');
+  });
+});
+
+describe('homeLayout and ensureHome', () => {
+  it('follows the shared layout and honours the path overrides', async () => {
+    const layout = homeLayout(dir, { ALLOQUY_JWT_SECRET_PATH: 'keys/jwt', ALLOQUY_DB_PATH: '/tmp/db.sqlite' });
+    expect(layout.linkPasswordPath).toBe(join(dir, 'secrets', 'irc-link.key'));
+    expect(layout.jwtSecretPath).toBe(join(dir, 'keys', 'jwt'));
+    expect(layout.dbPath).toBe('/tmp/db.sqlite');
+    await ensureHome(layout);
+    for (const sub of ['secrets', 'tls', 'inspircd', 'logs', 'run']) expect((await stat(join(dir, sub))).isDirectory()).toBe(true);
+    expect((await stat(layout.secretsDir)).mode & 0o777).toBe(0o700);
+  });
+});
+
+describe('ensureSecret', () => {
+  it('creates a private hex secret once and reuses it', async () => {
+    const path = join(dir, 'secrets', 'a.key');
+    const secret = await ensureSecret(path, 32);
+    expect(secret).toMatch(/^[0-9a-f]{64}$/);
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
+    expect(await readFile(path, 'utf8')).toBe(secret);
+    expect(await ensureSecret(path, 32)).toBe(secret);
+  });
+
+  it('agrees with a concurrent creator', async () => {
+    const path = join(dir, 'b.key');
+    const secrets = await Promise.all(Array.from({ length: 8 }, () => ensureSecret(path)));
+    expect(new Set(secrets).size).toBe(1);
+  });
+
+  it('reads secrets written by others (trimmed) and makes them private', async () => {
+    const path = join(dir, 'c.key');
+    await writeFile(path, 'abcdef0123456789abcdef\n');
+    await chmod(path, 0o644);
+    expect(await ensureSecret(path)).toBe('abcdef0123456789abcdef');
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
+  });
+
+  it('refuses an empty secret file', async () => {
+    const path = join(dir, 'd.key');
+    await writeFile(path, '\n');
+    await expect(ensureSecret(path)).rejects.toThrow(/exists but is empty/);
+  });
+});

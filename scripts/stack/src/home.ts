@@ -1,0 +1,114 @@
+import { randomBytes } from 'node:crypto';
+import { chmod, link, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * The repository root. Both `src/home.ts` (vitest) and `dist/home.js` (node)
+ * sit three levels below it, so this works for either.
+ */
+export function repoRoot(): string {
+  return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+}
+
+/** ALLOQUY_HOME as an absolute path; relative values are taken from `cwd`. */
+export function resolveHome(env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): string {
+  const configured = env.ALLOQUY_HOME?.trim();
+  if (configured === undefined || configured === '') return join(repoRoot(), '.alloquy');
+  return isAbsolute(configured) ? configured : resolve(cwd, configured);
+}
+
+/** Where everything lives inside the data folder (CONTRACTS: data folder layout). */
+export interface HomeLayout {
+  home: string;
+  secretsDir: string;
+  tlsDir: string;
+  inspircdDir: string;
+  logsDir: string;
+  runDir: string;
+  /** Shared InspIRCd <-> control server link password (sendpass = recvpass). */
+  linkPasswordPath: string;
+  jwtSecretPath: string;
+  /** Key for InspIRCd's host cloaking; only InspIRCd reads it. */
+  cloakKeyPath: string;
+  dbPath: string;
+}
+
+export function homeLayout(home: string, env: NodeJS.ProcessEnv = process.env): HomeLayout {
+  const secretsDir = join(home, 'secrets');
+  return {
+    home,
+    secretsDir,
+    tlsDir: join(home, 'tls'),
+    inspircdDir: join(home, 'inspircd'),
+    logsDir: join(home, 'logs'),
+    runDir: join(home, 'run'),
+    linkPasswordPath: pathFromEnv(env.ALLOQUY_IRC_LINK_PASSWORD_PATH, home) ?? join(secretsDir, 'irc-link.key'),
+    jwtSecretPath: pathFromEnv(env.ALLOQUY_JWT_SECRET_PATH, home) ?? join(secretsDir, 'jwt.key'),
+    cloakKeyPath: join(secretsDir, 'irc-cloak.key'),
+    dbPath: pathFromEnv(env.ALLOQUY_DB_PATH, home) ?? join(home, 'control.sqlite'),
+  };
+}
+
+function pathFromEnv(value: string | undefined, home: string): string | undefined {
+  const trimmed = value?.trim();
+  if (trimmed === undefined || trimmed === '') return undefined;
+  return isAbsolute(trimmed) ? trimmed : resolve(home, trimmed);
+}
+
+/** Creates the data folder and its sub-folders (secrets readable by the owner only). */
+export async function ensureHome(layout: HomeLayout): Promise<void> {
+  await mkdir(layout.home, { recursive: true });
+  for (const dir of [layout.tlsDir, layout.inspircdDir, layout.logsDir, layout.runDir]) {
+    await mkdir(dir, { recursive: true });
+  }
+  await mkdir(layout.secretsDir, { recursive: true, mode: 0o700 });
+  await chmod(layout.secretsDir, 0o700);
+}
+
+/**
+ * Returns the secret stored at `path`, creating it first (`bytes` random bytes,
+ * hex encoded, mode 0600) when it does not exist. The control server may create
+ * the same file concurrently, so creation is atomic: the secret is written to a
+ * private temporary file and hard-linked into place, which fails instead of
+ * overwriting when the other side won the race.
+ */
+export async function ensureSecret(path: string, bytes = 32): Promise<string> {
+  const existing = await readSecret(path);
+  if (existing !== undefined) return existing;
+
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  const temporary = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    // No trailing newline: a reader that does not trim must see the same secret.
+    await writeFile(temporary, randomBytes(bytes).toString('hex'), { mode: 0o600, flag: 'wx' });
+    try {
+      await link(temporary, path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  } finally {
+    await rm(temporary, { force: true });
+  }
+  const created = await readSecret(path);
+  if (created === undefined) throw new Error(`secret file ${path} is empty`);
+  return created;
+}
+
+async function readSecret(path: string): Promise<string | undefined> {
+  let content: string;
+  try {
+    content = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  const secret = content.trim();
+  if (secret === '') {
+    throw new Error(`secret file ${path} exists but is empty; delete it to have a new secret generated`);
+  }
+  // A secret that others can read is not secret; tighten rather than refuse.
+  const { mode } = await stat(path);
+  if ((mode & 0o077) !== 0) await chmod(path, 0o600);
+  return secret;
+}

@@ -1,0 +1,118 @@
+import { homeLayout, resolveHome, type HomeLayout } from './home.js';
+import { loadPorts, portsToEnv, type StackPorts } from './ports.js';
+
+export type RegistrationMode = 'open' | 'invite' | 'closed';
+
+/** Everything the stack is configured with (CONTRACTS.tmp.md), resolved and validated. */
+export interface StackSettings {
+  layout: HomeLayout;
+  ports: StackPorts;
+  httpHost: string;
+  irc: {
+    serverName: string;
+    serverSid: string;
+    network: string;
+    servicesName: string;
+    servicesSid: string;
+    /** Where InspIRCd listens for the services link and the control server connects. */
+    linkHost: string;
+  };
+  registration: RegistrationMode;
+  logLevel: string;
+}
+
+const SERVER_ID = /^[0-9][0-9A-Z]{2}$/;
+
+/** Reads the stack's settings from the environment; one error lists every bad value. */
+export function loadStackSettings(env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): StackSettings {
+  const problems: string[] = [];
+  let ports: StackPorts | undefined;
+  try {
+    ports = loadPorts(env);
+  } catch (error) {
+    problems.push((error as Error).message);
+  }
+  const read = (name: string, fallback: string): string => {
+    const value = env[name]?.trim();
+    return value === undefined || value === '' ? fallback : value;
+  };
+  const irc = {
+    serverName: read('ALLOQUY_IRC_SERVER_NAME', 'irc.alloquy.local'),
+    serverSid: read('ALLOQUY_IRC_SERVER_SID', '1AL'),
+    network: read('ALLOQUY_IRC_NETWORK', 'Alloquy'),
+    servicesName: read('ALLOQUY_IRC_SERVICES_NAME', 'services.alloquy.local'),
+    servicesSid: read('ALLOQUY_IRC_SERVICES_SID', '0AS'),
+    linkHost: read('ALLOQUY_IRC_LINK_HOST', '127.0.0.1'),
+  };
+  for (const [name, value] of [
+    ['ALLOQUY_IRC_SERVER_SID', irc.serverSid],
+    ['ALLOQUY_IRC_SERVICES_SID', irc.servicesSid],
+  ] as const) {
+    if (!SERVER_ID.test(value)) {
+      problems.push(`${name} must be a digit followed by two digits or capital letters (like 1AL), got ${JSON.stringify(value)}`);
+    }
+  }
+  if (irc.serverSid === irc.servicesSid) {
+    problems.push('ALLOQUY_IRC_SERVER_SID and ALLOQUY_IRC_SERVICES_SID must differ');
+  }
+  for (const [name, value] of [
+    ['ALLOQUY_IRC_SERVER_NAME', irc.serverName],
+    ['ALLOQUY_IRC_SERVICES_NAME', irc.servicesName],
+  ] as const) {
+    if (!value.includes('.') || /\s/.test(value)) {
+      problems.push(`${name} must be a host name with at least one dot, got ${JSON.stringify(value)}`);
+    }
+  }
+  if (irc.serverName.toLowerCase() === irc.servicesName.toLowerCase()) {
+    problems.push('ALLOQUY_IRC_SERVER_NAME and ALLOQUY_IRC_SERVICES_NAME must differ');
+  }
+  const registration = read('ALLOQUY_REGISTRATION', 'open');
+  if (registration !== 'open' && registration !== 'invite' && registration !== 'closed') {
+    problems.push(`ALLOQUY_REGISTRATION must be open, invite or closed, got ${JSON.stringify(registration)}`);
+  }
+  // Passed through as is: the control server owns the meaning of its log levels.
+  const logLevel = read('ALLOQUY_LOG_LEVEL', 'info');
+  if (problems.length > 0 || ports === undefined) {
+    throw new Error(`Invalid Alloquy configuration:\n  ${problems.join('\n  ')}`);
+  }
+  const home = resolveHome(env, cwd);
+  return {
+    layout: homeLayout(home, env),
+    ports,
+    httpHost: read('ALLOQUY_HTTP_HOST', '0.0.0.0'),
+    irc,
+    registration: registration as RegistrationMode,
+    logLevel,
+  };
+}
+
+/**
+ * The control server's environment, every variable set explicitly so both
+ * sides agree even where the control server's own defaults would differ.
+ */
+export function controlServerEnv(settings: StackSettings): Record<string, string> {
+  const { layout, irc } = settings;
+  return {
+    ALLOQUY_HOME: layout.home,
+    ...portsToEnv(settings.ports),
+    ALLOQUY_HTTP_HOST: settings.httpHost,
+    ALLOQUY_IRC_SERVER_NAME: irc.serverName,
+    ALLOQUY_IRC_SERVER_SID: irc.serverSid,
+    ALLOQUY_IRC_NETWORK: irc.network,
+    ALLOQUY_IRC_SERVICES_NAME: irc.servicesName,
+    ALLOQUY_IRC_SERVICES_SID: irc.servicesSid,
+    ALLOQUY_IRC_LINK_HOST: irc.linkHost,
+    ALLOQUY_IRC_LINK_PASSWORD_PATH: layout.linkPasswordPath,
+    ALLOQUY_JWT_SECRET_PATH: layout.jwtSecretPath,
+    ALLOQUY_DB_PATH: layout.dbPath,
+    ALLOQUY_REGISTRATION: settings.registration,
+    ALLOQUY_LOG_LEVEL: settings.logLevel,
+  };
+}
+
+/** An address to reach a listener bound to `host` from this machine (wildcards mean loopback). */
+export function localAddressFor(host: string): string {
+  if (host === '' || host === '0.0.0.0' || host === '*') return '127.0.0.1';
+  if (host === '::' || host === '[::]') return '::1';
+  return host;
+}
