@@ -14,8 +14,9 @@ const RESERVED = new Set(
 );
 
 /**
- * Folds a name the way InspIRCd compares nicks (rfc1459 casemapping: A-Z plus []\~ fold to
- * a-z plus {}|^), so two names IRC would treat as one nick can never be two accounts.
+ * Folds a name with rfc1459 casemapping (A-Z plus []\~ fold to a-z plus {}|^). Debian's
+ * InspIRCd uses plain ascii casemapping, which rfc1459 contains, so whichever mapping a network
+ * uses, two names IRC would treat as one nick can never be two accounts.
  */
 export function foldUsername(name: string): string {
   let out = '';

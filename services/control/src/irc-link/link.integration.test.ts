@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { startInspircd, type InspircdHandle } from '../../../../scripts/stack/src/inspircd/process.js';
+import { startInspircd, type InspircdHandle } from '@alloquy/stack';
 import { FuzzLineGenerator } from '../../test/irc-link/fuzz-lines.js';
 import { RawIrcClient, connectWithSasl, type SaslOutcome } from '../../test/irc-link/raw-client.js';
 import { TestAuthenticator } from '../../test/irc-link/test-authenticator.js';

@@ -16,7 +16,7 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE TABLE accounts (
         id INTEGER PRIMARY KEY,
         username TEXT NOT NULL,
-        -- IRC casemapping (rfc1459) fold of username: uniqueness as InspIRCd sees nicks.
+        -- rfc1459 fold of username (a superset of InspIRCd's ascii casemapping): one account per IRC nick.
         username_folded TEXT NOT NULL UNIQUE,
         password_hash TEXT NOT NULL,
         is_admin INTEGER NOT NULL DEFAULT 0,
