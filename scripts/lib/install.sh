@@ -4,7 +4,9 @@
 # to do. The caller sets the shell options (scripts use `set -euo pipefail`).
 
 ALLOQUY_PNPM_VERSION="${ALLOQUY_PNPM_VERSION:-9.15.9}"
-ALLOQUY_APT_PACKAGES=(inspircd mumble-server coturn openssl)
+# inspircd-dev and g++ build our InspIRCd module (infra/inspircd/modules); make, g++ and python3
+# let node-gyp build better-sqlite3 where no prebuilt binary fits.
+ALLOQUY_APT_PACKAGES=(inspircd inspircd-dev mumble-server coturn openssl g++ make python3)
 # Debian starts these daemons with their stock configs where systemd runs;
 # Alloquy runs its own instances on the same ports.
 ALLOQUY_DISTRO_DAEMONS=(inspircd mumble-server coturn)

@@ -6,6 +6,7 @@ export * from './net-wait.js';
 export * from './text-tail.js';
 export * from './inspircd/config.js';
 export * from './inspircd/process.js';
+export * from './inspircd/fast-connect.js';
 export * from './settings.js';
 export * from './health.js';
 export * from './supervisor.js';

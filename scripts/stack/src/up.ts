@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CONTROL_ENTRY, checkPortsFree, checkRequiredFiles, stackComponents, type StackContext } from './components.js';
 import { fetchHealth, httpBaseUrl, ircLinkUp } from './health.js';
 import { ensureHome, ensureSecret, repoRoot } from './home.js';
+import { prepareFastConnect, type FastConnectModules } from './inspircd/fast-connect.js';
 import { DEFAULT_INSPIRCD_BINARY, writeInspircdFiles } from './inspircd/process.js';
 import { loadStackSettings, localAddressFor, type StackSettings } from './settings.js';
 import { Supervisor } from './supervisor.js';
@@ -37,7 +38,16 @@ async function main(): Promise<number> {
   const certificate = await ensureCertificate(layout.tlsDir, certificateHostnames(settings));
   if (certificate.created) console.log(`Created a self-signed TLS certificate: ${certificate.certPath}`);
 
+  // Logins wait ~1 s without the module, but the stack still works: warn rather than refuse.
+  let fastConnect: FastConnectModules | undefined;
+  try {
+    fastConnect = await prepareFastConnect(join(layout.inspircdDir, 'modules'));
+  } catch (error) {
+    console.warn(`warning: ${(error as Error).message}\nwarning: continuing without it; IRC logins will take about a second`);
+  }
+
   const { configPath } = await writeInspircdFiles(layout.inspircdDir, {
+    ...fastConnect,
     server: { name: irc.serverName, sid: irc.serverSid, network: irc.network },
     ports,
     dataDir: layout.inspircdDir,

@@ -7,6 +7,7 @@ import { waitForTcpPorts } from '../net-wait.js';
 import { freePorts } from '../ports.js';
 import { LineRing, tailFile } from '../text-tail.js';
 import { ensureCertificate } from '../tls.js';
+import { prepareFastConnect, SHARED_TEST_MODULE_DIR } from './fast-connect.js';
 import {
   readInspircdTemplates,
   renderInspircdConfig,
@@ -137,6 +138,11 @@ export interface StartInspircdOptions {
   /** Default: random per start. */
   cloakKey?: string;
   limits?: InspircdLimits;
+  /**
+   * Load m_alloquy_fastconnect, as scripts/up does (default true; built once into
+   * SHARED_TEST_MODULE_DIR). Ignored when `moduleDir` is given.
+   */
+  fastConnect?: boolean;
   /** See InspircdConfigOptions. */
   moduleDir?: string;
   extraModules?: readonly string[];
@@ -185,6 +191,8 @@ export async function startInspircd(options: StartInspircdOptions): Promise<Insp
   const tls = options.tls ?? (await ensureCertificate(join(workDir, 'tls'), [server.name]));
   const services = options.services ?? null;
   const logPath = join(workDir, 'ircd.log');
+  const fastConnect =
+    options.moduleDir === undefined && options.fastConnect !== false ? await prepareFastConnect(SHARED_TEST_MODULE_DIR) : undefined;
   const { configPath } = await writeInspircdFiles(workDir, {
     server,
     ports,
@@ -196,7 +204,8 @@ export async function startInspircd(options: StartInspircdOptions): Promise<Insp
     services,
     ...(options.limits === undefined ? {} : { limits: options.limits }),
     ...(options.moduleDir === undefined ? {} : { moduleDir: options.moduleDir }),
-    ...(options.extraModules === undefined ? {} : { extraModules: options.extraModules }),
+    ...(fastConnect === undefined ? {} : { moduleDir: fastConnect.moduleDir }),
+    extraModules: [...(fastConnect?.extraModules ?? []), ...(options.extraModules ?? [])],
     ...(options.webSocketProxies === undefined ? {} : { webSocketProxies: options.webSocketProxies }),
   });
 
