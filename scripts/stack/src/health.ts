@@ -1,4 +1,4 @@
-/** GET /healthz of the control server (CONTRACTS: control server entry point). */
+/** GET /healthz of the control server. */
 export interface HealthReport {
   status: 'ok' | 'degraded' | string;
   components: Record<string, { status: 'up' | 'down' | string; [detail: string]: unknown }>;

@@ -18,7 +18,7 @@ export function resolveHome(env: NodeJS.ProcessEnv = process.env, cwd: string = 
   return isAbsolute(configured) ? configured : resolve(cwd, configured);
 }
 
-/** Where everything lives inside the data folder (CONTRACTS: data folder layout). */
+/** Where everything lives inside the data folder. */
 export interface HomeLayout {
   home: string;
   secretsDir: string;

@@ -24,7 +24,7 @@ export interface StackPorts {
 
 export type PortName = keyof StackPorts;
 
-/** The environment variable that overrides each port (CONTRACTS: shared with the services). */
+/** The environment variable that overrides each port (the same variables configure every component). */
 export const PORT_ENV_VARS: Readonly<Record<PortName, string>> = Object.freeze({
   ircTls: 'ALLOQUY_IRC_TLS_PORT',
   irc: 'ALLOQUY_IRC_PORT',

@@ -1,9 +1,11 @@
 import { homeLayout, resolveHome, type HomeLayout } from './home.js';
 import { loadPorts, portsToEnv, type StackPorts } from './ports.js';
 
-export type RegistrationMode = 'open' | 'invite' | 'closed';
-
-/** Everything the stack is configured with (CONTRACTS.tmp.md), resolved and validated. */
+/**
+ * What the stack's components must agree on (ports, names, paths), resolved and validated.
+ * Settings only the control server reads (registration mode, log level, token lifetimes) reach
+ * it through the inherited environment and its own config file, which it validates itself.
+ */
 export interface StackSettings {
   layout: HomeLayout;
   ports: StackPorts;
@@ -17,8 +19,6 @@ export interface StackSettings {
     /** Where InspIRCd listens for the services link and the control server connects. */
     linkHost: string;
   };
-  registration: RegistrationMode;
-  logLevel: string;
 }
 
 const SERVER_ID = /^[0-9][0-9A-Z]{2}$/;
@@ -66,12 +66,7 @@ export function loadStackSettings(env: NodeJS.ProcessEnv = process.env, cwd: str
   if (irc.serverName.toLowerCase() === irc.servicesName.toLowerCase()) {
     problems.push('ALLOQUY_IRC_SERVER_NAME and ALLOQUY_IRC_SERVICES_NAME must differ');
   }
-  const registration = read('ALLOQUY_REGISTRATION', 'open');
-  if (registration !== 'open' && registration !== 'invite' && registration !== 'closed') {
-    problems.push(`ALLOQUY_REGISTRATION must be open, invite or closed, got ${JSON.stringify(registration)}`);
-  }
   // Passed through as is: the control server owns the meaning of its log levels.
-  const logLevel = read('ALLOQUY_LOG_LEVEL', 'info');
   if (problems.length > 0 || ports === undefined) {
     throw new Error(`Invalid Alloquy configuration:\n  ${problems.join('\n  ')}`);
   }
@@ -81,8 +76,6 @@ export function loadStackSettings(env: NodeJS.ProcessEnv = process.env, cwd: str
     ports,
     httpHost: read('ALLOQUY_HTTP_HOST', '0.0.0.0'),
     irc,
-    registration: registration as RegistrationMode,
-    logLevel,
   };
 }
 
@@ -105,8 +98,6 @@ export function controlServerEnv(settings: StackSettings): Record<string, string
     ALLOQUY_IRC_LINK_PASSWORD_PATH: layout.linkPasswordPath,
     ALLOQUY_JWT_SECRET_PATH: layout.jwtSecretPath,
     ALLOQUY_DB_PATH: layout.dbPath,
-    ALLOQUY_REGISTRATION: settings.registration,
-    ALLOQUY_LOG_LEVEL: settings.logLevel,
   };
 }
 

@@ -1,7 +1,7 @@
 /**
  * `scripts/up`: prepares the data folder and runs the whole stack in the
  * foreground until SIGINT/SIGTERM/SIGHUP. Configured only through the
- * environment (CONTRACTS.tmp.md).
+ * environment (see the README).
  */
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
