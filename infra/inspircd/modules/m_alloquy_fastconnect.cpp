@@ -34,6 +34,10 @@
 
 #include "inspircd.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 class ModuleAlloquyFastConnect : public Module
 {
 	/* Non-null while we are inside FullConnect(). The core only marks the user
@@ -96,6 +100,21 @@ class ModuleAlloquyFastConnect : public Module
 		 * client become registered halfway through a command. */
 		ServerInstance->Modules->SetPriority(this, I_OnPostCommand, PRIORITY_LAST);
 		ServerInstance->Modules->SetPriority(this, I_OnCommandBlocked, PRIORITY_LAST);
+		/* Before spanningtree claims connections to the server port. */
+		ServerInstance->Modules->SetPriority(this, I_OnAcceptConnection, PRIORITY_FIRST);
+	}
+
+	/* InspIRCd 3 leaves Nagle's algorithm on. IRC is small lines in both
+	 * directions, so a line sent while the peer still holds an unacknowledged
+	 * one (delayed ACK) waits ~40 ms: measured on the services link (SASL
+	 * challenge) and on clients (903 held behind 900). Every accepted socket,
+	 * client or server link, gets TCP_NODELAY; failure (a UNIX socket) is
+	 * harmless. */
+	ModResult OnAcceptConnection(int fd, ListenSocket*, irc::sockets::sockaddrs*, irc::sockets::sockaddrs*) CXX11_OVERRIDE
+	{
+		int on = 1;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+		return MOD_RES_PASSTHRU;
 	}
 
 	/* NICK, USER, CAP END, PASS, AUTHENTICATE, WEBIRC, ...: any of them can be
@@ -115,7 +134,7 @@ class ModuleAlloquyFastConnect : public Module
 
 	Version GetVersion() CXX11_OVERRIDE
 	{
-		return Version("Alloquy: completes client registration (001) as soon as NICK, USER and CAP END are in and every module reports ready, instead of on InspIRCd's once-a-second background pass.");
+		return Version("Alloquy: completes client registration (001) as soon as NICK, USER and CAP END are in and every module reports ready, instead of on InspIRCd's once-a-second background pass; turns off Nagle's algorithm on accepted sockets.");
 	}
 };
 

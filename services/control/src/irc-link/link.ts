@@ -336,7 +336,14 @@ export class ServicesLink extends EventEmitter<ServicesLinkEvents> {
       this.count.droppedOut++;
       return false;
     }
-    this.socket.write(`${line}\r\n`);
+    // Lines sent in one tick (METADATA then SASL D S, a burst) leave in one TCP segment:
+    // with TCP_NODELAY every write is its own packet, and the hub answers the client per packet.
+    const socket = this.socket;
+    if (socket.writableCorked === 0) {
+      socket.cork();
+      process.nextTick(() => socket.uncork());
+    }
+    socket.write(`${line}\r\n`);
     this.count.linesOut++;
     return true;
   }
