@@ -100,7 +100,7 @@ describe('up', () => {
     expect(running(inspircd)).toBe(true);
     expect(running(control)).toBe(true);
 
-    // Every contract variable reaches the control server explicitly.
+    // Every setting the components must agree on reaches the control server explicitly.
     const controlEnv = (await (await fetch(`${stack.httpUrl}/env`)).json()) as Record<string, string>;
     for (const name of PORT_NAMES) expect(controlEnv[PORT_ENV_VARS[name]]).toBe(String(stack.ports[name]));
     expect(controlEnv).toMatchObject({
@@ -115,9 +115,10 @@ describe('up', () => {
       ALLOQUY_IRC_LINK_PASSWORD_PATH: join(home, 'secrets', 'irc-link.key'),
       ALLOQUY_JWT_SECRET_PATH: join(home, 'secrets', 'jwt.key'),
       ALLOQUY_DB_PATH: join(home, 'control.sqlite'),
-      ALLOQUY_REGISTRATION: 'open',
-      ALLOQUY_LOG_LEVEL: 'info',
     });
+    // Settings only the control server reads are its own (env or control.json), never pinned by up.
+    expect(controlEnv.ALLOQUY_REGISTRATION).toBeUndefined();
+    expect(controlEnv.ALLOQUY_LOG_LEVEL).toBeUndefined();
 
     const upLog = await readFile(join(home, 'logs', 'up.log'), 'utf8');
     expect(upLog).toContain(`IRC over TLS   ircs://localhost:${stack.ports.ircTls}`);

@@ -143,27 +143,41 @@ export async function connectWithSasl(
   port: number,
   nick: string,
   credentials: { authzid?: string; authcid: string; password: string } | { mechanism: string },
-  options: { tls?: boolean } = {},
+  options: { tls?: boolean; timeoutMs?: number } = {},
 ): Promise<SaslOutcome> {
   const client = await RawIrcClient.connect(port, '127.0.0.1', options);
+  try {
+    return await negotiateSasl(client, nick, credentials, options.timeoutMs);
+  } catch (err) {
+    client.destroy();
+    throw err;
+  }
+}
+
+async function negotiateSasl(
+  client: RawIrcClient,
+  nick: string,
+  credentials: { authzid?: string; authcid: string; password: string } | { mechanism: string },
+  timeoutMs?: number,
+): Promise<SaslOutcome> {
   client.send('CAP LS 302');
   client.send(`NICK ${nick}`);
   client.send(`USER ${nick} 0 * :${nick} test`);
-  await client.waitFor((m) => m.command === 'CAP' && m.params[1] === 'LS');
+  await client.waitFor((m) => m.command === 'CAP' && m.params[1] === 'LS', timeoutMs);
   client.send(`CAP REQ :${CLIENT_CAPS}`);
-  const ack = await client.waitFor((m) => m.command === 'CAP' && (m.params[1] === 'ACK' || m.params[1] === 'NAK'));
+  const ack = await client.waitFor((m) => m.command === 'CAP' && (m.params[1] === 'ACK' || m.params[1] === 'NAK'), timeoutMs);
   if (ack.params[1] !== 'ACK') throw new Error(`CAP REQ refused: ${describe(ack)}`);
   const mechanism = 'mechanism' in credentials ? credentials.mechanism : 'PLAIN';
   client.send(`AUTHENTICATE ${mechanism}`);
   const done = new Set(['903', '904', '905', '906']);
   if ('authcid' in credentials) {
-    await client.waitFor((m) => m.command === 'AUTHENTICATE' && m.params[0] === '+');
+    await client.waitFor((m) => m.command === 'AUTHENTICATE' && m.params[0] === '+', timeoutMs);
     const plain = `${credentials.authzid ?? ''}\0${credentials.authcid}\0${credentials.password}`;
     for (const chunk of chunkSaslResponse(Buffer.from(plain, 'utf8').toString('base64'))) client.send(`AUTHENTICATE ${chunk}`);
   }
-  const result = await client.waitFor((m) => done.has(m.command));
+  const result = await client.waitFor((m) => done.has(m.command), timeoutMs);
   client.send('CAP END');
-  await client.waitForNumeric('001');
+  await client.waitForNumeric('001', timeoutMs);
   const numerics = client.received
     .map((m) => m.command)
     .filter((command) => ['900', '903', '904', '905', '906', '908'].includes(command));
