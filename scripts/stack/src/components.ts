@@ -1,8 +1,10 @@
+import { createSocket } from 'node:dgram';
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fetchHealth, httpBaseUrl } from './health.js';
 import { INSPIRCD_STOP_SIGNALS, inspircdCommand, waitForInspircdStartup } from './inspircd/process.js';
+import { MURMUR_CLEAN_EXIT_CODES, murmurCommand, waitForMurmurStartup } from './murmur/process.js';
 import { canListen, waitForTcpPorts } from './net-wait.js';
 import { PORT_ENV_VARS } from './ports.js';
 import { controlServerEnv, localAddressFor, type StackSettings } from './settings.js';
@@ -13,6 +15,8 @@ export interface StackContext {
   settings: StackSettings;
   repoRoot: string;
   inspircd: { configPath: string; binary: string };
+  /** murmur.ini, written by prepareMurmur. */
+  murmur: { configPath: string; binary: string };
   /** The control server's main module (normally <repo>/services/control/dist/main.js). */
   controlEntry: string;
 }
@@ -27,6 +31,8 @@ export interface StackComponentSpec extends ComponentSpec {
 export interface ListenAddress {
   host: string;
   port: number;
+  /** Default tcp. */
+  protocol?: 'tcp' | 'udp';
   /** The environment variable that moves it. */
   variable: string;
 }
@@ -61,6 +67,30 @@ export const inspircdComponent: ComponentFactory = ({ settings, inspircd }) => {
   };
 };
 
+export const murmurComponent: ComponentFactory = ({ settings, murmur }) => {
+  const { command, args } = murmurCommand(murmur.configPath, murmur.binary);
+  const { ports, mumbleHost } = settings;
+  return {
+    name: 'murmur',
+    command,
+    args,
+    requiredFiles: [{ path: murmur.binary, hint: 'install the mumble-server Debian package (scripts/up does)' }],
+    listens: [
+      { host: mumbleHost, port: ports.mumble, variable: PORT_ENV_VARS.mumble },
+      { host: mumbleHost, port: ports.mumble, protocol: 'udp', variable: PORT_ENV_VARS.mumble },
+      { host: '127.0.0.1', port: ports.mumbleIce, variable: PORT_ENV_VARS.mumbleIce },
+    ],
+    cwd: settings.layout.murmurDir,
+    // Murmur exits with 0 on SIGTERM once its servers and Ice are down.
+    stopTimeoutMs: 10_000,
+    cleanExitCodes: MURMUR_CLEAN_EXIT_CODES,
+    async ready({ signal, output }) {
+      await waitForMurmurStartup(output, { host: mumbleHost, ports }, { timeoutMs: 20_000, abortIf: () => abortError(signal) });
+    },
+    readyTimeoutMs: 30_000,
+  };
+};
+
 export const CONTROL_ENTRY = join('services', 'control', 'dist', 'main.js');
 
 export const controlComponent: ComponentFactory = ({ settings, repoRoot, controlEntry }) => {
@@ -87,10 +117,10 @@ export const controlComponent: ComponentFactory = ({ settings, repoRoot, control
 };
 
 /**
- * The stack, in start order (stopped in reverse). Murmur, coturn, attachments
- * and signalling join this list as they arrive.
+ * The stack, in start order (stopped in reverse). coturn, attachments and
+ * signalling join this list as they arrive.
  */
-export const STACK_COMPONENTS: readonly ComponentFactory[] = [inspircdComponent, controlComponent];
+export const STACK_COMPONENTS: readonly ComponentFactory[] = [inspircdComponent, murmurComponent, controlComponent];
 
 export function stackComponents(
   context: StackContext,
@@ -118,8 +148,11 @@ export async function checkRequiredFiles(specs: readonly StackComponentSpec[]): 
 export async function checkPortsFree(specs: readonly StackComponentSpec[]): Promise<void> {
   const busy: string[] = [];
   for (const spec of specs) {
-    for (const { host, port, variable } of spec.listens) {
-      if (!(await canListen(host, port))) busy.push(`${spec.name}: port ${port} on ${host || 'all interfaces'} (${variable})`);
+    for (const { host, port, protocol = 'tcp', variable } of spec.listens) {
+      const free = protocol === 'udp' ? await canBindUdp(host, port) : await canListen(host, port);
+      if (!free) {
+        busy.push(`${spec.name}: ${protocol === 'udp' ? 'UDP ' : ''}port ${port} on ${host || 'all interfaces'} (${variable})`);
+      }
     }
   }
   if (busy.length > 0) {
@@ -128,6 +161,31 @@ export async function checkPortsFree(specs: readonly StackComponentSpec[]): Prom
         'Is another Alloquy (or the distribution\'s own daemon) running? Stop it or move the ports with the variables named.',
     );
   }
+}
+
+/**
+ * Whether a UDP socket could bind host:port now. A wildcard host is tried
+ * dual-stack ('::'), falling back to 0.0.0.0 where there is no IPv6.
+ */
+export async function canBindUdp(host: string, port: number): Promise<boolean> {
+  const wildcard = host === '' || host === '::' || host === '0.0.0.0' || host === '*';
+  const attempt = (address: string): Promise<NodeJS.ErrnoException | undefined> =>
+    new Promise((resolve) => {
+      const socket = createSocket({ type: address.includes(':') ? 'udp6' : 'udp4', reuseAddr: false });
+      socket.once('error', (error: NodeJS.ErrnoException) => {
+        try {
+          socket.close();
+        } catch {
+          // Never bound: nothing to close.
+        }
+        resolve(error);
+      });
+      socket.bind({ address, port, exclusive: true }, () => socket.close(() => resolve(undefined)));
+    });
+  if (!wildcard) return (await attempt(host)) === undefined;
+  const error = await attempt('::');
+  if (error?.code === 'EAFNOSUPPORT' || error?.code === 'EADDRNOTAVAIL') return (await attempt('0.0.0.0')) === undefined;
+  return error === undefined;
 }
 
 function abortError(signal: AbortSignal): Error | undefined {

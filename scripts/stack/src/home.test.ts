@@ -30,8 +30,14 @@ describe('homeLayout and ensureHome', () => {
     expect(layout.linkPasswordPath).toBe(join(dir, 'secrets', 'irc-link.key'));
     expect(layout.jwtSecretPath).toBe(join(dir, 'keys', 'jwt'));
     expect(layout.dbPath).toBe('/tmp/db.sqlite');
+    expect(layout.murmurDir).toBe(join(dir, 'murmur'));
+    expect(layout.murmurConfigPath).toBe(join(dir, 'murmur.ini'));
+    expect(layout.murmurIceSecretPath).toBe(join(dir, 'secrets', 'murmur-ice.key'));
+    expect(layout.murmurServerPasswordPath).toBe(join(dir, 'secrets', 'murmur-server.key'));
+    expect(layout.murmurSuperUserPasswordPath).toBe(join(dir, 'secrets', 'murmur-superuser.key'));
+    expect(homeLayout(dir, { ALLOQUY_MURMUR_ICE_SECRET_PATH: 'keys/ice' }).murmurIceSecretPath).toBe(join(dir, 'keys', 'ice'));
     await ensureHome(layout);
-    for (const sub of ['secrets', 'tls', 'inspircd', 'logs', 'run']) expect((await stat(join(dir, sub))).isDirectory()).toBe(true);
+    for (const sub of ['secrets', 'tls', 'inspircd', 'logs', 'run', 'murmur']) expect((await stat(join(dir, sub))).isDirectory()).toBe(true);
     expect((await stat(layout.secretsDir)).mode & 0o777).toBe(0o700);
   });
 });

@@ -32,6 +32,16 @@ export interface HomeLayout {
   /** Key for InspIRCd's host cloaking; only InspIRCd reads it. */
   cloakKeyPath: string;
   dbPath: string;
+  /** Murmur's data folder (its SQLite database), owned by the user Murmur runs as. */
+  murmurDir: string;
+  /** The generated murmur.ini; outside murmurDir so Murmur's user cannot rewrite it. */
+  murmurConfigPath: string;
+  /** Murmur's Ice write secret; the control server reads it too (ALLOQUY_MURMUR_ICE_SECRET_PATH). */
+  murmurIceSecretPath: string;
+  /** Murmur's server password: keeps out names that are not accounts; nobody is given it. */
+  murmurServerPasswordPath: string;
+  /** The password of Murmur's SuperUser account (for an operator with a stock Mumble client). */
+  murmurSuperUserPasswordPath: string;
 }
 
 export function homeLayout(home: string, env: NodeJS.ProcessEnv = process.env): HomeLayout {
@@ -47,6 +57,11 @@ export function homeLayout(home: string, env: NodeJS.ProcessEnv = process.env): 
     jwtSecretPath: pathFromEnv(env.ALLOQUY_JWT_SECRET_PATH, home) ?? join(secretsDir, 'jwt.key'),
     cloakKeyPath: join(secretsDir, 'irc-cloak.key'),
     dbPath: pathFromEnv(env.ALLOQUY_DB_PATH, home) ?? join(home, 'control.sqlite'),
+    murmurDir: join(home, 'murmur'),
+    murmurConfigPath: join(home, 'murmur.ini'),
+    murmurIceSecretPath: pathFromEnv(env.ALLOQUY_MURMUR_ICE_SECRET_PATH, home) ?? join(secretsDir, 'murmur-ice.key'),
+    murmurServerPasswordPath: join(secretsDir, 'murmur-server.key'),
+    murmurSuperUserPasswordPath: join(secretsDir, 'murmur-superuser.key'),
   };
 }
 
@@ -56,10 +71,13 @@ function pathFromEnv(value: string | undefined, home: string): string | undefine
   return isAbsolute(trimmed) ? trimmed : resolve(home, trimmed);
 }
 
-/** Creates the data folder and its sub-folders (secrets readable by the owner only). */
+/**
+ * Creates the data folder and its sub-folders (secrets readable by the owner
+ * only). Murmur's folder is handed to Murmur's user by prepareMurmur.
+ */
 export async function ensureHome(layout: HomeLayout): Promise<void> {
   await mkdir(layout.home, { recursive: true });
-  for (const dir of [layout.tlsDir, layout.inspircdDir, layout.logsDir, layout.runDir]) {
+  for (const dir of [layout.tlsDir, layout.inspircdDir, layout.logsDir, layout.runDir, layout.murmurDir]) {
     await mkdir(dir, { recursive: true });
   }
   await mkdir(layout.secretsDir, { recursive: true, mode: 0o700 });

@@ -10,6 +10,8 @@ export interface StackSettings {
   layout: HomeLayout;
   ports: StackPorts;
   httpHost: string;
+  /** Where Murmur's voice port (TCP and UDP) listens; '' for every interface (ALLOQUY_MUMBLE_HOST). */
+  mumbleHost: string;
   irc: {
     serverName: string;
     serverSid: string;
@@ -66,6 +68,11 @@ export function loadStackSettings(env: NodeJS.ProcessEnv = process.env, cwd: str
   if (irc.serverName.toLowerCase() === irc.servicesName.toLowerCase()) {
     problems.push('ALLOQUY_IRC_SERVER_NAME and ALLOQUY_IRC_SERVICES_NAME must differ');
   }
+  // Unset or empty: every interface, as Murmur's own default.
+  const mumbleHost = env.ALLOQUY_MUMBLE_HOST?.trim() ?? '';
+  if (/[\s"\\]/.test(mumbleHost)) {
+    problems.push(`ALLOQUY_MUMBLE_HOST must be one address or host name, got ${JSON.stringify(mumbleHost)}`);
+  }
   // Passed through as is: the control server owns the meaning of its log levels.
   if (problems.length > 0 || ports === undefined) {
     throw new Error(`Invalid Alloquy configuration:\n  ${problems.join('\n  ')}`);
@@ -75,6 +82,7 @@ export function loadStackSettings(env: NodeJS.ProcessEnv = process.env, cwd: str
     layout: homeLayout(home, env),
     ports,
     httpHost: read('ALLOQUY_HTTP_HOST', '0.0.0.0'),
+    mumbleHost,
     irc,
   };
 }
@@ -98,6 +106,9 @@ export function controlServerEnv(settings: StackSettings): Record<string, string
     ALLOQUY_IRC_LINK_PASSWORD_PATH: layout.linkPasswordPath,
     ALLOQUY_JWT_SECRET_PATH: layout.jwtSecretPath,
     ALLOQUY_DB_PATH: layout.dbPath,
+    // Murmur's ports are in portsToEnv; up always puts its Ice endpoint on loopback.
+    ALLOQUY_MURMUR_ICE_HOST: '127.0.0.1',
+    ALLOQUY_MURMUR_ICE_SECRET_PATH: layout.murmurIceSecretPath,
   };
 }
 

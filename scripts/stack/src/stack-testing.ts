@@ -59,7 +59,13 @@ export async function startStack(options: StartStackOptions): Promise<RunningSta
     const value = given[PORT_ENV_VARS[name]];
     if (value !== undefined) portEnv[PORT_ENV_VARS[name]] = value;
   }
-  const env: Record<string, string> = { ALLOQUY_HOME: home, ALLOQUY_HTTP_HOST: '127.0.0.1', ...portEnv };
+  // Listeners that default to every interface stay on loopback in tests.
+  const env: Record<string, string> = {
+    ALLOQUY_HOME: home,
+    ALLOQUY_HTTP_HOST: '127.0.0.1',
+    ALLOQUY_MUMBLE_HOST: '127.0.0.1',
+    ...portEnv,
+  };
   for (const [key, value] of Object.entries(given)) if (value !== undefined) env[key] = value;
   const ports = loadPorts(env);
 

@@ -13,6 +13,9 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ircLinkUp } from './health.js';
+import { MumbleProbe } from './murmur/mumble-probe.js';
+import { murmurRunUser } from './murmur/process.js';
+import { acceptsTcp } from './net-wait.js';
 import { PORT_ENV_VARS, PORT_NAMES } from './ports.js';
 import { startStack, type RunningStack } from './stack-testing.js';
 
@@ -81,24 +84,58 @@ async function runUp(extraEnv: NodeJS.ProcessEnv): Promise<{ code: number; stder
   );
 }
 
+/** Connects to Murmur's voice port like a Mumble client and logs in. */
+async function mumbleLogin(port: number, username: string, password: string): Promise<{ release: string; ok: boolean }> {
+  const probe = await MumbleProbe.connect({ host: '127.0.0.1', port });
+  try {
+    const { release } = await probe.serverVersion();
+    return { release, ok: (await probe.login(username, password)).ok };
+  } finally {
+    probe.close();
+  }
+}
+
 describe('up', () => {
-  it('prepares the data folder and runs InspIRCd and the control server linked together', async () => {
+  it('prepares the data folder and runs InspIRCd, Murmur and the control server linked together', async () => {
     const stack = await start();
 
-    for (const secret of ['irc-link.key', 'jwt.key', 'irc-cloak.key']) {
+    for (const secret of ['irc-link.key', 'jwt.key', 'irc-cloak.key', 'murmur-ice.key', 'murmur-server.key']) {
       const path = join(home, 'secrets', secret);
       expect((await stat(path)).mode & 0o777).toBe(0o600);
       expect(await readFile(path, 'utf8')).toMatch(/^[0-9a-f]{64}$/);
     }
+    const superUserPassword = await readFile(join(home, 'secrets', 'murmur-superuser.key'), 'utf8');
+    expect(superUserPassword).toMatch(/^[0-9a-f]{32}$/);
     expect((await stat(join(home, 'tls', 'key.pem'))).mode & 0o777).toBe(0o600);
     const config = join(home, 'inspircd', 'inspircd.conf');
     expect((await stat(config)).mode & 0o777).toBe(0o600);
     expect(await readFile(config, 'utf8')).toContain(`port="${stack.ports.ircLink}" type="servers"`);
 
     const inspircd = stack.pidOf('inspircd');
+    const murmur = stack.pidOf('murmur');
     const control = stack.pidOf('control');
     expect(running(inspircd)).toBe(true);
+    expect(running(murmur)).toBe(true);
     expect(running(control)).toBe(true);
+
+    // Murmur: its config private and outside its data folder, its database in the data folder, both ports up.
+    const murmurIni = join(home, 'murmur.ini');
+    expect((await stat(murmurIni)).mode & 0o777).toBe(0o600);
+    const murmurConfig = await readFile(murmurIni, 'utf8');
+    expect(murmurConfig).toContain(`port=${stack.ports.mumble}\n`);
+    expect(murmurConfig).toContain(`ice="tcp -h 127.0.0.1 -p ${stack.ports.mumbleIce}"`);
+    expect(murmurConfig).toContain(`host="127.0.0.1"`);
+    expect(murmurConfig).toContain(`database="${join(home, 'murmur', 'murmur.sqlite')}"`);
+    expect(murmurConfig).toContain(`sslCert="${join(home, 'tls', 'cert.pem')}"`);
+    expect(murmurConfig).toMatch(/^icesecretread=\S+$/m);
+    const murmurUser = await murmurRunUser();
+    if (murmurUser !== null) expect((await stat(join(home, 'murmur', 'murmur.sqlite'))).uid).toBe(murmurUser.uid);
+    expect(await acceptsTcp('127.0.0.1', stack.ports.mumbleIce)).toBe(true);
+    const superUser = await mumbleLogin(stack.ports.mumble, 'SuperUser', superUserPassword);
+    expect(superUser).toEqual({ release: expect.stringMatching(/^1\.3\./), ok: true });
+    // Only registered accounts get in: the server password is nobody's.
+    expect((await mumbleLogin(stack.ports.mumble, 'stranger', 'guess')).ok).toBe(false);
+    expect(await readFile(stack.logPath('murmur'), 'utf8')).toMatch(/Server listening on 127\.0\.0\.1:/);
 
     // Every setting the components must agree on reaches the control server explicitly.
     const controlEnv = (await (await fetch(`${stack.httpUrl}/env`)).json()) as Record<string, string>;
@@ -115,30 +152,49 @@ describe('up', () => {
       ALLOQUY_IRC_LINK_PASSWORD_PATH: join(home, 'secrets', 'irc-link.key'),
       ALLOQUY_JWT_SECRET_PATH: join(home, 'secrets', 'jwt.key'),
       ALLOQUY_DB_PATH: join(home, 'control.sqlite'),
+      ALLOQUY_MURMUR_ICE_HOST: '127.0.0.1',
+      ALLOQUY_MURMUR_ICE_SECRET_PATH: join(home, 'secrets', 'murmur-ice.key'),
     });
     // Settings only the control server reads are its own (env or control.json), never pinned by up.
     expect(controlEnv.ALLOQUY_REGISTRATION).toBeUndefined();
     expect(controlEnv.ALLOQUY_LOG_LEVEL).toBeUndefined();
 
     const upLog = await readFile(join(home, 'logs', 'up.log'), 'utf8');
-    expect(upLog).toContain(`IRC over TLS   ircs://localhost:${stack.ports.ircTls}`);
+    expect(upLog).toMatch(new RegExp(`IRC over TLS +ircs://localhost:${stack.ports.ircTls}`));
     expect(upLog).toContain(`${stack.httpUrl}/healthz`);
-    const link = await readFile(join(home, 'secrets', 'irc-link.key'), 'utf8');
-    expect(upLog).not.toContain(link);
+    expect(upLog).toMatch(
+      new RegExp(`Voice \\(Mumble\\) +127\\.0\\.0\\.1:${stack.ports.mumble} .*certificate ${join(home, 'tls', 'cert.pem')}`),
+    );
+    expect(upLog).toMatch(new RegExp(`Murmur Ice +127\\.0\\.0\\.1:${stack.ports.mumbleIce} +loopback only`));
+    for (const secret of ['irc-link.key', 'murmur-ice.key', 'murmur-server.key', 'murmur-superuser.key']) {
+      const value = await readFile(join(home, 'secrets', secret), 'utf8');
+      expect(upLog).not.toContain(value);
+      expect(await readFile(stack.logPath('murmur'), 'utf8')).not.toContain(value);
+    }
+    // Murmur's first start would otherwise print a generated SuperUser password.
+    expect(await readFile(stack.logPath('murmur'), 'utf8')).not.toMatch(/Password for 'SuperUser' set to/);
 
     await stack.stop();
     expect(running(inspircd)).toBe(false);
+    expect(running(murmur)).toBe(false);
     expect(running(control)).toBe(false);
     expect(await readdir(join(home, 'run'))).toEqual([]);
-    expect(await readFile(join(home, 'logs', 'up.log'), 'utf8')).toMatch(/SIGTERM: stopping Alloquy[\s\S]*\[inspircd\] stopped/);
+    const stopped = await readFile(join(home, 'logs', 'up.log'), 'utf8');
+    expect(stopped).toMatch(/SIGTERM: stopping Alloquy[\s\S]*\[control\] stopped[\s\S]*\[murmur\] stopped\n[\s\S]*\[inspircd\] stopped/);
+    // Murmur exits with 0 on SIGTERM: a clean stop, not a crash.
+    expect(await readFile(stack.logPath('murmur'), 'utf8')).toMatch(/murmur exited with code 0/);
   });
 
   it('reuses the data folder on the next run', async () => {
-    const secrets = await Promise.all(['irc-link.key', 'jwt.key'].map((file) => readFile(join(home, 'secrets', file), 'utf8')));
+    const files = ['irc-link.key', 'jwt.key', 'murmur-ice.key', 'murmur-server.key', 'murmur-superuser.key'];
+    const secrets = await Promise.all(files.map((file) => readFile(join(home, 'secrets', file), 'utf8')));
     const cert = await readFile(join(home, 'tls', 'cert.pem'), 'utf8');
-    await start();
-    expect(await Promise.all(['irc-link.key', 'jwt.key'].map((file) => readFile(join(home, 'secrets', file), 'utf8')))).toEqual(secrets);
+    const murmurDatabase = await stat(join(home, 'murmur', 'murmur.sqlite'));
+    const stack = await start();
+    expect(await Promise.all(files.map((file) => readFile(join(home, 'secrets', file), 'utf8')))).toEqual(secrets);
     expect(await readFile(join(home, 'tls', 'cert.pem'), 'utf8')).toBe(cert);
+    expect((await stat(join(home, 'murmur', 'murmur.sqlite'))).ino).toBe(murmurDatabase.ino);
+    expect((await mumbleLogin(stack.ports.mumble, 'SuperUser', secrets[4]!)).ok).toBe(true);
   });
 
   it('restarts the control server after kill -9, and it links again', async () => {
@@ -153,16 +209,31 @@ describe('up', () => {
     expect(await readFile(stack.logPath('control'), 'utf8')).toMatch(/control was killed by SIGKILL/);
   });
 
+  it('restarts Murmur after kill -9, and it serves voice again', async () => {
+    const stack = await start();
+    const first = stack.pidOf('murmur')!;
+    process.kill(first, 'SIGKILL');
+    await until(() => {
+      const pid = stack.pidOf('murmur');
+      return pid !== undefined && pid !== first && running(pid);
+    });
+    const superUserPassword = await readFile(join(home, 'secrets', 'murmur-superuser.key'), 'utf8');
+    await until(async () => acceptsTcp('127.0.0.1', stack.ports.mumble));
+    expect((await mumbleLogin(stack.ports.mumble, 'SuperUser', superUserPassword)).ok).toBe(true);
+    expect(await readFile(stack.logPath('murmur'), 'utf8')).toMatch(/murmur was killed by SIGKILL/);
+  });
+
   it('cleans up after a supervisor that was killed with SIGKILL', async () => {
     const crashed = await start();
-    const orphans = [crashed.pidOf('inspircd')!, crashed.pidOf('control')!];
+    const orphans = [crashed.pidOf('inspircd')!, crashed.pidOf('murmur')!, crashed.pidOf('control')!];
     process.kill(crashed.upPid, 'SIGKILL');
     await sleep(200);
     // Its components are in their own process groups and survive it, holding the ports.
-    expect(orphans.map(running)).toEqual([true, true]);
+    expect(orphans.map(running)).toEqual([true, true, true]);
 
     const next = await start({ env: crashed.env });
-    expect(orphans.map(running)).toEqual([false, false]);
+    expect(orphans.map(running)).toEqual([false, false, false]);
+    expect(running(next.pidOf('murmur'))).toBe(true);
     expect(next.pidOf('inspircd')).not.toBe(orphans[0]);
     expect(await readFile(join(home, 'logs', 'up.log'), 'utf8')).toContain('stopping a leftover process from an earlier run');
   });
@@ -175,6 +246,9 @@ describe('up', () => {
     expect(result.stderr).toContain('Cannot start the stack, these ports are in use:');
     expect(result.stderr).toContain(`inspircd: port ${first.ports.irc} on 127.0.0.1 (ALLOQUY_IRC_PORT)`);
     expect(result.stderr).toContain(`control: port ${first.ports.http} on 127.0.0.1 (ALLOQUY_HTTP_PORT)`);
+    expect(result.stderr).toContain(`murmur: port ${first.ports.mumble} on 127.0.0.1 (ALLOQUY_MUMBLE_PORT)`);
+    expect(result.stderr).toContain(`murmur: UDP port ${first.ports.mumble} on 127.0.0.1 (ALLOQUY_MUMBLE_PORT)`);
+    expect(result.stderr).toContain(`murmur: port ${first.ports.mumbleIce} on 127.0.0.1 (ALLOQUY_MUMBLE_ICE_PORT)`);
     // The running stack is not disturbed.
     expect(ircLinkUp(await first.health())).toBe(true);
   });

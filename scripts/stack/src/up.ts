@@ -11,6 +11,8 @@ import { fetchHealth, httpBaseUrl, ircLinkUp } from './health.js';
 import { ensureHome, ensureSecret, repoRoot } from './home.js';
 import { prepareFastConnect, type FastConnectModules } from './inspircd/fast-connect.js';
 import { DEFAULT_INSPIRCD_BINARY, writeInspircdFiles } from './inspircd/process.js';
+import { DEFAULT_MURMUR_AUTOBAN } from './murmur/config.js';
+import { DEFAULT_MURMUR_BINARY, prepareMurmur } from './murmur/process.js';
 import { loadStackSettings, localAddressFor, type StackSettings } from './settings.js';
 import { Supervisor } from './supervisor.js';
 import { ensureCertificate } from './tls.js';
@@ -35,6 +37,10 @@ async function main(): Promise<number> {
   const linkPassword = await ensureSecret(layout.linkPasswordPath, 32);
   await ensureSecret(layout.jwtSecretPath, 32);
   const cloakKey = await ensureSecret(layout.cloakKeyPath, 32);
+  const murmurIceSecret = await ensureSecret(layout.murmurIceSecretPath, 32);
+  const murmurServerPassword = await ensureSecret(layout.murmurServerPasswordPath, 32);
+  // Typed (or pasted) into a Mumble client by an operator: shorter than the machine secrets.
+  const murmurSuperUserPassword = await ensureSecret(layout.murmurSuperUserPasswordPath, 16);
   const certificate = await ensureCertificate(layout.tlsDir, certificateHostnames(settings));
   if (certificate.created) console.log(`Created a self-signed TLS certificate: ${certificate.certPath}`);
 
@@ -62,6 +68,7 @@ async function main(): Promise<number> {
     settings,
     repoRoot: root,
     inspircd: { configPath, binary: DEFAULT_INSPIRCD_BINARY },
+    murmur: { configPath: layout.murmurConfigPath, binary: DEFAULT_MURMUR_BINARY },
     // A development override (e.g. a stand-in control server); not part of the deployment contract.
     controlEntry: resolve(process.env.ALLOQUY_CONTROL_ENTRY?.trim() || join(root, CONTROL_ENTRY)),
   };
@@ -78,6 +85,21 @@ async function main(): Promise<number> {
     // Leftovers of this data folder's last run hold its ports: those are ours to stop, anything else is reported.
     await supervisor.reapLeftovers();
     await checkPortsFree(specs);
+    // After the leftovers are gone: this opens Murmur's database (to set the SuperUser password).
+    await prepareMurmur({
+      configPath: layout.murmurConfigPath,
+      dataDir: layout.murmurDir,
+      ownedRoot: layout.home,
+      superUserPassword: murmurSuperUserPassword,
+      binary: DEFAULT_MURMUR_BINARY,
+      host: settings.mumbleHost,
+      ports,
+      iceSecret: murmurIceSecret,
+      serverPassword: murmurServerPassword,
+      tls: certificate,
+      registerName: irc.network,
+      autoban: DEFAULT_MURMUR_AUTOBAN,
+    });
   } catch (error) {
     console.error((error as Error).message);
     return 1;
@@ -154,6 +176,12 @@ function printEndpoints(settings: StackSettings, certPath: string): void {
     ['Health', `${http}/healthz`, ''],
     ['Metrics', `${http}/metrics`, 'Prometheus'],
     ['Services link', `${settings.irc.linkHost}:${ports.ircLink}`, `InspIRCd <-> control server (${settings.irc.servicesName})`],
+    [
+      'Voice (Mumble)',
+      `${settings.mumbleHost === '' ? 'localhost' : settings.mumbleHost}:${ports.mumble}`,
+      `TCP+UDP, ${settings.mumbleHost === '' ? 'all interfaces' : `bound to ${settings.mumbleHost}`}; Alloquy accounts; certificate ${certPath}`,
+    ],
+    ['Murmur Ice', `127.0.0.1:${ports.mumbleIce}`, 'loopback only; control server <-> Murmur'],
   ];
   const width = Math.max(...rows.map(([label]) => label.length));
   const urlWidth = Math.max(...rows.map(([, url]) => url.length));
