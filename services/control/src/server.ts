@@ -8,10 +8,14 @@ import { Health } from './health/health.js';
 import { createHttpApp } from './http/app.js';
 import { accountRoutes } from './http/routes/account-routes.js';
 import { adminRoutes } from './http/routes/admin-routes.js';
+import { voiceRoutes } from './http/routes/voice-routes.js';
 import { ControlMetrics } from './metrics/metrics.js';
 import { startOperatorSocket } from './operator/operator-socket.js';
 import { openDatabase, type Db } from './store/database.js';
 import { startIrcServices, type IrcServices } from './irc-services.js';
+import { startMurmurServices, type MurmurServices } from './murmur/index.js';
+import { MurmurStore } from './murmur/store.js';
+import { VoiceChannels } from './murmur/voice-channels.js';
 
 export const VERSION = '0.1.0';
 
@@ -23,6 +27,9 @@ export interface ControlServer {
   metrics: ControlMetrics;
   health: Health;
   irc: IrcServices | undefined;
+  /** Undefined when Murmur is switched off (ALLOQUY_MURMUR=false). */
+  murmur: MurmurServices | undefined;
+  voiceChannels: VoiceChannels;
   /** The HTTP port actually bound (differs from config when it asked for 0). */
   httpPort: number;
   stop(): Promise<void>;
@@ -52,9 +59,17 @@ export async function startControlServer(config: ControlConfig, log: Logger): Pr
   });
 
   const irc = config.irc.enabled ? startIrcServices(config, accounts, metrics, health, log.child({ component: 'irc-link' })) : undefined;
+  const voiceChannels = new VoiceChannels(db);
+  const murmur = config.murmur.enabled
+    ? startMurmurServices(config, { db, accounts, channels: voiceChannels, metrics, health, log: log.child({ component: 'murmur' }) })
+    : undefined;
 
   const app = createHttpApp({
-    routes: [...accountRoutes(accounts), ...adminRoutes(accounts)],
+    routes: [
+      ...accountRoutes(accounts),
+      ...adminRoutes(accounts),
+      ...voiceRoutes({ channels: voiceChannels, store: new MurmurStore(db), relay: murmur?.relay }),
+    ],
     accounts,
     health,
     metrics,
@@ -68,16 +83,19 @@ export async function startControlServer(config: ControlConfig, log: Logger): Pr
   // Keep-alive sockets must not hold shutdown hostage.
   http.keepAliveTimeout = 5000;
   const httpPort = (http.address() as AddressInfo).port;
-  const operator = await startOperatorSocket(config.operatorSocketPath, accounts, log.child({ component: 'operator' }));
+  const operator = await startOperatorSocket(config.operatorSocketPath, accounts, log.child({ component: 'operator' }), {
+    voiceChannelsChanged: () => void murmur?.relay.syncChannels().catch(() => undefined),
+  });
   const sweeper = setInterval(() => accounts.sweep(), 60_000).unref();
 
-  log.info({ http: `${config.http.host}:${httpPort}`, irc: config.irc.enabled }, 'control server started');
+  log.info({ http: `${config.http.host}:${httpPort}`, irc: config.irc.enabled, murmur: config.murmur.enabled }, 'control server started');
 
   return {
-    config, db, accounts, metrics, health, irc, httpPort,
+    config, db, accounts, metrics, health, irc, murmur, voiceChannels, httpPort,
     async stop() {
       clearInterval(sweeper);
       await irc?.stop();
+      await murmur?.stop();
       await new Promise<void>((resolve) => operator.close(() => resolve()));
       http.closeAllConnections();
       await new Promise<void>((resolve) => http.close(() => resolve()));

@@ -149,3 +149,54 @@ describe('AccountService', () => {
     expect(seen).toEqual(['created:alice', 'disabled:alice', 'enabled:alice', 'password-changed:alice']);
   });
 });
+
+describe('AccountService password observers', () => {
+  it('sees the plaintext at registration, password change and password login, never for token logins', async () => {
+    const { accounts } = service();
+    const seen: { username: string; password: string; version: number; reason: string }[] = [];
+    const off = accounts.observePasswords((s) => seen.push({ username: s.account.username, password: s.password.reveal(), version: s.passwordVersion, reason: s.reason }));
+    const alice = await accounts.register('alice', 'password-a');
+    const v1 = accounts.passwordVersion(alice.id)!;
+    expect(seen).toEqual([{ username: 'alice', password: 'password-a', version: v1, reason: 'created' }]);
+
+    const session = await accounts.login('alice', 'password-a', { via: 'http' });
+    expect(seen.at(-1)).toMatchObject({ reason: 'verified', password: 'password-a', version: v1 });
+    await accounts.checkCredentials('alice', session.access_token, irc(), true);
+    await accounts.checkCredentials('alice', 'wrong-password', irc());
+    expect(seen).toHaveLength(2);
+
+    await accounts.setPassword('alice', 'password-a2');
+    const v2 = accounts.passwordVersion(alice.id)!;
+    expect(v2).toBeGreaterThan(v1);
+    expect(seen.at(-1)).toEqual({ username: 'alice', password: 'password-a2', version: v2, reason: 'changed' });
+
+    accounts.setDisabled('alice', true);
+    await accounts.checkCredentials('alice', 'password-a2', irc());
+    expect(seen).toHaveLength(3);
+
+    off();
+    accounts.setDisabled('alice', false);
+    await accounts.checkCredentials('alice', 'password-a2', irc());
+    expect(seen).toHaveLength(3);
+  });
+
+  it('confirms an operator-set password only when it is the current one', async () => {
+    const { accounts } = service();
+    await accounts.register('alice', 'password-a');
+    const reasons: string[] = [];
+    accounts.observePasswords((s) => reasons.push(s.reason));
+    expect(await accounts.confirmPassword('alice', 'not-it-at-all')).toBe(false);
+    expect(await accounts.confirmPassword('nobody', 'password-a')).toBe(false);
+    expect(await accounts.confirmPassword('ALICE', 'password-a')).toBe(true);
+    expect(reasons).toEqual(['operator']);
+  });
+
+  it('is not stopped by an observer that throws', async () => {
+    const { accounts } = service();
+    accounts.observePasswords(() => {
+      throw new Error('boom');
+    });
+    await expect(accounts.register('alice', 'password-a')).resolves.toMatchObject({ username: 'alice' });
+    await expect(accounts.login('alice', 'password-a', { via: 'http' })).resolves.toMatchObject({ token_type: 'Bearer' });
+  });
+});

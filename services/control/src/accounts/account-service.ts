@@ -6,6 +6,7 @@ import { assertValidUsername, foldUsername } from './username.js';
 import { assertAcceptablePassword, hashPassword, verifyDecoy, verifyPassword } from './passwords.js';
 import { AccessTokens, hashRefreshToken, newRefreshToken } from './tokens.js';
 import { FailureLimiter } from './failure-limiter.js';
+import { Plaintext } from './plaintext.js';
 
 export interface Account {
   id: number;
@@ -51,6 +52,23 @@ export interface AccountEvents {
   'login-failed': [{ via: LoginContext['via']; reason: 'invalid' | 'disabled' | 'throttled' }];
 }
 
+/**
+ * A password the service has just seen in plaintext and knows to be the account's current one:
+ * at registration, at a password change, at each successful password login (HTTP or IRC SASL;
+ * never for token logins) and when the operator CLI hands over the password it set. Relays that
+ * keep their own password hash (Murmur) need exactly this. Given only to in-process observers
+ * (`observePasswords`), never emitted as an event, logged or sent anywhere else.
+ */
+export interface PasswordSeen {
+  account: Account;
+  password: Plaintext;
+  /** The account's password version (`password_changed_at`) this password belongs to. */
+  passwordVersion: number;
+  reason: 'created' | 'changed' | 'verified' | 'operator';
+}
+
+export type PasswordObserver = (seen: PasswordSeen) => void;
+
 export interface AccountServiceOptions {
   registration: 'open' | 'invite' | 'closed';
   accessTokens: AccessTokens;
@@ -80,6 +98,7 @@ export class AccountService extends EventEmitter<AccountEvents> {
   private readonly byAccount: FailureLimiter;
   private readonly byAddress: FailureLimiter;
   private readonly now: () => number;
+  private readonly passwordObservers = new Set<PasswordObserver>();
 
   constructor(
     private readonly db: Db,
@@ -90,6 +109,47 @@ export class AccountService extends EventEmitter<AccountEvents> {
     const windowMs = opts.failureWindowSeconds * 1000;
     this.byAccount = new FailureLimiter(opts.maxFailuresPerAccount, windowMs, this.now);
     this.byAddress = new FailureLimiter(opts.maxFailuresPerAddress, windowMs, this.now);
+  }
+
+  /**
+   * Subscribes an in-process relay to plaintext passwords as they are seen (see `PasswordSeen`).
+   * Returns the unsubscribe function.
+   */
+  observePasswords(observer: PasswordObserver): () => void {
+    this.passwordObservers.add(observer);
+    return () => this.passwordObservers.delete(observer);
+  }
+
+  private passwordSeen(row: AccountRow, password: string, reason: PasswordSeen['reason']): void {
+    if (this.passwordObservers.size === 0) return;
+    const seen: PasswordSeen = { account: toAccount(row), password: new Plaintext(password), passwordVersion: row.password_changed_at, reason };
+    for (const observer of this.passwordObservers) {
+      try {
+        observer(seen);
+      } catch {
+        // An observer's failure must never fail a login or a password change.
+      }
+    }
+  }
+
+  /** The account's password version (`password_changed_at`), which changes with every new password. */
+  passwordVersion(accountId: number): number | undefined {
+    return this.rowById(accountId)?.password_changed_at;
+  }
+
+  /**
+   * For the operator CLI, which sets passwords in the database itself and then hands the running
+   * server the plaintext over the operator socket: checks that it is the account's current
+   * password and, if so, passes it to the password observers. Not a login: nothing is counted.
+   */
+  async confirmPassword(username: string, password: string): Promise<boolean> {
+    const row = this.row(username);
+    if (!row || !(await verifyPassword(row.password_hash, password))) return false;
+    // Re-read: the password may have changed again while the hash was being checked.
+    const current = this.rowById(row.id);
+    if (!current || current.password_changed_at !== row.password_changed_at) return false;
+    this.passwordSeen(current, password, 'operator');
+    return true;
   }
 
   get registrationMode(): AccountServiceOptions['registration'] {
@@ -167,7 +227,9 @@ export class AccountService extends EventEmitter<AccountEvents> {
         throw err;
       }
     });
-    const account = toAccount(this.rowById(insert())!);
+    const row = this.rowById(insert())!;
+    const account = toAccount(row);
+    this.passwordSeen(row, password, 'created');
     this.emit('created', account);
     return account;
   }
@@ -213,10 +275,12 @@ export class AccountService extends EventEmitter<AccountEvents> {
 
     const row = this.row(username);
     let ok = false;
+    let byPassword = false;
     if (allowToken && AccessTokens.looksLikeJwt(secret)) {
       ok = row !== undefined && this.tokenMatches(secret, row);
     } else if (row) {
       ok = await verifyPassword(row.password_hash, secret);
+      byPassword = true;
     } else {
       await verifyDecoy(secret);
     }
@@ -228,6 +292,7 @@ export class AccountService extends EventEmitter<AccountEvents> {
     }
     if (row.disabled_at !== null) return this.fail(ctx, 'disabled');
     this.byAccount.clear(accountKey);
+    if (byPassword) this.passwordSeen(row, secret, 'verified');
     this.emit('login-succeeded', { via: ctx.via });
     return { ok: true, account: toAccount(row) };
   }
@@ -345,7 +410,10 @@ export class AccountService extends EventEmitter<AccountEvents> {
       this.db.prepare('UPDATE accounts SET password_hash = ?, password_changed_at = ? WHERE id = ?').run(passwordHash, changedAt, row.id);
       this.db.prepare('UPDATE refresh_tokens SET revoked_at = ? WHERE account_id = ? AND revoked_at IS NULL').run(changedAt, row.id);
     })();
-    const account = toAccount(this.rowById(row.id)!);
+    const updated = this.rowById(row.id)!;
+    const account = toAccount(updated);
+    // Observers first: a relay then handles the event knowing the new password.
+    this.passwordSeen(updated, newPassword, 'changed');
     this.emit('password-changed', account);
     return account;
   }

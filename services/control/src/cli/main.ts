@@ -3,7 +3,8 @@ import { parseArgs } from 'node:util';
 import type { Account } from '../accounts/account-service.js';
 import { ConfigError, loadConfig, type ControlConfig } from '../config/config.js';
 import { ControlError } from '../errors/control-error.js';
-import { notifyOperatorSocket, type AccountChange } from '../operator/operator-socket.js';
+import { VoiceChannels } from '../murmur/voice-channels.js';
+import { notifyOperatorSocket, notifyVoiceChannelsChanged, type AccountChange } from '../operator/operator-socket.js';
 import { createAccountService } from '../server.js';
 import { openDatabase } from '../store/database.js';
 import { readPassword } from './read-password.js';
@@ -18,6 +19,8 @@ const USAGE = `alloquy: operate an Alloquy server (run as "pnpm alloquy ..." fro
   user promote NAME         make an account an admin (user demote NAME undoes it)
   invite create [--max-uses N] [--expires SECONDS]
                             make a registration invite code (for ALLOQUY_REGISTRATION=invite)
+  channel add-voice NAME    create a voice channel (in Murmur too); every account may enter and speak
+  channel list              list voice channels
   status                    the state of every component of the running stack
 
 The data folder is ALLOQUY_HOME (default ./.alloquy), as for scripts/up.`;
@@ -35,10 +38,16 @@ function printAccounts(accounts: Account[]): void {
   }
 }
 
-async function tell(config: ControlConfig, username: string, change: AccountChange): Promise<void> {
-  const delivered = await notifyOperatorSocket(config.operatorSocketPath, username, change);
-  if (!delivered && (change === 'disabled' || change === 'password-changed')) {
+async function tell(config: ControlConfig, username: string, change: AccountChange, password?: string): Promise<void> {
+  // The password goes along so the server can give it to Murmur, which keeps its own hash.
+  const delivered = await notifyOperatorSocket(config.operatorSocketPath, username, change, password);
+  if (delivered) return;
+  if (change === 'disabled' || change === 'password-changed') {
     console.log('(the control server is not running; the change applies when it starts)');
+  }
+  if (config.murmur.enabled && (change === 'created' || change === 'password-changed')) {
+    // Murmur can only be given a password the control server has seen.
+    console.log('(voice: Mumble accepts this password once the account has logged in on the web, in an app or over IRC)');
   }
 }
 
@@ -95,7 +104,7 @@ async function run(argv: string[]): Promise<number> {
         const username = needName();
         const password = await readPassword(`Password for ${username}: `);
         const account = await accounts.register(username, password, { bypassPolicy: true, admin: values.admin });
-        await tell(config, account.username, 'created');
+        await tell(config, account.username, 'created', password);
         console.log(`created ${account.username}${account.isAdmin ? ' (admin)' : ''}`);
         return 0;
       }
@@ -113,7 +122,7 @@ async function run(argv: string[]): Promise<number> {
         const username = accounts.get(needName()).username;
         const password = await readPassword(`New password for ${username}: `);
         await accounts.setPassword(username, password);
-        await tell(config, username, 'password-changed');
+        await tell(config, username, 'password-changed', password);
         console.log(`password changed for ${username}`);
         return 0;
       }
@@ -131,6 +140,18 @@ async function run(argv: string[]): Promise<number> {
         }
         const invite = accounts.createInvite({ maxUses, expiresInSeconds: expires });
         console.log(invite.code);
+        return 0;
+      }
+      case 'channel add-voice': {
+        const channel = new VoiceChannels(db).create(needName());
+        const delivered = await notifyVoiceChannelsChanged(config.operatorSocketPath);
+        console.log(`created voice channel ${channel.name}`);
+        if (!delivered) console.log('(the control server is not running; it creates the channel in Murmur when it starts)');
+        return 0;
+      }
+      case 'channel list': {
+        console.log(`${pad('NAME', 50)}MURMUR ID`);
+        for (const c of new VoiceChannels(db).list()) console.log(`${pad(c.name, 50)}${c.murmurChannelId ?? '-'}`);
         return 0;
       }
       default:

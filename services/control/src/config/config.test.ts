@@ -37,6 +37,28 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ ALLOQUY_HOME: home, ALLOQUY_IRC_LINK: 'maybe' })).toThrow(/ALLOQUY_IRC_LINK/);
   });
 
+  it('configures the Murmur relay: on by default, Ice on loopback, moved and switched off by env', () => {
+    const home = tmp();
+    const c = loadConfig({ ALLOQUY_HOME: home });
+    expect(c.murmur).toEqual({
+      enabled: true,
+      iceHost: '127.0.0.1',
+      icePort: 6502,
+      iceSecretPath: join(home, 'secrets', 'murmur-ice.key'),
+      serverId: 1,
+      pollIntervalMs: 1000,
+    });
+    const moved = loadConfig({
+      ALLOQUY_HOME: home,
+      ALLOQUY_MURMUR: 'false',
+      ALLOQUY_MUMBLE_ICE_PORT: '16502',
+      ALLOQUY_MURMUR_ICE_SECRET_PATH: '/run/ice.key',
+      ALLOQUY_MURMUR_SERVER_ID: '2',
+    });
+    expect(moved.murmur).toMatchObject({ enabled: false, icePort: 16502, iceSecretPath: '/run/ice.key', serverId: 2 });
+    expect(() => loadConfig({ ALLOQUY_HOME: home, ALLOQUY_MURMUR: 'perhaps' })).toThrow(/ALLOQUY_MURMUR must be true or false/);
+  });
+
   it('refuses a broken config file instead of ignoring it', () => {
     const home = tmp();
     writeFileSync(join(home, 'control.json'), '{ not json');

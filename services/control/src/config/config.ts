@@ -35,6 +35,18 @@ export const configSchema = z.object({
     servicesSid: z.string().regex(/^[0-9][0-9A-Z]{2}$/, 'a SID is a digit and two letters or digits'),
     network: z.string(),
   }),
+  murmur: z.object({
+    /** Drive Murmur (voice) over Ice. Off: no voice relay, no `murmur` health component. */
+    enabled: z.boolean(),
+    iceHost: z.string(),
+    icePort: port,
+    /** Murmur's `icesecretwrite`; created (random) when missing, like every other secret. */
+    iceSecretPath: z.string(),
+    /** Murmur's virtual server id (1 for a single-server Murmur). */
+    serverId: z.coerce.number().int().min(1),
+    /** How often presence is polled (it is promised fresh within 2 s). */
+    pollIntervalMs: z.coerce.number().int().min(100).max(2000),
+  }),
   operatorSocketPath: z.string(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
 });
@@ -73,6 +85,14 @@ function defaults(home: string): PlainObject {
       servicesSid: '0AS',
       network: 'Alloquy',
     },
+    murmur: {
+      enabled: true,
+      iceHost: '127.0.0.1',
+      icePort: 6502,
+      iceSecretPath: join(home, 'secrets', 'murmur-ice.key'),
+      serverId: 1,
+      pollIntervalMs: 1000,
+    },
     operatorSocketPath: join(home, 'run', 'control.sock'),
     logLevel: 'info',
   };
@@ -98,6 +118,11 @@ export const ENV_MAP: Record<string, string> = {
   ALLOQUY_IRC_SERVICES_SID: 'irc.servicesSid',
   ALLOQUY_IRC_NETWORK: 'irc.network',
   ALLOQUY_IRC_LINK: 'irc.enabled',
+  ALLOQUY_MURMUR: 'murmur.enabled',
+  ALLOQUY_MURMUR_ICE_HOST: 'murmur.iceHost',
+  ALLOQUY_MUMBLE_ICE_PORT: 'murmur.icePort',
+  ALLOQUY_MURMUR_ICE_SECRET_PATH: 'murmur.iceSecretPath',
+  ALLOQUY_MURMUR_SERVER_ID: 'murmur.serverId',
   ALLOQUY_OPERATOR_SOCKET: 'operatorSocketPath',
   ALLOQUY_LOG_LEVEL: 'logLevel',
 };
@@ -126,9 +151,12 @@ function setPath(obj: PlainObject, path: string, value: unknown): void {
   cur[keys[keys.length - 1]!] = value;
 }
 
+const BOOLEAN_SETTINGS: Record<string, string> = { 'irc.enabled': 'ALLOQUY_IRC_LINK', 'murmur.enabled': 'ALLOQUY_MURMUR' };
+
 function envValue(path: string, raw: string): unknown {
-  if (path === 'irc.enabled') {
-    if (!/^(true|false|1|0|yes|no)$/i.test(raw)) throw new ConfigError(`ALLOQUY_IRC_LINK must be true or false, got "${raw}"`);
+  const variable = BOOLEAN_SETTINGS[path];
+  if (variable) {
+    if (!/^(true|false|1|0|yes|no)$/i.test(raw)) throw new ConfigError(`${variable} must be true or false, got "${raw}"`);
     return /^(true|1|yes)$/i.test(raw);
   }
   return raw;

@@ -16,10 +16,13 @@ export const ERROR_STATUS = {
   invalid_invite: 403,
   not_found: 404,
   username_taken: 409,
+  channel_taken: 409,
+  certificate_taken: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   too_many_attempts: 429,
   internal: 500,
+  voice_unavailable: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

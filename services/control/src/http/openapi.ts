@@ -4,6 +4,7 @@ import { ErrorBody, type Route } from './route.js';
 const STATUS_TEXT: Record<number, string> = {
   200: 'OK', 201: 'Created', 204: 'No Content', 400: 'Bad request', 401: 'Unauthorized', 403: 'Forbidden',
   404: 'Not found', 409: 'Conflict', 413: 'Payload too large', 415: 'Unsupported media type', 429: 'Too many requests',
+  503: 'Service unavailable',
 };
 
 function schemaOf(s: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {

@@ -32,6 +32,50 @@ export class ControlMetrics {
     registers: [this.registry],
   });
 
+  readonly murmurUp = new Gauge({
+    name: 'alloquy_murmur_up',
+    help: '1 while the control server is connected to Murmur over Ice, else 0',
+    registers: [this.registry],
+  });
+
+  readonly murmurConnects = new Counter({
+    name: 'alloquy_murmur_connects_total',
+    help: 'Times the Ice connection to Murmur came up (the first time and after every outage or Murmur restart)',
+    registers: [this.registry],
+  });
+
+  readonly murmurSyncs = new Counter({
+    name: 'alloquy_murmur_syncs_total',
+    help: 'Full re-syncs of accounts and voice channels into Murmur, by result (ok, failed)',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly murmurStaleAccounts = new Gauge({
+    name: 'alloquy_murmur_stale_accounts',
+    help: 'Enabled accounts whose Murmur password awaits their next password login (set after the last sync)',
+    registers: [this.registry],
+  });
+
+  readonly voiceUsers = new Gauge({
+    name: 'alloquy_voice_users',
+    help: 'Users connected to Murmur, by channel name',
+    labelNames: ['channel'] as const,
+    registers: [this.registry],
+  });
+
+  readonly voiceMutedUsers = new Gauge({
+    name: 'alloquy_voice_muted_users',
+    help: 'Users connected to Murmur who cannot be heard (muted, deafened, self-muted, self-deafened or suppressed)',
+    registers: [this.registry],
+  });
+
+  readonly voiceDeafenedUsers = new Gauge({
+    name: 'alloquy_voice_deafened_users',
+    help: 'Users connected to Murmur who are deafened (by themselves or by someone else)',
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'alloquy_control_' });
   }

@@ -1,4 +1,4 @@
-import { createServer, request, type Server } from 'node:http';
+import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { chmodSync, existsSync, mkdirSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
@@ -7,17 +7,56 @@ import type { AccountService } from '../accounts/account-service.js';
 /**
  * The operator CLI writes to the database directly (it works while the server is down), then
  * tells a running server what changed over this Unix socket so it can act at once: log out
- * and disconnect a disabled account, re-sync a changed password. The socket is 0600 in the
- * data folder: whoever can open it can already read the database.
+ * and disconnect a disabled account, re-sync a changed password, create a voice channel in
+ * Murmur. The socket is 0600 in the data folder: whoever can open it can already read the
+ * database. With `created` and `password-changed` the CLI also sends the password it set
+ * (`{"password"}`), because Murmur needs the plaintext; the server checks it against the
+ * stored hash before handing it to the relays, and never logs it.
  */
 export type AccountChange = 'created' | 'disabled' | 'enabled' | 'password-changed';
 const CHANGES: readonly AccountChange[] = ['created', 'disabled', 'enabled', 'password-changed'];
 
-export function startOperatorSocket(path: string, accounts: AccountService, log: Logger): Promise<Server> {
+/** What else a running server reacts to, besides account changes. */
+export interface OperatorHooks {
+  voiceChannelsChanged?(): void;
+}
+
+const MAX_BODY = 64 * 1024;
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => {
+      body += chunk;
+      if (body.length > MAX_BODY) req.destroy(new Error('body too large'));
+    });
+    req.on('end', () => resolve(body));
+    req.on('error', reject);
+  });
+}
+
+function passwordFrom(body: string): string | undefined {
+  if (!body) return undefined;
+  try {
+    const parsed = JSON.parse(body) as { password?: unknown };
+    return typeof parsed.password === 'string' ? parsed.password : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function startOperatorSocket(path: string, accounts: AccountService, log: Logger, hooks: OperatorHooks = {}): Promise<Server> {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   // A socket file left by a killed server would make listen fail with EADDRINUSE.
   if (existsSync(path)) unlinkSync(path);
-  const server = createServer((req, res) => {
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    if (req.method === 'POST' && req.url === '/voice-channels/changed') {
+      log.info('operator changed the voice channels');
+      hooks.voiceChannelsChanged?.();
+      res.writeHead(204).end();
+      return;
+    }
     const match = /^\/accounts\/([^/]+)\/(created|disabled|enabled|password-changed)$/.exec(req.url ?? '');
     if (req.method !== 'POST' || !match) {
       res.writeHead(404).end();
@@ -25,14 +64,27 @@ export function startOperatorSocket(path: string, accounts: AccountService, log:
     }
     const username = decodeURIComponent(match[1]!);
     const change = match[2] as AccountChange;
+    const password = passwordFrom(await readBody(req));
     const account = accounts.find(username);
     if (!account) {
       res.writeHead(404).end();
       return;
     }
     log.info({ username: account.username, change }, 'operator changed an account');
+    if (password !== undefined && (change === 'created' || change === 'password-changed')) {
+      if (!(await accounts.confirmPassword(account.username, password))) {
+        log.warn({ username: account.username }, 'the operator sent a password that is not the account\'s current one; ignored');
+      }
+    }
     accounts.emit(change, account);
     res.writeHead(204).end();
+  };
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      log.error({ err }, 'operator request failed');
+      if (!res.headersSent) res.writeHead(500);
+      res.end();
+    });
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -44,16 +96,31 @@ export function startOperatorSocket(path: string, accounts: AccountService, log:
   });
 }
 
-/** Tells a running server about a change; false when no server is listening. */
-export function notifyOperatorSocket(path: string, username: string, change: AccountChange): Promise<boolean> {
-  if (!CHANGES.includes(change) || !existsSync(path)) return Promise.resolve(false);
+/**
+ * Tells a running server about a change; false when no server is listening. `password` (with
+ * `created` and `password-changed`) is the plaintext the operator just set, for Murmur.
+ */
+export function notifyOperatorSocket(path: string, username: string, change: AccountChange, password?: string): Promise<boolean> {
+  if (!CHANGES.includes(change)) return Promise.resolve(false);
+  const body = password !== undefined && (change === 'created' || change === 'password-changed') ? JSON.stringify({ password }) : undefined;
+  return post(path, `/accounts/${encodeURIComponent(username)}/${change}`, body);
+}
+
+/** Tells a running server that voice channels were added, so it creates them in Murmur now. */
+export function notifyVoiceChannelsChanged(path: string): Promise<boolean> {
+  return post(path, '/voice-channels/changed');
+}
+
+function post(socketPath: string, path: string, body?: string): Promise<boolean> {
+  if (!existsSync(socketPath)) return Promise.resolve(false);
   return new Promise((resolve) => {
-    const req = request({ socketPath: path, method: 'POST', path: `/accounts/${encodeURIComponent(username)}/${change}`, timeout: 3000 }, (res) => {
+    const headers = body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
+    const req = request({ socketPath, method: 'POST', path, headers, timeout: 10_000 }, (res) => {
       res.resume();
       resolve(res.statusCode === 204);
     });
     req.on('timeout', () => req.destroy());
     req.on('error', () => resolve(false));
-    req.end();
+    req.end(body);
   });
 }

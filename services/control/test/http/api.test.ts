@@ -12,7 +12,7 @@ let base: string;
 
 beforeAll(async () => {
   const home = mkdtempSync(join(tmpdir(), 'alloquy-http-'));
-  const config = loadConfig({ ALLOQUY_HOME: home, ALLOQUY_HTTP_HOST: '127.0.0.1', ALLOQUY_HTTP_PORT: '0', ALLOQUY_IRC_LINK: 'false' });
+  const config = loadConfig({ ALLOQUY_HOME: home, ALLOQUY_HTTP_HOST: '127.0.0.1', ALLOQUY_HTTP_PORT: '0', ALLOQUY_IRC_LINK: 'false', ALLOQUY_MURMUR: 'false' });
   server = await startControlServer(config, createLogger('silent'));
   base = `http://127.0.0.1:${server.httpPort}`;
 });

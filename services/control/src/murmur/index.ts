@@ -1,0 +1,72 @@
+import type { Logger } from 'pino';
+import type { AccountService } from '../accounts/account-service.js';
+import { ensureSecret, type ControlConfig } from '../config/config.js';
+import type { Health } from '../health/health.js';
+import type { ControlMetrics } from '../metrics/metrics.js';
+import type { Db } from '../store/database.js';
+import { MurmurIceClient } from './ice-client.js';
+import { MurmurRelay } from './relay.js';
+import { MurmurStore } from './store.js';
+import { VoiceChannels } from './voice-channels.js';
+
+export { MurmurIceClient, MurmurRejectedError, MurmurUnavailableError, Permission } from './ice-client.js';
+export { MurmurRelay } from './relay.js';
+export { MurmurStore } from './store.js';
+export { VoiceChannels } from './voice-channels.js';
+
+/** The control server's link to Murmur: the Ice client and the relay that keeps Murmur in step. */
+export interface MurmurServices {
+  client: MurmurIceClient;
+  relay: MurmurRelay;
+  stop(): Promise<void>;
+}
+
+export function startMurmurServices(
+  config: ControlConfig,
+  deps: { db: Db; accounts: AccountService; channels: VoiceChannels; metrics: ControlMetrics; health: Health; log: Logger },
+): MurmurServices {
+  const { murmur } = config;
+  const client = new MurmurIceClient({
+    host: murmur.iceHost,
+    port: murmur.icePort,
+    secret: ensureSecret(murmur.iceSecretPath),
+    serverId: murmur.serverId,
+    log: deps.log,
+  });
+  const store = new MurmurStore(deps.db);
+  const relay = new MurmurRelay({
+    client,
+    accounts: deps.accounts,
+    store,
+    channels: deps.channels,
+    metrics: deps.metrics,
+    log: deps.log,
+    pollIntervalMs: murmur.pollIntervalMs,
+  });
+  deps.health.register('murmur', () => {
+    const s = client.status();
+    const r = relay.status();
+    return {
+      status: s.state === 'up' ? 'up' : 'down',
+      state: s.state,
+      since: s.since,
+      endpoint: s.endpoint,
+      serverId: s.serverId,
+      version: s.version,
+      lastError: s.lastError,
+      lastSyncAt: r.lastSyncAt,
+      lastSyncError: r.lastSyncError,
+      staleAccounts: store.staleCount(),
+    };
+  });
+  relay.start();
+  client.start();
+  return {
+    client,
+    relay,
+    async stop() {
+      await relay.stop();
+      await client.stop();
+    },
+  };
+}

@@ -1,0 +1,80 @@
+import { ControlError } from '../errors/control-error.js';
+import type { Db } from '../store/database.js';
+
+/**
+ * Voice channels as Alloquy knows them (table voice_channels). The HTTP API and the operator
+ * CLI both create them here; the Murmur relay then makes Murmur match (a channel under the root
+ * channel, with Alloquy's ACL).
+ */
+export interface VoiceChannel {
+  id: number;
+  name: string;
+  /** Murmur's channel id, null until the relay has created the channel in Murmur. */
+  murmurChannelId: number | null;
+  createdAt: number;
+}
+
+interface Row {
+  id: number;
+  name: string;
+  murmur_channel_id: number | null;
+  created_at: number;
+}
+
+/**
+ * Letters, digits, spaces and `-_.'()`, starting with a letter or digit, at most 48
+ * characters: readable in every Mumble client and inside Murmur's default channel-name rule.
+ */
+const CHANNEL_NAME = /^[\p{L}\p{N}][\p{L}\p{N} _\-.'()]{0,47}$/u;
+
+export function assertValidChannelName(name: string): void {
+  if (!CHANNEL_NAME.test(name) || name !== name.trim() || /\s{2}/.test(name)) {
+    throw new ControlError(
+      'invalid_request',
+      "a channel name is 1 to 48 letters, digits, single spaces and - _ . ' ( ), starting with a letter or digit",
+    );
+  }
+}
+
+export function foldChannelName(name: string): string {
+  return name.toLowerCase();
+}
+
+function toChannel(row: Row): VoiceChannel {
+  return { id: row.id, name: row.name, murmurChannelId: row.murmur_channel_id, createdAt: row.created_at };
+}
+
+export class VoiceChannels {
+  constructor(
+    private readonly db: Db,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  list(): VoiceChannel[] {
+    return (this.db.prepare('SELECT * FROM voice_channels ORDER BY id').all() as Row[]).map(toChannel);
+  }
+
+  find(name: string): VoiceChannel | undefined {
+    const row = this.db.prepare('SELECT * FROM voice_channels WHERE name_folded = ?').get(foldChannelName(name)) as Row | undefined;
+    return row && toChannel(row);
+  }
+
+  create(name: string, createdBy?: number): VoiceChannel {
+    assertValidChannelName(name);
+    try {
+      const info = this.db
+        .prepare('INSERT INTO voice_channels (name, name_folded, created_by, created_at) VALUES (?, ?, ?, ?)')
+        .run(name, foldChannelName(name), createdBy ?? null, this.now());
+      return toChannel(this.db.prepare('SELECT * FROM voice_channels WHERE id = ?').get(Number(info.lastInsertRowid)) as Row);
+    } catch (err) {
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
+        throw new ControlError('channel_taken', `a voice channel named "${name}" exists`);
+      }
+      throw err;
+    }
+  }
+
+  setMurmurChannelId(id: number, murmurChannelId: number | null): void {
+    this.db.prepare('UPDATE voice_channels SET murmur_channel_id = ? WHERE id = ?').run(murmurChannelId, id);
+  }
+}
