@@ -29,7 +29,7 @@
  */
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseArgs } from 'node:util';
+import { benchLogger, BenchRun, configOrExit, integerOption, parseBenchArgs } from '@alloquy/stack/bench/harness.js';
 import { round, summarize } from '@alloquy/stack/bench/stats.js';
 import { startTestMurmur, type TestMurmur } from '../testing/murmur.js';
 import { SAMPLE_RATE } from '../voice/tone.js';
@@ -59,91 +59,56 @@ const USAGE = `usage: scripts/bench/voice [--markers N] [--interval-ms MS] [--fr
   --timeout-s    give up after this long (default: the run's length + 60 s)`;
 
 function parseConfig(argv: string[]): BenchConfig {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
+  const values = parseBenchArgs(
+    argv,
+    {
       markers: { type: 'string' },
       'interval-ms': { type: 'string' },
       'frame-ms': { type: 'string' },
       bitrate: { type: 'string' },
       'timeout-s': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
     },
-    strict: true,
-    allowPositionals: false,
-  });
-  if (values.help === true) {
-    process.stderr.write(`${USAGE}\n`);
-    process.exit(0);
-  }
-  const int = (name: string, value: string | undefined, fallback: number, min: number): number => {
-    if (value === undefined) return fallback;
-    const parsed = Number(value);
-    if (!Number.isInteger(parsed) || parsed < min) throw new Error(`--${name} must be an integer >= ${min}, got ${JSON.stringify(value)}`);
-    return parsed;
-  };
-  const frameMs = int('frame-ms', values['frame-ms'], 20, 10);
+    USAGE,
+  );
+  const frameMs = integerOption('frame-ms', values['frame-ms'], 20, 10);
   if (frameMs !== 10 && frameMs !== 20) throw new Error(`--frame-ms must be 10 or 20, got ${frameMs}`);
-  const markers = int('markers', values.markers, 500, 1);
-  const intervalMs = int('interval-ms', values['interval-ms'], 200, frameMs * 3);
+  const markers = integerOption('markers', values.markers, 500, 1);
+  const intervalMs = integerOption('interval-ms', values['interval-ms'], 200, frameMs * 3);
   if (intervalMs % frameMs !== 0) throw new Error(`--interval-ms must be a multiple of --frame-ms (${frameMs})`);
-  const bitrate = values.bitrate === undefined ? undefined : int('bitrate', values.bitrate, 0, 6000);
+  const bitrate = values.bitrate === undefined ? undefined : integerOption('bitrate', values.bitrate, 0, 6000);
   const runS = (WARMUP_MS + markers * intervalMs + DRAIN_MS) / 1000;
-  return { markers, intervalMs, frameMs, bitrate, timeoutS: int('timeout-s', values['timeout-s'], Math.ceil(runS + 60), 1) };
+  return { markers, intervalMs, frameMs, bitrate, timeoutS: integerOption('timeout-s', values['timeout-s'], Math.ceil(runS + 60), 1) };
 }
 
-const startedAt = performance.now();
-function log(message: string): void {
-  process.stderr.write(`[bench ${((performance.now() - startedAt) / 1000).toFixed(1).padStart(5)}s] ${message}\n`);
-}
+const log = benchLogger();
 
 // ---------------------------------------------------------------- cleanup
 
 let murmur: TestMurmur | undefined;
 const clients: VoiceClient[] = [];
-let cleaning: Promise<void> | undefined;
-const partial: Record<string, unknown> = {};
-let finished = false;
 
-function cleanup(): Promise<void> {
-  cleaning ??= (async () => {
+const bench = new BenchRun({
+  log,
+  cleanup: async () => {
     await Promise.all(clients.map((client) => client.disconnect().catch(() => undefined)));
     await murmur?.stop().catch((error: Error) => log(`stopping Murmur: ${error.message}`));
-  })();
-  return cleaning;
-}
-
-function emergencyExit(code: number, reason: string): void {
-  if (finished) return;
-  finished = true;
-  log(reason);
-  const hardExit = setTimeout(() => process.exit(code), 15_000);
-  hardExit.unref();
-  void cleanup().finally(() => {
-    process.stdout.write(`${JSON.stringify({ error: reason, ...partial }, null, 2)}\n`);
-    process.exit(code);
-  });
-}
+  },
+  hardExitMs: 15_000,
+});
 
 // ---------------------------------------------------------------- run
 
 async function main(): Promise<void> {
-  let config: BenchConfig;
-  try {
-    config = parseConfig(process.argv.slice(2));
-  } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
-    process.exit(2);
-  }
-  const watchdog = setTimeout(() => emergencyExit(124, `time limit of ${config.timeoutS} s reached`), config.timeoutS * 1000);
+  const config = configOrExit(USAGE, () => parseConfig(process.argv.slice(2)));
+  const watchdog = setTimeout(() => bench.fail(124, `time limit of ${config.timeoutS} s reached`), config.timeoutS * 1000);
   watchdog.unref();
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => emergencyExit(130, `interrupted (${signal})`));
+    process.once(signal, () => bench.fail(130, `interrupted (${signal})`));
   }
 
   const frameSamples = (SAMPLE_RATE * config.frameMs) / 1000;
   const framesPerInterval = config.intervalMs / config.frameMs;
-  partial.config = { ...config };
+  bench.partial.config = { ...config };
 
   log('starting Murmur');
   murmur = await startTestMurmur();
@@ -168,7 +133,7 @@ async function main(): Promise<void> {
   log(`Murmur ${murmurVersion ?? '?'} on ${murmur.host}:${murmur.port}; both clients in channel "${channel?.name}"`);
   for (const client of clients) {
     client.on('disconnected', (info) => {
-      if (!finished) emergencyExit(1, `a client was disconnected: ${info.reason}${info.error ? ` (${info.error.message})` : ''}`);
+      bench.fail(1, `a client was disconnected: ${info.reason}${info.error ? ` (${info.error.message})` : ''}`);
     });
   }
 
@@ -228,7 +193,7 @@ async function main(): Promise<void> {
   sender.endTransmission();
   await sleep(DRAIN_MS);
   loopDelay.disable();
-  finished = true;
+  bench.finish();
   clearTimeout(watchdog);
 
   const latency = summarize(latencies);
@@ -289,7 +254,7 @@ async function main(): Promise<void> {
       ],
     },
   };
-  await cleanup();
+  await bench.cleanup();
   process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
   process.stderr.write(
     [
@@ -303,7 +268,4 @@ async function main(): Promise<void> {
   );
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => emergencyExit(1, `benchmark failed: ${(error as Error)?.stack ?? String(error)}`),
-);
+bench.run(main);

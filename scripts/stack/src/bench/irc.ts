@@ -26,10 +26,10 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
 import { homeLayout } from '../home.js';
 import { startInspircd, type InspircdHandle } from '../inspircd/process.js';
 import { startStack, type RunningStack } from '../stack-testing.js';
+import { benchLogger, BenchRun, configOrExit, integerOption, parseBenchArgs } from './harness.js';
 import type { BenchIrcClient } from './irc-client.js';
 import { runPhase, summarizePhases, type PhaseOptions, type PhaseResult, type PhaseSummary } from './irc-phase.js';
 import { compareConfigs, profileFromConfig, sameConfig, type ConfigComparison, type InspircdProfile } from './inspircd-profile.js';
@@ -69,9 +69,9 @@ const USAGE = `usage: scripts/bench/irc [--clients N] [--messages M] [--concurre
   --keep         keep the temporary folder (configs, logs) instead of deleting it`;
 
 function parseConfig(argv: string[]): BenchConfig {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
+  const values = parseBenchArgs(
+    argv,
+    {
       clients: { type: 'string' },
       messages: { type: 'string' },
       concurrency: { type: 'string' },
@@ -81,21 +81,9 @@ function parseConfig(argv: string[]): BenchConfig {
       'timeout-s': { type: 'string' },
       keep: { type: 'boolean' },
       repeat: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
     },
-    strict: true,
-    allowPositionals: false,
-  });
-  if (values.help === true) {
-    process.stderr.write(`${USAGE}\n`);
-    process.exit(0);
-  }
-  const int = (name: string, value: string | undefined, fallback: number, min: number): number => {
-    if (value === undefined) return fallback;
-    const parsed = Number(value);
-    if (!Number.isInteger(parsed) || parsed < min) throw new Error(`--${name} must be an integer >= ${min}, got ${JSON.stringify(value)}`);
-    return parsed;
-  };
+    USAGE,
+  );
   const num = (name: string, value: string | undefined): number | null => {
     if (value === undefined) return null;
     const parsed = Number(value);
@@ -103,22 +91,19 @@ function parseConfig(argv: string[]): BenchConfig {
     return parsed;
   };
   return {
-    clients: int('clients', values.clients, 200, 2),
-    messages: int('messages', values.messages, 200, 1),
-    concurrency: int('concurrency', values.concurrency, 20, 1),
+    clients: integerOption('clients', values.clients, 200, 2),
+    messages: integerOption('messages', values.messages, 200, 1),
+    concurrency: integerOption('concurrency', values.concurrency, 20, 1),
     paceMs: num('pace-ms', values['pace-ms']),
     timeoutS: num('timeout-s', values['timeout-s']),
     keep: values.keep === true,
-    repeat: int('repeat', values.repeat, 1, 1),
-    settleMs: int('settle-ms', values['settle-ms'], 1000, 0),
-    drainMs: int('drain-ms', values['drain-ms'], 10_000, 0),
+    repeat: integerOption('repeat', values.repeat, 1, 1),
+    settleMs: integerOption('settle-ms', values['settle-ms'], 1000, 0),
+    drainMs: integerOption('drain-ms', values['drain-ms'], 10_000, 0),
   };
 }
 
-const startedAt = performance.now();
-function log(message: string): void {
-  process.stderr.write(`[bench ${((performance.now() - startedAt) / 1000).toFixed(1).padStart(5)}s] ${message}\n`);
-}
+const log = benchLogger();
 
 // ---------------------------------------------------------------- cleanup
 
@@ -127,11 +112,11 @@ let inspircd: InspircdHandle | undefined;
 let stack: RunningStack | undefined;
 let workDir: string | undefined;
 let keepWorkDir = false;
-let cleaning: Promise<void> | undefined;
 
-/** Stops whatever is still running and removes the work folder. Safe to call more than once. */
-function cleanup(): Promise<void> {
-  cleaning ??= (async () => {
+const bench = new BenchRun({
+  log,
+  /** Stops whatever is still running and removes the work folder. */
+  cleanup: async () => {
     for (const client of openClients) client.destroy();
     openClients.clear();
     const stops: Promise<void>[] = [];
@@ -144,25 +129,9 @@ function cleanup(): Promise<void> {
       if (keepWorkDir) log(`kept ${workDir}`);
       else await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
     }
-  })();
-  return cleaning;
-}
-
-/** What is known so far; printed with the error if the run cannot finish. */
-const partial: Record<string, unknown> = {};
-let finished = false;
-function emergencyExit(code: number, reason: string): void {
-  if (finished) return;
-  finished = true;
-  log(reason);
-  // Never wait forever for a daemon that will not stop.
-  const hardExit = setTimeout(() => process.exit(code), 30_000);
-  hardExit.unref();
-  void cleanup().finally(() => {
-    process.stdout.write(`${JSON.stringify({ error: reason, ...partial }, null, 2)}\n`);
-    process.exit(code);
-  });
-}
+  },
+  hardExitMs: 30_000,
+});
 
 // ---------------------------------------------------------------- helpers
 
@@ -256,20 +225,14 @@ function median(values: number[]): number {
 // ---------------------------------------------------------------- main
 
 async function main(): Promise<void> {
-  let config: BenchConfig;
-  try {
-    config = parseConfig(process.argv.slice(2));
-  } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
-    process.exit(2);
-  }
+  const config = configOrExit(USAGE, () => parseConfig(process.argv.slice(2)));
   keepWorkDir = config.keep;
 
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.on(signal, () => emergencyExit(signal === 'SIGINT' ? 130 : 143, `interrupted by ${signal}; cleaning up`));
+    process.on(signal, () => bench.fail(signal === 'SIGINT' ? 130 : 143, `interrupted by ${signal}; cleaning up`));
   }
-  process.on('uncaughtException', (error) => emergencyExit(1, `unexpected error: ${error.stack ?? error.message}`));
-  process.on('unhandledRejection', (error) => emergencyExit(1, `unexpected rejection: ${(error as Error)?.stack ?? String(error)}`));
+  process.on('uncaughtException', (error) => bench.fail(1, `unexpected error: ${error.stack ?? error.message}`));
+  process.on('unhandledRejection', (error) => bench.fail(1, `unexpected rejection: ${(error as Error)?.stack ?? String(error)}`));
 
   workDir = await mkdtemp(join(tmpdir(), 'alloquy-bench-irc-'));
   const stackHome = join(workDir, 'stack');
@@ -303,7 +266,7 @@ async function main(): Promise<void> {
   const perRepeatS =
     2 * (Math.ceil(config.clients / config.concurrency) * 1.5 + (config.messages * paceMs) / 1000 + config.drainMs / 1000 + config.clients * 0.05 + 30);
   const timeoutS = config.timeoutS ?? Math.ceil(120 + config.repeat * perRepeatS);
-  const watchdog = setTimeout(() => emergencyExit(124, `time limit of ${timeoutS} s reached; cleaning up`), timeoutS * 1000);
+  const watchdog = setTimeout(() => bench.fail(124, `time limit of ${timeoutS} s reached; cleaning up`), timeoutS * 1000);
 
   const benchConfig = {
     clients: config.clients,
@@ -336,7 +299,7 @@ async function main(): Promise<void> {
       flood: { commandsPerSecond, threshold, fakelag, predictedPeakPenalty: peakPenalty, penaltyLimit: threshold * 1000, safe: fakelagSafe },
     },
   };
-  partial.config = benchConfig;
+  bench.partial.config = benchConfig;
 
   const phaseBase = (name: string): Omit<PhaseOptions, 'port' | 'caps' | 'nick' | 'expectAccountTag'> => ({
     name,
@@ -383,7 +346,7 @@ async function main(): Promise<void> {
       expectAccountTag: false,
     });
     bareRuns.push(bare);
-    partial.bare = section(summarizePhases(bareRuns));
+    bench.partial.bare = section(summarizePhases(bareRuns));
     openClients.clear();
     await inspircd.stop();
     inspircd = undefined;
@@ -408,7 +371,7 @@ async function main(): Promise<void> {
       expectAccountTag: true,
     });
     stackRuns.push(stackRun);
-    partial.stack = section(summarizePhases(stackRuns));
+    bench.partial.stack = section(summarizePhases(stackRuns));
     openClients.clear();
     await stack.stop();
     stack = undefined;
@@ -483,8 +446,8 @@ async function main(): Promise<void> {
   };
 
   clearTimeout(watchdog);
-  finished = true;
-  await cleanup();
+  bench.finish();
+  await bench.cleanup();
   process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
   printSummary(benchConfig, bare, stackSummary, delta, ratio, valid, invalidBecause, parityOk);
 }
@@ -533,7 +496,4 @@ function printSummary(
   process.stderr.write(lines.join('\n'));
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => emergencyExit(1, `benchmark failed: ${(error as Error)?.stack ?? String(error)}`),
-);
+bench.run(main);

@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { completePorts, spawnDaemon, type DaemonExit } from '../daemon-process.js';
 import { waitForTcpPorts } from '../net-wait.js';
-import { freePorts } from '../ports.js';
-import { LineRing, tailFile } from '../text-tail.js';
+import { tailFile } from '../text-tail.js';
 import { ensureCertificate } from '../tls.js';
 import { prepareFastConnect, SHARED_TEST_MODULE_DIR } from './fast-connect.js';
 import {
@@ -154,10 +153,7 @@ export interface StartInspircdOptions {
   stopTimeoutMs?: number;
 }
 
-export interface InspircdExit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
+export type InspircdExit = DaemonExit;
 
 export interface InspircdHandle {
   ports: InspircdPorts;
@@ -181,7 +177,7 @@ export interface InspircdHandle {
 export async function startInspircd(options: StartInspircdOptions): Promise<InspircdHandle> {
   const workDir = options.workDir;
   await mkdir(workDir, { recursive: true });
-  const ports = await completePorts(options.ports ?? {});
+  const ports = await completePorts(['irc', 'ircTls', 'ircWs', 'ircLink'], options.ports ?? {});
   const server = {
     name: options.server?.name ?? 'irc.alloquy.local',
     sid: options.server?.sid ?? '1AL',
@@ -210,91 +206,36 @@ export async function startInspircd(options: StartInspircdOptions): Promise<Insp
   });
 
   const { command, args } = inspircdCommand(configPath, options.binary);
-  const child = spawn(command, args, { cwd: workDir, stdio: ['ignore', 'pipe', 'pipe'] });
-  const output = new LineRing(60);
-  // Startup messages are kept whole (they are short) for parseInspircdStartup.
-  let startupOutput = '';
-  const capture = (chunk: string): void => {
-    output.push(chunk);
-    if (startupOutput.length < 64 * 1024) startupOutput += chunk;
-  };
-  child.stdout.setEncoding('utf8').on('data', capture);
-  child.stderr.setEncoding('utf8').on('data', capture);
-
-  let exit: InspircdExit | undefined;
-  const exited = new Promise<InspircdExit>((resolve) => {
-    child.once('exit', (code, signal) => {
-      exit = { code, signal };
-      resolve(exit);
-    });
-  });
-  let spawnError: Error | undefined;
-  child.on('error', (error) => {
-    spawnError ??= error;
-  });
+  const daemon = spawnDaemon({ command, args, cwd: workDir, stopTimeoutMs: options.stopTimeoutMs ?? 5000 });
 
   const describeFailure = async (reason: string): Promise<Error> => {
     const log = await tailFile(logPath, 30);
     return new Error(
       `InspIRCd (${options.binary ?? DEFAULT_INSPIRCD_BINARY}, config ${configPath}) ${reason}\n` +
-        `--- its output ---\n${output.text() || '(none)'}\n--- tail of ${logPath} ---\n${log || '(empty)'}`,
+        `--- its output ---\n${daemon.output.text() || '(none)'}\n--- tail of ${logPath} ---\n${log || '(empty)'}`,
     );
-  };
-
-  let stopping: Promise<void> | undefined;
-  const stop = (): Promise<void> => {
-    stopping ??= (async () => {
-      if (exit !== undefined || child.pid === undefined) return;
-      child.kill('SIGTERM');
-      const killTimer = setTimeout(() => child.kill('SIGKILL'), options.stopTimeoutMs ?? 5000);
-      try {
-        await exited;
-      } finally {
-        clearTimeout(killTimer);
-      }
-    })();
-    return stopping;
   };
 
   const waitPorts = [ports.irc, ports.ircTls, ports.ircWs, ...(services === null ? [] : [ports.ircLink])];
   try {
-    await waitForInspircdStartup(() => startupOutput, waitPorts, {
+    await waitForInspircdStartup(daemon.startupOutput, waitPorts, {
       timeoutMs: options.startTimeoutMs ?? 15_000,
-      abortIf: () => {
-        if (spawnError !== undefined) return new Error(`it could not be started: ${spawnError.message}`);
-        if (exit !== undefined) return new Error(`it exited during startup (${describeExit(exit)})`);
-        return undefined;
-      },
+      abortIf: daemon.startupFailure,
     });
   } catch (error) {
-    await stop();
+    await daemon.stop();
     throw await describeFailure(`did not become ready: ${(error as Error).message}`);
   }
 
   return {
     ports,
-    pid: child.pid!,
+    pid: daemon.child.pid!,
     workDir,
     configPath,
     logPath,
     linked: services !== null,
     serverName: server.name,
-    exited,
-    stop,
+    exited: daemon.exited,
+    stop: daemon.stop,
   };
-}
-
-function describeExit(exit: InspircdExit): string {
-  return exit.signal === null ? `exit code ${exit.code}` : `signal ${exit.signal}`;
-}
-
-async function completePorts(given: Partial<InspircdPorts>): Promise<InspircdPorts> {
-  const names = ['irc', 'ircTls', 'ircWs', 'ircLink'] as const;
-  const missing = names.filter((name) => given[name] === undefined);
-  const picked = await freePorts(missing.length);
-  const ports = { ...given } as InspircdPorts;
-  missing.forEach((name, index) => {
-    ports[name] = picked[index]!;
-  });
-  return ports;
 }

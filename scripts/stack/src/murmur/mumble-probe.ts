@@ -1,8 +1,9 @@
 /**
  * Just enough of the Mumble protocol to check a Murmur from outside: TLS,
  * framing (2-byte type, 4-byte length, protobuf payload), Version,
- * Authenticate, and the messages that tell a login's outcome. Not a voice
- * client (clients/lib is); for readiness checks, tests and benchmarks.
+ * Authenticate, the messages that tell a login's outcome, UserState (join a
+ * channel, self-mute) and Ping. Not a voice client (clients/lib is); for
+ * readiness checks, tests and benchmarks, which see exactly what Murmur says.
  */
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
@@ -196,30 +197,56 @@ export interface MumbleProbeOptions {
   port: number;
   /** Default 10 s for each wait. */
   timeoutMs?: number;
+  /** A client certificate (PEM) and its key: Murmur logs a registered user in by its certificate. */
+  cert?: string;
+  key?: string;
+  /**
+   * Ping every 5 s once logged in, as a real client does: Murmur drops a
+   * connection that stays silent for 30 s. For connections held through a
+   * test; off by default, a probe is short-lived.
+   */
+  keepAlive?: boolean;
 }
+
+/** How often a keep-alive probe pings: well inside Murmur's 30 s timeout. */
+const KEEPALIVE_INTERVAL_MS = 5000;
 
 /** One TLS connection to Murmur, reading every message it sends. */
 export class MumbleProbe {
   readonly frames: MumbleFrame[] = [];
+  /** Settles once the connection is gone (closed by either side, or failed). */
+  readonly closed: Promise<void>;
   private waiters: { test: (frame: MumbleFrame) => boolean; resolve: (frame: MumbleFrame) => void }[] = [];
   private closedWith: Error | undefined;
   private closeListeners: ((error: Error) => void)[] = [];
+  private resolveClosed!: () => void;
+  private sessionId: number | undefined;
+  private pinger: NodeJS.Timeout | undefined;
 
   private constructor(
     private readonly socket: TLSSocket,
     private readonly timeoutMs: number,
+    private readonly keepAlive: boolean,
   ) {
+    this.closed = new Promise((resolve) => {
+      this.resolveClosed = resolve;
+    });
     const reader = new MumbleFrameReader();
     socket.on('data', (chunk: Buffer) => {
       for (const frame of reader.push(chunk)) this.receive(frame);
     });
-    socket.on('close', () => this.closed(new Error('Murmur closed the connection')));
-    socket.on('error', (error) => this.closed(error));
+    socket.on('close', () => this.ended(new Error('Murmur closed the connection')));
+    socket.on('error', (error) => this.ended(error));
   }
 
   /** Connects over TLS (accepting any certificate: check `certificate` yourself) and announces this client's version. */
   static connect(options: MumbleProbeOptions): Promise<MumbleProbe> {
-    const socket = connect({ host: options.host, port: options.port, rejectUnauthorized: false });
+    const socket = connect({
+      host: options.host,
+      port: options.port,
+      rejectUnauthorized: false,
+      ...(options.cert === undefined ? {} : { cert: options.cert, key: options.key }),
+    });
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         socket.destroy();
@@ -227,7 +254,9 @@ export class MumbleProbe {
       }, options.timeoutMs ?? 10_000);
       socket.once('secureConnect', () => {
         clearTimeout(timer);
-        const probe = new MumbleProbe(socket, options.timeoutMs ?? 10_000);
+        // Small messages that are waited for one by one: no Nagle delay.
+        socket.setNoDelay(true);
+        const probe = new MumbleProbe(socket, options.timeoutMs ?? 10_000, options.keepAlive === true);
         probe.send(
           MumbleMessage.Version,
           encodeProto([
@@ -249,6 +278,15 @@ export class MumbleProbe {
   /** The server's certificate. */
   get certificate(): PeerCertificate {
     return this.socket.getPeerCertificate();
+  }
+
+  /** This client's session id once logged in. */
+  get session(): number | undefined {
+    return this.sessionId;
+  }
+
+  get isClosed(): boolean {
+    return this.closedWith !== undefined;
   }
 
   send(type: number, payload: Buffer): void {
@@ -273,9 +311,13 @@ export class MumbleProbe {
       return { ok: false, type: Number(message.get(1)?.[0] ?? 0), reason: text(message.get(2)?.[0]) };
     }
     const bandwidth = message.get(2)?.[0];
+    this.sessionId = Number(message.get(1)?.[0] ?? 0);
+    if (this.keepAlive && !this.isClosed) {
+      this.pinger = setInterval(() => this.send(MumbleMessage.Ping, encodeProto([[1, Date.now()]])), KEEPALIVE_INTERVAL_MS);
+    }
     return {
       ok: true,
-      session: Number(message.get(1)?.[0] ?? 0),
+      session: this.sessionId,
       welcomeText: text(message.get(3)?.[0]),
       maxBandwidth: typeof bandwidth === 'number' ? bandwidth : undefined,
     };
@@ -295,9 +337,30 @@ export class MumbleProbe {
     return channels;
   }
 
-  /** Resolves with the first frame (received so far or later) that passes `test`. */
-  waitFor(test: (frame: MumbleFrame) => boolean, timeoutMs = this.timeoutMs): Promise<MumbleFrame> {
-    const seen = this.frames.find(test);
+  /** The id of the channel with this name, from the ChannelStates received so far. */
+  channelId(name: string): number | undefined {
+    for (const [id, channelName] of this.channels()) if (channelName === name) return id;
+    return undefined;
+  }
+
+  /** Moves this (logged-in) client into a channel. Murmur answers with a UserState, or PermissionDenied. */
+  joinChannel(channelId: number): void {
+    this.send(MumbleMessage.UserState, encodeProto([[1, this.loggedInSession()], [5, channelId]]));
+  }
+
+  /** Sets this (logged-in) client's own mute and deafen flags, as a user's mute button does. */
+  setSelfMute(mute: boolean, deaf = false): void {
+    this.send(MumbleMessage.UserState, encodeProto([[1, this.loggedInSession()], [9, mute], [10, deaf]]));
+  }
+
+  /** How many frames have arrived: pass it to waitFor to wait only for what comes after. */
+  mark(): number {
+    return this.frames.length;
+  }
+
+  /** Resolves with the first frame (received so far, from index `from` on, or later) that passes `test`. */
+  waitFor(test: (frame: MumbleFrame) => boolean, timeoutMs = this.timeoutMs, from = 0): Promise<MumbleFrame> {
+    const seen = this.frames.slice(from).find(test);
     if (seen !== undefined) return Promise.resolve(seen);
     if (this.closedWith !== undefined) return Promise.reject(this.closedWith);
     return new Promise((resolve, reject) => {
@@ -327,7 +390,13 @@ export class MumbleProbe {
   }
 
   close(): void {
+    clearInterval(this.pinger);
     this.socket.destroy();
+  }
+
+  private loggedInSession(): number {
+    if (this.sessionId === undefined) throw new Error('not logged in to Murmur');
+    return this.sessionId;
   }
 
   private receive(frame: MumbleFrame): void {
@@ -335,10 +404,22 @@ export class MumbleProbe {
     for (const waiter of [...this.waiters]) if (waiter.test(frame)) waiter.resolve(frame);
   }
 
-  private closed(error: Error): void {
+  private ended(error: Error): void {
     if (this.closedWith !== undefined) return;
     this.closedWith = error;
+    clearInterval(this.pinger);
+    this.resolveClosed();
     for (const listener of [...this.closeListeners]) listener(error);
+  }
+}
+
+/** Connects, logs in and closes: whether Murmur lets this name (with this password or certificate) in now. */
+export async function mumbleLogin(options: MumbleProbeOptions, username: string, password?: string): Promise<MumbleLogin> {
+  const probe = await MumbleProbe.connect(options);
+  try {
+    return await probe.login(username, password);
+  } finally {
+    probe.close();
   }
 }
 

@@ -6,10 +6,9 @@ import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import { completePorts, spawnDaemon, type DaemonExit } from '../daemon-process.js';
 import { waitForTcpPorts } from '../net-wait.js';
-import { freePorts } from '../ports.js';
 import { localAddressFor } from '../settings.js';
-import { LineRing } from '../text-tail.js';
 import { ensureCertificate } from '../tls.js';
 import {
   MURMUR_AUTOBAN_OFF,
@@ -324,10 +323,7 @@ export interface StartMurmurOptions {
   stopTimeoutMs?: number;
 }
 
-export interface MurmurExit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
+export type MurmurExit = DaemonExit;
 
 export interface MurmurHandle {
   ports: MurmurPorts;
@@ -363,7 +359,7 @@ export interface MurmurHandle {
 export async function startMurmur(options: StartMurmurOptions): Promise<MurmurHandle> {
   const workDir = resolve(options.workDir);
   await mkdir(workDir, { recursive: true });
-  const ports = await completePorts(options.ports ?? {});
+  const ports = await completePorts(['mumble', 'mumbleIce'], options.ports ?? {});
   const host = options.host ?? '127.0.0.1';
   const iceSecret = options.iceSecret ?? randomBytes(24).toString('hex');
   const serverPassword = options.serverPassword ?? randomBytes(24).toString('hex');
@@ -394,62 +390,32 @@ export async function startMurmur(options: StartMurmurOptions): Promise<MurmurHa
   const log = createWriteStream(logPath, { flags: 'a', mode: 0o640 });
   reapOnExit();
   log.on('error', () => undefined);
-  const child = spawn(command, args, { cwd: workDir, stdio: ['ignore', 'pipe', 'pipe'] });
-  const output = new LineRing(60);
-  let startupOutput = '';
-  const capture = (chunk: string): void => {
-    log.write(chunk);
-    output.push(chunk);
-    if (startupOutput.length < 64 * 1024) startupOutput += chunk;
-  };
-  child.stdout.setEncoding('utf8').on('data', capture);
-  child.stderr.setEncoding('utf8').on('data', capture);
-  if (child.pid !== undefined) unstopped.add(child.pid);
-
-  let exit: MurmurExit | undefined;
-  const exited = new Promise<MurmurExit>((resolveExit) => {
-    child.once('exit', (code, signal) => {
-      exit = { code, signal };
-      if (child.pid !== undefined) unstopped.delete(child.pid);
-      resolveExit(exit);
-    });
+  const daemon = spawnDaemon({
+    command,
+    args,
+    cwd: workDir,
+    stopTimeoutMs: options.stopTimeoutMs ?? 5000,
+    onOutput: (chunk) => log.write(chunk),
   });
+  const { child } = daemon;
+  if (child.pid !== undefined) {
+    const pid = child.pid;
+    unstopped.add(pid);
+    child.once('exit', () => unstopped.delete(pid));
+  }
   // After the exit and the last of its output.
   child.once('close', () => log.end());
-  let spawnError: Error | undefined;
-  child.on('error', (error) => {
-    spawnError ??= error;
-  });
-
-  let stopping: Promise<void> | undefined;
-  const stop = (): Promise<void> => {
-    stopping ??= (async () => {
-      if (exit !== undefined || child.pid === undefined) return;
-      child.kill('SIGTERM');
-      const killTimer = setTimeout(() => child.kill('SIGKILL'), options.stopTimeoutMs ?? 5000);
-      try {
-        await exited;
-      } finally {
-        clearTimeout(killTimer);
-      }
-    })();
-    return stopping;
-  };
 
   try {
-    await waitForMurmurStartup(() => startupOutput, { host, ports }, {
+    await waitForMurmurStartup(daemon.startupOutput, { host, ports }, {
       timeoutMs: options.startTimeoutMs ?? 20_000,
-      abortIf: () => {
-        if (spawnError !== undefined) return new Error(`it could not be started: ${spawnError.message}`);
-        if (exit !== undefined) return new Error(`it exited during startup (${describeExit(exit)})`);
-        return undefined;
-      },
+      abortIf: daemon.startupFailure,
     });
   } catch (error) {
-    await stop();
+    await daemon.stop();
     throw new Error(
       `Murmur (${binary}, config ${prepared.configPath}) did not become ready: ${(error as Error).message}\n` +
-        `--- its output ---\n${output.text() || '(none)'}`,
+        `--- its output ---\n${daemon.output.text() || '(none)'}`,
     );
   }
 
@@ -471,8 +437,8 @@ export async function startMurmur(options: StartMurmurOptions): Promise<MurmurHa
     superUserPassword,
     certPath: tls.certPath,
     logPath,
-    exited,
-    stop,
+    exited: daemon.exited,
+    stop: daemon.stop,
   };
 }
 
@@ -500,19 +466,4 @@ function temporaryRoot(path: string): string | undefined {
   const rel = relative(temporary, path);
   if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) return undefined;
   return join(temporary, rel.split(sep)[0]!);
-}
-
-function describeExit(exit: MurmurExit): string {
-  return exit.signal === null ? `exit code ${exit.code}` : `signal ${exit.signal}`;
-}
-
-async function completePorts(given: Partial<MurmurPorts>): Promise<MurmurPorts> {
-  const names = ['mumble', 'mumbleIce'] as const;
-  const missing = names.filter((name) => given[name] === undefined);
-  const picked = await freePorts(missing.length);
-  const ports = { ...given } as MurmurPorts;
-  missing.forEach((name, index) => {
-    ports[name] = picked[index]!;
-  });
-  return ports;
 }

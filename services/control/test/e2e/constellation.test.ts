@@ -11,21 +11,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { startStack, type RunningStack } from '@alloquy/stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RawIrcClient, connectWithSasl, type SaslOutcome } from '../irc-link/raw-client.js';
+import { httpApi } from '../support/http-api.js';
 
 const CLI = resolve(import.meta.dirname, '../../dist/cli/main.js');
 let stack: RunningStack;
 let home: string;
 const open: RawIrcClient[] = [];
 
-async function post(path: string, body: unknown, token?: string) {
-  const res = await fetch(stack.httpUrl + path, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, json: text ? JSON.parse(text) : undefined };
-}
+const { post } = httpApi(() => stack.httpUrl);
 
 async function sasl(nick: string, authcid: string, password: string, timeoutMs?: number): Promise<SaslOutcome> {
   const outcome = await connectWithSasl(stack.ports.ircTls, nick, { authcid, password }, { tls: true, timeoutMs });

@@ -1,35 +1,27 @@
 /**
  * The voice half of the issue's "Must show", end to end: the whole stack as `scripts/up` runs
  * it (supervisor, InspIRCd, Murmur, control server) on free ports; accounts made over HTTP;
- * Mumble logins with a raw Mumble client over TLS; the control server and Murmur killed with
- * SIGKILL and brought back by the supervisor.
+ * Mumble logins with @alloquy/stack's MumbleProbe (a bare protocol client) over TLS; the
+ * control server and Murmur killed with SIGKILL and brought back by the supervisor.
  */
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { VoiceClient, VoiceRejectedError, concatPcm, dominantFrequency, rms, sineWave, SAMPLE_RATE } from '@alloquy/client/voice';
-import { startStack, type RunningStack } from '@alloquy/stack';
+import { MumbleProbe, mumbleLogin, startStack, type RunningStack } from '@alloquy/stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RawMumbleClient, mumbleLogin } from '../murmur/raw-mumble-client.js';
+import { httpApi } from '../support/http-api.js';
 
 let stack: RunningStack;
-const held: RawMumbleClient[] = [];
+const held: MumbleProbe[] = [];
 const ACCOUNTS = [
   ['alice', 'alice-password'],
   ['bob', 'bob-password'],
   ['carol', 'carol-password'],
 ] as const;
 
-async function post(path: string, body: unknown, token?: string) {
-  const res = await fetch(stack.httpUrl + path, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, json: text ? JSON.parse(text) : undefined };
-}
+const { post } = httpApi(() => stack.httpUrl);
 
 async function until(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -44,7 +36,8 @@ const synced = async () => {
   const m = (await stack.health())?.components.murmur;
   return m?.status === 'up' && typeof m.lastSyncAt === 'string';
 };
-const login = (name: string, password: string) => mumbleLogin(stack.ports.mumble, name, password);
+const mumbleServer = () => ({ host: '127.0.0.1', port: stack.ports.mumble });
+const login = (name: string, password: string) => mumbleLogin(mumbleServer(), name, password);
 
 beforeAll(async () => {
   stack = await startStack({ home: mkdtempSync(join(tmpdir(), 'alloquy-e2e-voice-')) });
@@ -111,7 +104,7 @@ describe('voice through the stack', () => {
   });
 
   it('keeps voice sessions up through kill -9 of the control server, and new logins keep working', async () => {
-    const alice = await RawMumbleClient.connect(stack.ports.mumble);
+    const alice = await MumbleProbe.connect({ ...mumbleServer(), keepAlive: true });
     held.push(alice);
     expect(await alice.login('alice', 'alice-password')).toMatchObject({ ok: true });
 

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import { createLogger } from '../../src/log/logger.js';
 import { startControlServer, type ControlServer } from '../../src/server.js';
+import { httpApi } from '../support/http-api.js';
 
 let server: ControlServer;
 let base: string;
@@ -18,15 +19,7 @@ beforeAll(async () => {
 });
 afterAll(() => server.stop());
 
-async function call(method: string, path: string, body?: unknown, token?: string) {
-  const res = await fetch(base + path, {
-    method,
-    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, json: text ? JSON.parse(text) : undefined };
-}
+const { call } = httpApi(() => base);
 
 describe('voice endpoints without Murmur', () => {
   it('records voice channels (for when Murmur is switched on) and says voice is unavailable', async () => {

@@ -1,8 +1,8 @@
 /**
  * The Murmur relay against a real Murmur 1.3 (no mocks): the control server started in-process
  * with its relay pointed at a Murmur of our own; every claim checked through Murmur itself,
- * over Ice (getRegisteredUsers, verifyPassword, getChannels, getACL) and with a raw Mumble
- * client logging in over TLS.
+ * over Ice (getRegisteredUsers, verifyPassword, getChannels, getACL) and with @alloquy/stack's
+ * MumbleProbe (a bare Mumble protocol client, no Mumble library) logging in over TLS.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
@@ -10,6 +10,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { decodeProto, MumbleMessage, MumbleProbe, MumbleRejectType, mumbleLogin as probeLogin, type MumbleProbeOptions } from '@alloquy/stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccountService } from '../../src/server.js';
 import { loadConfig, type ControlConfig } from '../../src/config/config.js';
@@ -17,8 +18,8 @@ import { createLogger } from '../../src/log/logger.js';
 import { MurmurIceClient, Permission } from '../../src/murmur/ice-client.js';
 import { startControlServer, type ControlServer } from '../../src/server.js';
 import { openDatabase } from '../../src/store/database.js';
+import { httpApi } from '../support/http-api.js';
 import { startMurmurFixture, type MurmurFixture } from './murmur-fixture.js';
-import { Msg, RawMumbleClient, RejectType, mumbleLogin } from './raw-mumble-client.js';
 
 const CLI = resolve(import.meta.dirname, '../../dist/cli/main.js');
 const silent = createLogger('silent');
@@ -31,7 +32,7 @@ let server: ControlServer | undefined;
 let base: string;
 let ice: MurmurIceClient;
 let adminToken: string;
-const held: RawMumbleClient[] = [];
+const held: MumbleProbe[] = [];
 
 async function eventually<T>(check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 10_000, what = 'condition'): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -48,15 +49,7 @@ async function eventually<T>(check: () => Promise<T | undefined | false> | T | u
   }
 }
 
-async function call(method: string, path: string, body?: unknown, token?: string) {
-  const res = await fetch(base + path, {
-    method,
-    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, json: text ? JSON.parse(text) : undefined };
-}
+const { call } = httpApi(() => base);
 
 async function login(username: string, password: string): Promise<string> {
   const r = await call('POST', '/api/v1/sessions', { username, password });
@@ -111,8 +104,22 @@ function cli(args: string[], input?: string): Promise<{ code: number | null; out
   });
 }
 
-async function holdMumble(username: string, password?: string, options: { cert?: string; key?: string } = {}): Promise<RawMumbleClient> {
-  const client = await RawMumbleClient.connect(murmur.ports.mumble, options);
+/** A client certificate and its key (PEM), as makeClientCertificate makes them. */
+type ClientCertificate = { cert: string; key: string };
+
+/** Where the Mumble clients connect: read at each call, Murmur is restarted on the same ports. */
+function mumbleServer(certificate?: ClientCertificate): MumbleProbeOptions {
+  return { host: murmur.address, port: murmur.ports.mumble, ...(certificate === undefined ? {} : { cert: certificate.cert, key: certificate.key }) };
+}
+
+/** One login, closed again: whether Murmur lets this name in now. */
+function mumbleLogin(username: string, password?: string, certificate?: ClientCertificate) {
+  return probeLogin(mumbleServer(certificate), username, password);
+}
+
+/** A login that stays connected (pinging) until the test closes it. */
+async function holdMumble(username: string, password?: string, certificate?: ClientCertificate): Promise<MumbleProbe> {
+  const client = await MumbleProbe.connect({ ...mumbleServer(certificate), keepAlive: true });
   held.push(client);
   const outcome = await client.login(username, password);
   expect(outcome).toMatchObject({ ok: true });
@@ -163,10 +170,10 @@ describe('accounts in Murmur', () => {
     const id = await eventually(() => murmurIdOf('alice'), 5000, 'alice registered');
     expect(id).toBeGreaterThan(0);
     expect(await ice.verifyPassword('alice', 'alice-password')).toBe(id);
-    expect(await mumbleLogin(murmur.ports.mumble, 'alice', 'alice-password')).toMatchObject({ ok: true });
-    expect(await mumbleLogin(murmur.ports.mumble, 'alice', 'wrong-password')).toMatchObject({ ok: false, type: RejectType.WrongUserPW });
+    expect(await mumbleLogin('alice', 'alice-password')).toMatchObject({ ok: true });
+    expect(await mumbleLogin('alice', 'wrong-password')).toMatchObject({ ok: false, type: MumbleRejectType.WrongUserPW });
     // A name that is no account needs the server password, which nobody is given.
-    expect(await mumbleLogin(murmur.ports.mumble, 'nobody', 'whatever')).toMatchObject({ ok: false, type: RejectType.WrongServerPW });
+    expect(await mumbleLogin('nobody', 'whatever')).toMatchObject({ ok: false, type: MumbleRejectType.WrongServerPW });
     // Murmur's own SuperUser is left alone.
     expect((await registered()).get(0)).toBe('SuperUser');
   });
@@ -178,8 +185,8 @@ describe('accounts in Murmur', () => {
     const id = await eventually(async () => ((await ice.verifyPassword('dave', 'dave-password-2')) > 0 ? true : undefined), 5000, 'new password in Murmur');
     expect(id).toBe(true);
     expect(await ice.verifyPassword('dave', 'dave-password')).toBe(-1);
-    expect(await mumbleLogin(murmur.ports.mumble, 'dave', 'dave-password-2')).toMatchObject({ ok: true });
-    expect(await mumbleLogin(murmur.ports.mumble, 'dave', 'dave-password')).toMatchObject({ ok: false, type: RejectType.WrongUserPW });
+    expect(await mumbleLogin('dave', 'dave-password-2')).toMatchObject({ ok: true });
+    expect(await mumbleLogin('dave', 'dave-password')).toMatchObject({ ok: false, type: MumbleRejectType.WrongUserPW });
   });
 
   it('gets the password from the operator CLI too (user add, user passwd)', async () => {
@@ -200,7 +207,7 @@ describe('accounts in Murmur', () => {
     expect((await call('POST', '/api/v1/accounts/frank/disable', {}, adminToken)).status).toBe(200);
     await Promise.race([frank.closed, sleep(5000).then(() => Promise.reject(new Error('frank was not kicked')))]);
     expect(await murmurIdOf('frank')).toBeUndefined();
-    expect(await mumbleLogin(murmur.ports.mumble, 'frank', 'frank-password')).toMatchObject({ ok: false, type: RejectType.WrongServerPW });
+    expect(await mumbleLogin('frank', 'frank-password')).toMatchObject({ ok: false, type: MumbleRejectType.WrongServerPW });
 
     expect((await call('POST', '/api/v1/accounts/frank/enable', {}, adminToken)).status).toBe(200);
     // Registered again, but the relay has not seen the password since: random until the next login.
@@ -208,7 +215,7 @@ describe('accounts in Murmur', () => {
     expect(await ice.verifyPassword('frank', 'frank-password')).toBe(-1);
     await login('frank', 'frank-password');
     await eventually(async () => (await ice.verifyPassword('frank', 'frank-password')) > 0, 5000, 'frank\'s password after his login');
-    expect(await mumbleLogin(murmur.ports.mumble, 'frank', 'frank-password')).toMatchObject({ ok: true });
+    expect(await mumbleLogin('frank', 'frank-password')).toMatchObject({ ok: true });
   });
 
   it('disables from the CLI as well', async () => {
@@ -229,9 +236,9 @@ describe('accounts in Murmur', () => {
     expect(added.json).toMatchObject({ hash: cert.hash, active: true });
     const id = (await murmurIdOf('hana'))!;
     expect((await ice.getRegistration(id)).certHash).toBe(cert.hash);
-    expect(await mumbleLogin(murmur.ports.mumble, 'hana', undefined, cert)).toMatchObject({ ok: true });
+    expect(await mumbleLogin('hana', undefined, cert)).toMatchObject({ ok: true });
     // Without the certificate, no password is no login.
-    expect(await mumbleLogin(murmur.ports.mumble, 'hana', undefined)).toMatchObject({ ok: false });
+    expect(await mumbleLogin('hana', undefined)).toMatchObject({ ok: false });
 
     // Someone else's certificate, and malformed hashes, are refused.
     expect((await call('POST', '/api/v1/me/voice-certificates', { hash: cert.hash }, adminToken)).status).toBe(409);
@@ -239,7 +246,7 @@ describe('accounts in Murmur', () => {
 
     expect((await call('DELETE', `/api/v1/me/voice-certificates/${cert.hash}`, undefined, token)).status).toBe(204);
     expect((await ice.getRegistration(id)).certHash).toBe('');
-    expect(await mumbleLogin(murmur.ports.mumble, 'hana', undefined, cert)).toMatchObject({ ok: false });
+    expect(await mumbleLogin('hana', undefined, cert)).toMatchObject({ ok: false });
   });
 });
 
@@ -306,18 +313,22 @@ describe('voice channels', () => {
 
   it('lets accounts enter and speak, and keeps anonymous users (with the server password) out', async () => {
     const dave = await holdMumble('dave', 'dave-password-2');
-    const general = dave.channels().get('General')!;
+    const general = dave.channelId('General')!;
     const mark = dave.mark();
     dave.joinChannel(general);
-    await dave.waitFor((f) => f.type === Msg.UserState && f.fields.get(1)?.[0] === dave.session && f.fields.get(5)?.[0] === general, 5000, mark);
+    await dave.waitFor((f) => {
+      if (f.type !== MumbleMessage.UserState) return false;
+      const fields = decodeProto(f.payload);
+      return fields.get(1)?.[0] === dave.session && fields.get(5)?.[0] === general;
+    }, 5000, mark);
 
-    const anonymous = await RawMumbleClient.connect(murmur.ports.mumble);
+    const anonymous = await MumbleProbe.connect({ ...mumbleServer(), keepAlive: true });
     held.push(anonymous);
     expect(await anonymous.login('visitor', murmur.serverPassword)).toMatchObject({ ok: true });
     const before = anonymous.mark();
     anonymous.joinChannel(general);
-    const denied = await anonymous.waitFor((f) => f.type === Msg.PermissionDenied, 5000, before);
-    expect(denied.fields.get(1)?.[0]).toBe(Permission.Enter);
+    const denied = await anonymous.waitFor((f) => f.type === MumbleMessage.PermissionDenied, 5000, before);
+    expect(decodeProto(denied.payload).get(1)?.[0]).toBe(Permission.Enter);
     anonymous.close();
     dave.close();
   });
@@ -341,7 +352,7 @@ describe('presence', () => {
     expect(empty.json.channels.find((c: { name: string }) => c.name === 'General')).toMatchObject({ voice_channel: true, users: [] });
 
     const dave = await holdMumble('dave', 'dave-password-2');
-    const general = dave.channels().get('General')!;
+    const general = dave.channelId('General')!;
     const joinedAt = Date.now();
     dave.joinChannel(general);
     const seen = await eventually(async () => {
@@ -401,9 +412,9 @@ describe('restarts', () => {
       ['frank', 'frank-password'],
       ['ivan', 'ivan-password'],
     ] as const) {
-      expect(await mumbleLogin(murmur.ports.mumble, name, password), name).toMatchObject({ ok: true });
+      expect(await mumbleLogin(name, password), name).toMatchObject({ ok: true });
     }
-    expect(await mumbleLogin(murmur.ports.mumble, 'dave', 'dave-password-2')).toMatchObject({ ok: false });
+    expect(await mumbleLogin('dave', 'dave-password-2')).toMatchObject({ ok: false });
   });
 
   it('after a control-server restart voice sessions stay up, new logins keep working and nothing is registered twice', async () => {
@@ -413,14 +424,14 @@ describe('restarts', () => {
 
     await stopServer();
     // Murmur needs nothing from the control server to let accounts in.
-    expect(await mumbleLogin(murmur.ports.mumble, 'ivan', 'ivan-password')).toMatchObject({ ok: true });
+    expect(await mumbleLogin('ivan', 'ivan-password')).toMatchObject({ ok: true });
     await startServer();
     await server!.murmur!.relay.whenIdle();
 
     expect(alice.isClosed).toBe(false);
     expect(await registered()).toEqual(before);
     expect((await ice.getChannels()).map((c) => [c.id, c.name]).sort()).toEqual(channelsBefore.map((c) => [c.id, c.name]).sort());
-    expect(await mumbleLogin(murmur.ports.mumble, 'dave', 'dave-password-3')).toMatchObject({ ok: true });
+    expect(await mumbleLogin('dave', 'dave-password-3')).toMatchObject({ ok: true });
     const health = (await call('GET', '/healthz')).json;
     expect(health.components.murmur).toMatchObject({ status: 'up', staleAccounts: 0 });
     alice.close();
@@ -440,7 +451,7 @@ describe('restarts', () => {
 
     await login('ivan', 'ivan-password-2');
     await eventually(async () => (await ice.verifyPassword('ivan', 'ivan-password-2')) > 0, 5000, 'ivan refreshed by his login');
-    expect(await mumbleLogin(murmur.ports.mumble, 'ivan', 'ivan-password-2')).toMatchObject({ ok: true });
+    expect(await mumbleLogin('ivan', 'ivan-password-2')).toMatchObject({ ok: true });
     await eventually(async () => (await call('GET', '/healthz')).json.components.murmur.staleAccounts === 0, 3000, 'no stale account');
   });
 
