@@ -8,6 +8,8 @@ import { chmod, chown, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acceptsTcp } from '../net-wait.js';
 import { freePorts } from '../ports.js';
@@ -16,6 +18,7 @@ import { DEFAULT_MURMUR_AUTOBAN } from './config.js';
 import { decodeProto, encodeProto, MumbleMessage, MumbleProbe, MumbleRejectType, mumbleUdpPing } from './mumble-probe.js';
 import { murmurRunUser, parseMurmurStartup, startMurmur, type MurmurHandle, type StartMurmurOptions } from './process.js';
 
+const run = promisify(execFile);
 let dir: string;
 let murmur: MurmurHandle;
 const probes: MumbleProbe[] = [];
@@ -131,6 +134,31 @@ describe('startMurmur', () => {
       expect((await stat(murmur.dataDir)).uid).toBe(user.uid);
       expect(database.uid).toBe(user.uid);
       expect(await readFile(murmur.logPath, 'utf8')).toMatch(new RegExp(`Successfully switched to uid ${user.uid}`));
+    }
+  });
+});
+
+describe('reaching the data folder', () => {
+  it('lets Murmur through a 0700 folder above the data folder (like /root) with an ACL for its user only', async () => {
+    const user = await murmurRunUser();
+    if (user === null) return; // Not root: Murmur runs as us and needs no help.
+    const blocking = await mkdtemp(join(tmpdir(), 'alloquy-murmur-acl-'));
+    await chmod(blocking, 0o700);
+    // ownedRoot is the data folder's own tree: the 0700 folder above it is not ours to open to everyone.
+    const workDir = join(blocking, 'home');
+    const handle = await startMurmur({ workDir, ownedRoot: workDir });
+    try {
+      const visitor = await probe(handle);
+      expect(await visitor.login('visitor', handle.serverPassword)).toMatchObject({ ok: true });
+      // Nobody else gains anything (with an ACL the group bits show its mask, so read the entries).
+      expect((await stat(blocking)).mode & 0o007).toBe(0);
+      const { stdout } = await run('getfacl', ['-p', blocking]);
+      expect(stdout).toContain(`user:${user.name}:--x`);
+      expect(stdout).toMatch(/^group::---$/m);
+      expect(stdout).toMatch(/^other::---$/m);
+    } finally {
+      await handle.stop();
+      await rm(blocking, { recursive: true, force: true });
     }
   });
 });

@@ -169,8 +169,11 @@ async function handOver(dataDir: string, user: MurmurRunUser): Promise<void> {
 /**
  * Murmur's user must be able to reach `dataDir`: folders from `ownedRoot`
  * down that others cannot search (mkdtemp makes 0700 ones) get o+x, which
- * lets it pass through without listing anything. Above `ownedRoot` nothing
- * is changed; if it is still unreachable the error says what to do.
+ * lets it pass through without listing anything. Folders above `ownedRoot`
+ * are not ours to open to everyone, yet a clone in /root (0700) is common:
+ * those that block Murmur's user get an ACL entry letting that one user pass
+ * through (setfacl u:USER:x), and each such change is reported. If it is
+ * still unreachable the error says what to do.
  */
 async function makeReachable(dataDir: string, ownedRoot: string, user: MurmurRunUser): Promise<void> {
   const target = resolve(dataDir);
@@ -184,13 +187,40 @@ async function makeReachable(dataDir: string, ownedRoot: string, user: MurmurRun
       await searchableByOthers(dir);
     }
   }
+  for (const ancestor of ancestorsOf(root)) {
+    if (await canSearch(ancestor, user)) continue;
+    try {
+      await run('setfacl', ['-m', `u:${user.name}:x`, ancestor]);
+      console.log(`Let ${user.name} (Murmur) pass through ${ancestor} to reach its data folder (ACL u:${user.name}:x; nothing else changes)`);
+    } catch {
+      break; // No setfacl or no ACL support here: the check below explains.
+    }
+  }
   try {
     await run('test', ['-w', target, '-a', '-x', target], { uid: user.uid, gid: user.gid });
   } catch {
     throw new Error(
       `Murmur runs as ${user.name} and cannot write ${target}; make every folder above it searchable by that user ` +
-        '(chmod o+x) or move ALLOQUY_HOME',
+        '(chmod o+x, or setfacl -m u:USER:x from the acl package) or move ALLOQUY_HOME',
     );
+  }
+}
+
+/** `/a/b/c` → `/`, `/a`, `/a/b` (the folders one passes through to reach it). */
+function ancestorsOf(dir: string): string[] {
+  const out: string[] = [];
+  for (let cur = dirname(resolve(dir)); ; cur = dirname(cur)) {
+    out.unshift(cur);
+    if (dirname(cur) === cur) return out;
+  }
+}
+
+async function canSearch(dir: string, user: MurmurRunUser): Promise<boolean> {
+  try {
+    await run('test', ['-x', dir], { uid: user.uid, gid: user.gid });
+    return true;
+  } catch {
+    return false;
   }
 }
 
