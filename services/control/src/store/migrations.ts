@@ -87,4 +87,76 @@ export const MIGRATIONS: readonly Migration[] = [
         VALUES ('General', 'general', CAST(strftime('%s', 'now') AS INTEGER) * 1000);
     `,
   },
+  {
+    version: 3,
+    name: 'message history: messages, reactions, read markers, full-text search',
+    sql: `
+      -- One row per recorded IRC message, exactly once per msgid. id is the ingest order; pages
+      -- are ordered by (time, id). channel is the folded (ascii) channel name.
+      CREATE TABLE history_messages (
+        id INTEGER PRIMARY KEY,
+        msgid TEXT NOT NULL UNIQUE,
+        channel TEXT NOT NULL,
+        account TEXT,
+        nick TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('PRIVMSG', 'NOTICE', 'ACTION', 'TAGMSG')),
+        time INTEGER NOT NULL,
+        text TEXT NOT NULL DEFAULT '',
+        -- IRCv3 message tags as a JSON object (valueless tags map to '').
+        tags TEXT NOT NULL DEFAULT '{}',
+        reply_to TEXT,
+        has_link INTEGER NOT NULL DEFAULT 0,
+        has_attachment INTEGER NOT NULL DEFAULT 0,
+        edited_at INTEGER,
+        edited_by TEXT,
+        -- A deleted message keeps its row (so its msgid stays taken) but loses its text.
+        deleted_at INTEGER,
+        deleted_by TEXT
+      );
+      -- Visible messages only (what paging, unread counts and search read).
+      CREATE INDEX history_messages_visible ON history_messages(channel, time, id)
+        WHERE deleted_at IS NULL AND kind <> 'TAGMSG';
+      CREATE INDEX history_messages_account ON history_messages(account, time);
+
+      -- Who reacted with what. account is the reactor's account (nick when not logged in).
+      CREATE TABLE history_reactions (
+        msgid TEXT NOT NULL,
+        account TEXT NOT NULL,
+        emoji TEXT NOT NULL,
+        time INTEGER NOT NULL,
+        PRIMARY KEY (msgid, account, emoji)
+      ) WITHOUT ROWID;
+
+      -- How far each account has read each channel: the position (time, id) of the last read message.
+      CREATE TABLE history_read_markers (
+        account TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        msgid TEXT,
+        time INTEGER NOT NULL,
+        message_id INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (account, channel)
+      ) WITHOUT ROWID;
+
+      -- Full-text index over message text, external content, kept in step by triggers. Every row
+      -- is indexed (which keeps FTS5 'integrity-check' and 'rebuild' valid); a deleted message's
+      -- text is erased and a TAGMSG has none, so neither can match, and search also filters them.
+      CREATE VIRTUAL TABLE history_fts USING fts5(
+        text,
+        content = 'history_messages',
+        content_rowid = 'id',
+        tokenize = 'unicode61 remove_diacritics 2'
+      );
+      CREATE TRIGGER history_fts_insert AFTER INSERT ON history_messages BEGIN
+        INSERT INTO history_fts (rowid, text) VALUES (new.id, new.text);
+      END;
+      CREATE TRIGGER history_fts_update AFTER UPDATE OF text ON history_messages BEGIN
+        INSERT INTO history_fts (history_fts, rowid, text) VALUES ('delete', old.id, old.text);
+        INSERT INTO history_fts (rowid, text) VALUES (new.id, new.text);
+      END;
+      CREATE TRIGGER history_fts_delete AFTER DELETE ON history_messages BEGIN
+        INSERT INTO history_fts (history_fts, rowid, text) VALUES ('delete', old.id, old.text);
+      END;
+    `,
+  },
 ];

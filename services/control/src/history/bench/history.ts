@@ -1,0 +1,249 @@
+/**
+ * History storage benchmark: sustained ingest (messages/s, zero loss), latest-50 fetch p99 and
+ * full-text search p99 on one channel of 1,000,000 messages, against a temp SQLite file with the
+ * production settings (openDatabase: WAL, synchronous=NORMAL).
+ *
+ * Prints one JSON object on stdout; progress and a summary on stderr.
+ * Options: --messages N (1000000), --batch N (500), --fetches N (1000), --searches N (200),
+ *          --seed N (1), --keep (keep the temp directory).
+ */
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openDatabase } from '../../store/database.js';
+import { HistoryStore, type IngestMessage } from '../store.js';
+
+const TARGETS = { ingestPerSecond: 10_000, latest50P99Ms: 5, searchP99Ms: 50 };
+
+function parseArgs(argv: string[]) {
+  const opts = { messages: 1_000_000, batch: 500, fetches: 1000, searches: 200, seed: 1, keep: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--help' || a === '-h') {
+      process.stderr.write(
+        'usage: scripts/bench/history [--messages N] [--batch N] [--fetches N] [--searches N] [--seed N] [--keep]\n',
+      );
+      process.exit(0);
+    }
+    if (a === '--keep') {
+      opts.keep = true;
+      continue;
+    }
+    const key = a.replace(/^--/, '') as keyof typeof opts;
+    const value = Number(argv[++i]);
+    if (!(key in opts) || key === 'keep' || !Number.isInteger(value) || value <= 0) {
+      process.stderr.write(`history bench: bad option ${a}\n`);
+      process.exit(2);
+    }
+    (opts as Record<string, number | boolean>)[key] = value;
+  }
+  return opts;
+}
+
+/** mulberry32: small, fast, seeded. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const BASE_WORDS = (
+  'the be to of and a in that have i it for not on with he as you do at this but his by from they we ' +
+  'say her she or an will my one all would there their what so up out if about who get which go me when ' +
+  'make can like time no just him know take people into year your good some could them see other than ' +
+  'then now look only come its over think also back after use two how our work first well way even new ' +
+  'want because any these give day most us server deploy build release bug fix test merge branch voice ' +
+  'channel call stream video screen share audio mic latency lag ping crash restart config docker update ' +
+  'patch review ticket issue meeting tonight tomorrow weekend game raid match team score lunch coffee ' +
+  'music movie link photo upload download password login account invite admin moderator ban kick mute'
+).split(' ');
+
+/** A fixed vocabulary: common English/chat words plus generated rarer words. */
+function vocabulary(rand: () => number, size: number): string[] {
+  const syl = ['ka', 'lo', 'mi', 'ra', 'te', 'zu', 'ne', 'po', 'si', 'va', 'du', 'ge', 'fo', 'ri', 'an', 'el'];
+  const words = [...BASE_WORDS];
+  const seen = new Set(words);
+  while (words.length < size) {
+    const n = 2 + Math.floor(rand() * 3);
+    let w = '';
+    for (let i = 0; i < n; i++) w += syl[Math.floor(rand() * syl.length)];
+    if (!seen.has(w)) {
+      seen.add(w);
+      words.push(w);
+    }
+  }
+  return words;
+}
+
+/** Zipf-like sampler over ranks 0..n-1 (s = 1) by inverse CDF on a precomputed table. */
+function zipf(rand: () => number, n: number): () => number {
+  const cdf = new Float64Array(n);
+  let sum = 0;
+  for (let i = 0; i < n; i++) cdf[i] = sum += 1 / (i + 1);
+  return () => {
+    const x = rand() * sum;
+    let lo = 0;
+    let hi = n - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cdf[mid]! < x) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+function stats(samples: number[]) {
+  const s = [...samples].sort((a, b) => a - b);
+  const r = (x: number) => Math.round(x * 1000) / 1000;
+  return { n: s.length, p50Ms: r(percentile(s, 50)), p99Ms: r(percentile(s, 99)), maxMs: r(s[s.length - 1] ?? 0) };
+}
+
+function ms(start: bigint): number {
+  return Number(process.hrtime.bigint() - start) / 1e6;
+}
+
+function log(line: string): void {
+  process.stderr.write(`history bench: ${line}\n`);
+}
+
+function main(): void {
+  const opts = parseArgs(process.argv.slice(2));
+  const rand = prng(opts.seed);
+  const vocab = vocabulary(rand, 20_000);
+  const pickWord = zipf(rand, vocab.length);
+  const dir = mkdtempSync(join(tmpdir(), 'alloquy-history-bench-'));
+  const cleanup = () => {
+    if (!opts.keep) rmSync(dir, { recursive: true, force: true });
+  };
+  process.on('exit', cleanup);
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => process.exit(130));
+
+  const path = join(dir, 'control.db');
+  const db = openDatabase(path);
+  const store = new HistoryStore(db);
+  const channel = '#bench';
+  const accounts = Array.from({ length: 200 }, (_, i) => `user${i}`);
+  const t0 = 1_750_000_000_000;
+
+  const makeMessage = (i: number): IngestMessage => {
+    const len = 3 + Math.floor(rand() * 14);
+    const words: string[] = [];
+    for (let w = 0; w < len; w++) words.push(vocab[pickWord()]!);
+    if (i % 50 === 0) words.push(`https://example.org/${i}`);
+    const account = accounts[Math.floor(rand() * accounts.length)]!;
+    return {
+      msgid: `bench-${opts.seed}-${i.toString(36)}`,
+      channel,
+      account,
+      nick: account,
+      kind: i % 20 === 0 ? 'ACTION' : 'PRIVMSG',
+      time: t0 + i * 10,
+      text: words.join(' '),
+      tags: { time: new Date(t0 + i * 10).toISOString(), account },
+    };
+  };
+
+  // Ingest: generation is outside the timed region; the timer covers only store.ingest.
+  log(`ingesting ${opts.messages} messages in batches of ${opts.batch} into ${path}`);
+  let ingestMs = 0;
+  let inserted = 0;
+  let lastReport = Date.now();
+  for (let i = 0; i < opts.messages; i += opts.batch) {
+    const batch: IngestMessage[] = [];
+    for (let j = i; j < Math.min(opts.messages, i + opts.batch); j++) batch.push(makeMessage(j));
+    const start = process.hrtime.bigint();
+    inserted += store.ingest(batch).inserted;
+    ingestMs += ms(start);
+    if (Date.now() - lastReport > 5000) {
+      lastReport = Date.now();
+      log(`  ${inserted} ingested, ${Math.round(inserted / (ingestMs / 1000))}/s`);
+    }
+  }
+  const ingestPerSecond = Math.round(inserted / (ingestMs / 1000));
+  // Redelivery: the last 10,000 again (a relink replay) must insert nothing.
+  const replayFrom = Math.max(0, opts.messages - 10_000);
+  const replay = Array.from({ length: opts.messages - replayFrom }, (_, k) => makeMessage(replayFrom + k));
+  let replayInserted = 0;
+  for (let i = 0; i < replay.length; i += opts.batch) replayInserted += store.ingest(replay.slice(i, i + opts.batch)).inserted;
+  const stored = store.count();
+  const zeroLoss = inserted === opts.messages && stored === opts.messages && replayInserted === 0;
+  log(`ingest: ${ingestPerSecond}/s, stored ${stored}/${opts.messages}, replay inserted ${replayInserted}`);
+
+  // Latest-50 fetch (warm cache, as a running server would have).
+  const fetchSamples: number[] = [];
+  for (let i = 0; i < opts.fetches; i++) {
+    const start = process.hrtime.bigint();
+    const page = store.latest(channel, 50);
+    fetchSamples.push(ms(start));
+    if (page.length !== Math.min(50, opts.messages)) throw new Error(`latest returned ${page.length}`);
+  }
+  const latest50 = stats(fetchSamples);
+  log(`latest-50: p50 ${latest50.p50Ms} ms, p99 ${latest50.p99Ms} ms`);
+
+  // Full-text search: 1-3 words drawn from the same distribution (common and rare words alike),
+  // some with the channel/from/link filters, 25 results.
+  const searchSamples: number[] = [];
+  let hits = 0;
+  for (let i = 0; i < opts.searches; i++) {
+    const n = 1 + Math.floor(rand() * 3);
+    const q = Array.from({ length: n }, () => vocab[pickWord()]!).join(' ');
+    const query = {
+      q,
+      channel,
+      limit: 25,
+      ...(i % 4 === 1 ? { from: accounts[i % accounts.length]! } : {}),
+      ...(i % 4 === 2 ? { hasLink: true } : {}),
+    };
+    const start = process.hrtime.bigint();
+    const results = store.search(query);
+    searchSamples.push(ms(start));
+    hits += results.length;
+  }
+  const search = stats(searchSamples);
+  log(`search: p50 ${search.p50Ms} ms, p99 ${search.p99Ms} ms (${hits} hits over ${opts.searches} queries)`);
+
+  const dbBytes = ['', '-wal'].reduce((sum, ext) => {
+    try {
+      return sum + statSync(path + ext).size;
+    } catch {
+      return sum;
+    }
+  }, 0);
+  db.close();
+
+  const pass = {
+    ingest: zeroLoss && ingestPerSecond >= TARGETS.ingestPerSecond,
+    latest50: latest50.p99Ms <= TARGETS.latest50P99Ms,
+    search: search.p99Ms <= TARGETS.searchP99Ms,
+  };
+  const result = {
+    bench: 'history',
+    node: process.version,
+    options: { messages: opts.messages, batch: opts.batch, fetches: opts.fetches, searches: opts.searches, seed: opts.seed },
+    targets: TARGETS,
+    ingest: { messagesPerSecond: ingestPerSecond, seconds: Math.round(ingestMs) / 1000, stored, replayInserted, zeroLoss },
+    latest50,
+    search: { ...search, hits },
+    dbBytes,
+    pass: { ...pass, all: pass.ingest && pass.latest50 && pass.search },
+  };
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+  log(
+    `${result.pass.all ? 'PASS' : 'FAIL'}: ingest ${ingestPerSecond}/s (≥ ${TARGETS.ingestPerSecond}, zero loss ${zeroLoss}), ` +
+      `latest-50 p99 ${latest50.p99Ms} ms (≤ ${TARGETS.latest50P99Ms}), search p99 ${search.p99Ms} ms (≤ ${TARGETS.searchP99Ms})`,
+  );
+  process.exitCode = result.pass.all ? 0 : 1;
+}
+
+main();

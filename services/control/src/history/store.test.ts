@@ -1,0 +1,347 @@
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openDatabase, type Db } from '../store/database.js';
+import { HistoryStore, toFtsQuery, type IngestMessage } from './store.js';
+
+let dir: string;
+let db: Db;
+let store: HistoryStore;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'alloquy-history-'));
+  db = openDatabase(join(dir, 'control.db'));
+  store = new HistoryStore(db);
+});
+
+afterEach(() => {
+  if (db.open) db.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const T0 = 1_700_000_000_000;
+
+function msg(i: number, over: Partial<IngestMessage> = {}): IngestMessage {
+  return {
+    msgid: `m${i}`,
+    channel: '#General',
+    account: 'alice',
+    nick: 'Alice',
+    kind: 'PRIVMSG',
+    time: T0 + i * 1000,
+    text: `message number ${i}`,
+    ...over,
+  };
+}
+
+function ids(list: { msgid: string }[] | null): string[] {
+  if (!list) throw new Error('null page');
+  return list.map((m) => m.msgid);
+}
+
+describe('ingest', () => {
+  it('records each msgid exactly once across batches', () => {
+    const a = store.ingest([msg(1), msg(2), msg(3)]);
+    expect(a).toMatchObject({ inserted: 3, duplicates: 0 });
+    const b = store.ingest([msg(2, { text: 'changed' }), msg(3), msg(4), msg(4)]);
+    expect(b).toMatchObject({ inserted: 1, duplicates: 3 });
+    expect(store.count()).toBe(4);
+    expect(store.get('m2')!.text).toBe('message number 2');
+  });
+
+  it('stores account, time, tags, kind, reply and folds the channel', () => {
+    store.ingest([
+      msg(1, { kind: 'ACTION', text: 'waves', tags: { '+reply': 'm0', time: 'x', '+flag': '' } }),
+      msg(2, { kind: 'NOTICE', channel: '#GENERAL', text: 'see https://example.org/x' }),
+      msg(3, { text: 'file', tags: { '+alloquy/attachment': 'https://files/x.png' } }),
+    ]);
+    const page = store.latest('#general', 10);
+    expect(page.map((m) => [m.msgid, m.kind, m.channel])).toEqual([
+      ['m1', 'ACTION', '#general'],
+      ['m2', 'NOTICE', '#general'],
+      ['m3', 'PRIVMSG', '#general'],
+    ]);
+    expect(page[0]).toMatchObject({ account: 'alice', nick: 'Alice', time: T0 + 1000, replyTo: 'm0' });
+    expect(page[0]!.tags).toEqual({ '+reply': 'm0', time: 'x', '+flag': '' });
+    expect(page[1]!.hasLink).toBe(true);
+    expect(page[2]!.hasAttachment).toBe(true);
+  });
+
+  it('does not store typing-only TAGMSGs and never pages TAGMSGs', () => {
+    const r = store.ingest([
+      msg(1),
+      msg(2, { kind: 'TAGMSG', tags: { '+typing': 'active' } }),
+      msg(3, { kind: 'TAGMSG', tags: { '+draft/react': '👍', '+draft/reply': 'm1' } }),
+    ]);
+    expect(r).toMatchObject({ inserted: 2, skipped: 1, reactionChanges: 1 });
+    expect(ids(store.latest('#general', 10))).toEqual(['m1']);
+  });
+});
+
+describe('reactions', () => {
+  const react = (i: number, account: string, emoji: string, un = false): IngestMessage =>
+    msg(i, {
+      kind: 'TAGMSG',
+      account,
+      nick: account,
+      tags: { [un ? '+draft/unreact' : '+draft/react']: emoji, '+reply': 'm1' },
+    });
+
+  it('adds and removes idempotently, and a replayed TAGMSG applies nothing', () => {
+    store.ingest([msg(1)]);
+    store.ingest([react(10, 'bob', '👍'), react(11, 'bob', '👍'), react(12, 'carol', '👍'), react(13, 'bob', '🎉')]);
+    expect(store.get('m1')!.reactions).toEqual([
+      { emoji: '👍', accounts: ['bob', 'carol'] },
+      { emoji: '🎉', accounts: ['bob'] },
+    ]);
+    store.ingest([react(14, 'bob', '👍', true), react(15, 'bob', '👍', true)]);
+    // Replay of the original react (same msgid): must not re-add.
+    const replay = store.ingest([react(10, 'bob', '👍')]);
+    expect(replay).toMatchObject({ duplicates: 1, reactionChanges: 0 });
+    expect(store.latest('#general', 1)[0]!.reactions).toEqual([
+      { emoji: '👍', accounts: ['carol'] },
+      { emoji: '🎉', accounts: ['bob'] },
+    ]);
+  });
+});
+
+describe('paging', () => {
+  const N = 10_000;
+  beforeEach(() => {
+    // Many equal timestamps (10 per second) to exercise the (time, id) ordering.
+    const batch: IngestMessage[] = [];
+    for (let i = 0; i < N; i++) batch.push(msg(i, { time: T0 + Math.floor(i / 10) * 1000 }));
+    for (let i = 0; i < N; i += 500) store.ingest(batch.slice(i, i + 500));
+    store.ingest([msg(N + 1, { channel: '#other', time: T0 })]);
+  });
+
+  it('latest is newest last', () => {
+    expect(ids(store.latest('#general', 3))).toEqual([`m${N - 3}`, `m${N - 2}`, `m${N - 1}`]);
+  });
+
+  it('pages backwards and forwards over everything with no gaps or overlaps', () => {
+    const seen: string[] = [];
+    let page = store.latest('#general', 97);
+    while (page.length) {
+      seen.unshift(...ids(page));
+      page = store.before('#general', { msgid: page[0]!.msgid }, 97)!;
+    }
+    expect(seen).toEqual(Array.from({ length: N }, (_, i) => `m${i}`));
+
+    const fwd: string[] = [];
+    let p = store.after('#general', { time: T0 - 1 }, 89)!;
+    while (p.length) {
+      fwd.push(...ids(p));
+      p = store.after('#general', { msgid: p[p.length - 1]!.msgid }, 89)!;
+    }
+    expect(fwd).toEqual(seen);
+  });
+
+  it('pages by time strictly', () => {
+    // Messages 20..29 share T0 + 2000.
+    expect(ids(store.before('#general', { time: T0 + 2000 }, 2))).toEqual(['m18', 'm19']);
+    expect(ids(store.after('#general', { time: T0 + 2000 }, 2))).toEqual(['m30', 'm31']);
+  });
+
+  it('around centres on the message', () => {
+    expect(ids(store.around('#general', 'm500', 5))).toEqual(['m498', 'm499', 'm500', 'm501', 'm502']);
+    expect(ids(store.around('#general', 'm1', 4))).toEqual(['m0', 'm1', 'm2', 'm3']);
+    expect(store.around('#general', 'nope', 5)).toBeNull();
+    expect(store.around('#general', `m${N + 1}`, 5)).toBeNull(); // other channel
+  });
+
+  it('unknown or foreign msgid cursors give null', () => {
+    expect(store.before('#general', { msgid: 'nope' }, 5)).toBeNull();
+    expect(store.after('#general', { msgid: `m${N + 1}` }, 5)).toBeNull();
+  });
+
+  it('uses the partial index', () => {
+    const plan = db
+      .prepare(
+        `EXPLAIN QUERY PLAN SELECT id FROM history_messages m WHERE m.channel = ? AND m.deleted_at IS NULL
+         AND m.kind <> 'TAGMSG' AND (m.time, m.id) < (?, ?) ORDER BY m.time DESC, m.id DESC LIMIT 5`,
+      )
+      .all('#general', 1, 1) as { detail: string }[];
+    expect(plan.map((r) => r.detail).join('\n')).toMatch(/history_messages_visible/);
+  });
+});
+
+describe('edits and deletions', () => {
+  beforeEach(() => {
+    store.ingest([
+      msg(1, { text: 'the quick brown fox' }),
+      msg(2, { text: 'lazy dog sleeps' }),
+      msg(3, { text: 'another fox appears' }),
+      msg(4, { kind: 'TAGMSG', tags: { '+draft/react': '👍', '+reply': 'm2' } }),
+    ]);
+  });
+
+  it('a deleted message leaves paging, around and search and loses its text and reactions', () => {
+    expect(store.delete('m2', 'alice', { time: T0 + 99 })).toBe(true);
+    expect(store.delete('m2', 'alice')).toBe(false);
+    expect(store.delete('nope', 'alice')).toBe(false);
+    expect(ids(store.latest('#general', 10))).toEqual(['m1', 'm3']);
+    expect(ids(store.around('#general', 'm2', 3))).toEqual(['m1', 'm3']);
+    expect(store.search({ q: 'dog' })).toEqual([]);
+    expect(store.search({ q: 'fox' }).map((m) => m.msgid)).toEqual(['m3', 'm1']);
+    const gone = store.get('m2')!;
+    expect(gone.text).toBe('');
+    expect(gone.reactions).toEqual([]);
+    // The msgid stays taken.
+    expect(store.ingest([msg(2)])).toMatchObject({ duplicates: 1 });
+    expect(store.edit('m2', 'resurrect', 'alice')).toBe(false);
+  });
+
+  it('an edit is searchable by its new text only', () => {
+    expect(store.edit('m1', 'a slow green turtle', 'alice', { time: T0 + 5 })).toBe(true);
+    expect(store.search({ q: 'quick' })).toEqual([]);
+    expect(store.search({ q: 'turtle' }).map((m) => [m.msgid, m.text, m.editedAt])).toEqual([
+      ['m1', 'a slow green turtle', T0 + 5],
+    ]);
+    expect(store.search({ q: 'fox' }).map((m) => m.msgid)).toEqual(['m3']);
+    expect(store.edit('m4', 'tagmsg', 'alice')).toBe(false);
+  });
+
+  it('honours the authorize predicate', () => {
+    const onlyOwner = (by: string) => (m: { account: string | null }) => m.account === by;
+    expect(store.edit('m1', 'hijack', 'mallory', { authorize: onlyOwner('mallory') })).toBe(false);
+    expect(store.delete('m1', 'mallory', { authorize: onlyOwner('mallory') })).toBe(false);
+    expect(store.get('m1')!.text).toBe('the quick brown fox');
+    expect(store.delete('m1', 'alice', { authorize: onlyOwner('alice') })).toBe(true);
+  });
+
+  it('keeps the FTS index consistent', () => {
+    store.edit('m1', 'x y z', 'alice');
+    store.delete('m3', 'alice');
+    expect(() => db.exec(`INSERT INTO history_fts(history_fts, rank) VALUES ('integrity-check', 1)`)).not.toThrow();
+  });
+});
+
+describe('search', () => {
+  beforeEach(() => {
+    store.ingest([
+      msg(1, { text: 'deploy the server tonight', account: 'alice' }),
+      msg(2, { text: 'server logs at https://logs.example/1', account: 'bob' }),
+      msg(3, { text: 'Server crashed again', account: 'bob', channel: '#ops' }),
+      msg(4, { text: 'uploaded the server config', account: 'alice', tags: { '+alloquy/attachment': 'cfg' } }),
+      msg(5, { text: 'café déjà vu', account: 'carol' }),
+      msg(6, { text: 'nothing here', account: 'carol' }),
+    ]);
+  });
+
+  const q = (query: Parameters<HistoryStore['search']>[0]) => store.search(query).map((m) => m.msgid);
+
+  it('matches all terms, newest first, case and diacritic insensitive', () => {
+    expect(q({ q: 'server' })).toEqual(['m4', 'm3', 'm2', 'm1']);
+    expect(q({ q: 'SERVER tonight' })).toEqual(['m1']);
+    expect(q({ q: 'cafe deja' })).toEqual(['m5']);
+    expect(q({ q: 'serv*' })).toEqual(['m4', 'm3', 'm2', 'm1']);
+    expect(q({ q: 'server', limit: 2 })).toEqual(['m4', 'm3']);
+  });
+
+  it('filters by channel, sender, time, link and attachment', () => {
+    expect(q({ q: 'server', channel: '#OPS' })).toEqual(['m3']);
+    expect(q({ q: 'server', channel: '#general', from: 'bob' })).toEqual(['m2']);
+    expect(q({ q: 'server', before: T0 + 3000 })).toEqual(['m2', 'm1']);
+    expect(q({ q: 'server', after: T0 + 2000 })).toEqual(['m4', 'm3']);
+    expect(q({ q: 'server', hasLink: true })).toEqual(['m2']);
+    expect(q({ q: 'server', hasAttachment: true })).toEqual(['m4']);
+    expect(q({ q: 'server', hasLink: false, hasAttachment: false })).toEqual(['m3', 'm1']);
+  });
+
+  it('never throws on hostile input', () => {
+    const hostile = [
+      '', '   ', '"', '""', '"server', 'server"', 'NEAR(', 'NEAR(server logs', 'server NEAR/2 logs',
+      '*', '**', 'server*', '*server', '-', '-server', 'server -logs', 'NOT', 'AND OR NOT', '(', ')',
+      '()', 'text:server', '{text}: server', '^server', 'server +', "'; DROP TABLE history_messages; --",
+      '\u0000', '\uFFFF', '🙂', '🙂 server', '日本語', 'e\u0301', 'x'.repeat(5000), '" OR "" "',
+      'a b c d e f g h i j k l m n o p q r s t u v w x y z', 'server:*', ':', '.', '\\', '%', '_',
+    ];
+    for (const h of hostile) {
+      expect(() => store.search({ q: h }), JSON.stringify(h)).not.toThrow();
+      expect(() => store.search({ q: h, channel: h, from: h }), JSON.stringify(h)).not.toThrow();
+    }
+    expect(q({ q: '' })).toEqual([]);
+    expect(q({ q: '"server' })).toEqual(['m4', 'm3', 'm2', 'm1']);
+    expect(q({ q: 'NEAR(' })).toEqual([]);
+    expect(q({ q: '-server' })).toEqual(['m4', 'm3', 'm2', 'm1']);
+    expect(store.count()).toBe(6);
+  });
+
+  it('quotes terms', () => {
+    expect(toFtsQuery('a "b" NEAR( -c d*')).toBe('"a" """b""" "NEAR(" "-c" "d"*');
+    expect(toFtsQuery(' * - ( ')).toBeNull();
+  });
+});
+
+describe('read markers', () => {
+  beforeEach(() => {
+    store.ingest([
+      msg(1, { account: 'bob', nick: 'Bob', text: 'hi alice' }),
+      msg(2, { account: 'alice', nick: 'Alice', text: 'hi bob' }),
+      msg(3, { account: 'bob', nick: 'Bob', text: 'Alice: ping' }),
+      msg(4, { account: 'bob', nick: 'Bob', text: 'malice is not a mention, nor alice_ or [alice]x' }),
+      msg(5, { account: null, nick: 'guest', text: 'ALICE?' }),
+    ]);
+  });
+
+  it('counts unread and mentions after the marker, not own messages', () => {
+    expect(store.getReadMarker('alice', '#general')).toBeNull();
+    expect(store.unreadCount('alice', '#general')).toBe(4);
+    expect(store.mentionCount('alice', '#general', 'alice')).toBe(3);
+    expect(store.setReadMarker('alice', '#General', { msgid: 'm3' })).toBe(true);
+    expect(store.getReadMarker('alice', '#general')).toEqual({ msgid: 'm3', time: T0 + 3000 });
+    expect(store.unreadCount('alice', '#general')).toBe(2);
+    expect(store.mentionCount('alice', '#general', 'Alice')).toBe(1);
+    expect(store.unreadCount('bob', '#general')).toBe(2); // m2 (alice) and m5 (guest)
+  });
+
+  it('only moves forward and rejects unknown msgids', () => {
+    expect(store.setReadMarker('alice', '#general', { msgid: 'm4' })).toBe(true);
+    expect(store.setReadMarker('alice', '#general', { msgid: 'm2' })).toBe(false);
+    expect(store.setReadMarker('alice', '#general', { msgid: 'm4' })).toBe(false);
+    expect(store.setReadMarker('alice', '#general', { msgid: 'nope' })).toBe(false);
+    expect(store.setReadMarker('alice', '#other', { msgid: 'm5' })).toBe(false);
+    expect(store.setReadMarker('alice', '#general', { time: T0 + 5000 })).toBe(true);
+    expect(store.unreadCount('alice', '#general')).toBe(0);
+  });
+
+  it('deleted messages are not unread', () => {
+    store.delete('m5', 'guest');
+    expect(store.unreadCount('alice', '#general')).toBe(3);
+  });
+});
+
+describe('durability', () => {
+  it('committed data survives close and reopen without an explicit checkpoint', () => {
+    const path = join(dir, 'control.db');
+    store.ingest([msg(1), msg(2)]);
+    db.close();
+    db = openDatabase(path);
+    store = new HistoryStore(db);
+    expect(ids(store.latest('#general', 10))).toEqual(['m1', 'm2']);
+    expect(store.search({ q: 'number' })).toHaveLength(2);
+  });
+
+  it('survives a kill: the files as left by a live writer (WAL not checkpointed) reopen intact', () => {
+    const path = join(dir, 'control.db');
+    db.pragma('wal_autocheckpoint = 0');
+    for (let b = 0; b < 10; b++) store.ingest(Array.from({ length: 100 }, (_, i) => msg(b * 100 + i)));
+    store.delete('m5', 'alice');
+    // Snapshot the files while the connection is still open, as a crash would leave them.
+    const crash = join(dir, 'crash.db');
+    copyFileSync(path, crash);
+    expect(existsSync(`${path}-wal`)).toBe(true);
+    copyFileSync(`${path}-wal`, `${crash}-wal`);
+    const db2 = openDatabase(crash);
+    try {
+      const s2 = new HistoryStore(db2);
+      expect(s2.count()).toBe(1000);
+      expect(s2.latest('#general', 1)[0]!.msgid).toBe('m999');
+      expect(s2.search({ q: '5' }).map((m) => m.msgid)).not.toContain('m5');
+    } finally {
+      db2.close();
+    }
+  });
+});
