@@ -1,4 +1,6 @@
 import type Database from 'better-sqlite3';
+// Channel names fold as the hub compares them (its CASEMAPPING), exactly as the link does.
+import { foldCase } from '../irc-link/network-state.js';
 
 /**
  * Message history storage (HistServ's persistence), pure of IRC: callers hand it already-parsed
@@ -99,10 +101,6 @@ export const REPLY_TAGS = ['+reply', '+draft/reply'] as const;
 export const MAX_PAGE = 1000;
 export const MAX_SEARCH = 100;
 
-/** ASCII lowercase: the hub's CASEMAPPING for our deployments is `ascii`. */
-export function foldChannel(name: string): string {
-  return name.replace(/[A-Z]/g, (c) => c.toLowerCase());
-}
 
 const LINK_RE = /(?:\bhttps?:\/\/|\bwww\.)[^\s]+/i;
 export function detectLink(text: string): boolean {
@@ -259,7 +257,7 @@ export class HistoryStore {
       const text = m.kind === 'TAGMSG' ? '' : (m.text ?? '');
       const info = s.insert.run(
         m.msgid,
-        foldChannel(m.channel),
+        foldCase(m.channel),
         m.account,
         m.nick,
         m.kind,
@@ -327,7 +325,7 @@ export class HistoryStore {
 
   /** The newest `limit` visible messages, newest last. */
   latest(channel: string, limit: number): HistoryMessage[] {
-    const rows = this.stmts.latest.all(foldChannel(channel), clampLimit(limit, MAX_PAGE)) as Row[];
+    const rows = this.stmts.latest.all(foldCase(channel), clampLimit(limit, MAX_PAGE)) as Row[];
     return this.withReactions(rows.reverse());
   }
 
@@ -336,7 +334,7 @@ export class HistoryStore {
    * names a msgid that is unknown or in another channel.
    */
   before(channel: string, cursor: Cursor, limit: number): HistoryMessage[] | null {
-    const folded = foldChannel(channel);
+    const folded = foldCase(channel);
     const pos = this.position(folded, cursor, 'before');
     if (!pos) return null;
     const rows = this.stmts.beforePos.all(folded, pos.time, pos.id, clampLimit(limit, MAX_PAGE)) as Row[];
@@ -345,7 +343,7 @@ export class HistoryStore {
 
   /** Up to `limit` visible messages strictly after the cursor, newest last. Null as for before(). */
   after(channel: string, cursor: Cursor, limit: number): HistoryMessage[] | null {
-    const folded = foldChannel(channel);
+    const folded = foldCase(channel);
     const pos = this.position(folded, cursor, 'after');
     if (!pos) return null;
     const rows = this.stmts.afterPos.all(folded, pos.time, pos.id, clampLimit(limit, MAX_PAGE)) as Row[];
@@ -357,7 +355,7 @@ export class HistoryStore {
    * before it, the rest after. Null when msgid is unknown or in another channel.
    */
   around(channel: string, msgid: string, limit: number): HistoryMessage[] | null {
-    const folded = foldChannel(channel);
+    const folded = foldCase(channel);
     const row = this.stmts.byMsgid.get(msgid) as Row | undefined;
     if (!row || row.channel !== folded) return null;
     const n = clampLimit(limit, MAX_PAGE);
@@ -382,7 +380,7 @@ export class HistoryStore {
     const params: unknown[] = [fts];
     if (query.channel !== undefined) {
       where.push('m.channel = ?');
-      params.push(foldChannel(query.channel));
+      params.push(foldCase(query.channel));
     }
     if (query.from !== undefined) {
       where.push('m.account = ?');
@@ -421,7 +419,7 @@ export class HistoryStore {
    * the cursor is an unknown msgid (or one in another channel) or would move the marker back.
    */
   setReadMarker(account: string, channel: string, cursor: Cursor, now = Date.now()): boolean {
-    const folded = foldChannel(channel);
+    const folded = foldCase(channel);
     return this.db.transaction(() => {
       let pos: Position & { msgid: string | null };
       if ('msgid' in cursor) {
@@ -443,13 +441,13 @@ export class HistoryStore {
 
   /** The read marker: msgid (null when set by time) and time; null when never set. */
   getReadMarker(account: string, channel: string): { msgid: string | null; time: number } | null {
-    const m = this.marker(account, foldChannel(channel));
+    const m = this.marker(account, foldCase(channel));
     return m ? { msgid: m.msgid, time: m.time } : null;
   }
 
   /** Visible messages after the read marker (all when none), not counting the account's own. */
   unreadCount(account: string, channel: string): number {
-    const folded = foldChannel(channel);
+    const folded = foldCase(channel);
     const m = this.marker(account, folded) ?? { time: -Infinity, id: 0 };
     return this.stmts.unread.get(folded, m.time, m.id, account) as number;
   }
@@ -459,7 +457,7 @@ export class HistoryStore {
    * case-insensitively (IRC nick characters are word characters).
    */
   mentionCount(account: string, channel: string, nick: string): number {
-    const folded = foldChannel(channel);
+    const folded = foldCase(channel);
     const m = this.marker(account, folded) ?? { time: -Infinity, id: 0 };
     return this.stmts.mentions.get(folded, m.time, m.id, account, nick) as number;
   }

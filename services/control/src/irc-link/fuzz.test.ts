@@ -7,7 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { FakeHub } from '../../test/irc-link/fake-hub.js';
-import { FuzzLineGenerator, seededRandom } from '../../test/irc-link/fuzz-lines.js';
+import { FuzzLineGenerator } from '../../test/irc-link/fuzz-lines.js';
+import { seededRandom } from '../support/seeded-random.js';
 import { TestAuthenticator } from '../../test/irc-link/test-authenticator.js';
 import { parseLine, serializeMessage, type ParseErrorCode } from './line.js';
 import { ServicesLink } from './link.js';

@@ -5,17 +5,7 @@
  * garbage. The same seed always yields the same lines, so a failure reproduces.
  */
 
-/** mulberry32: tiny, fast, good enough for test input. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../../src/support/seeded-random.js';
 
 export interface FuzzContext {
   readonly hubSid: string;

@@ -19,18 +19,7 @@ import {
 } from './compute.js';
 import { canActOnMember, canEditRolePermissions, canManageRole, canSetOverwrite, highestRolePosition, type MemberAction } from './hierarchy.js';
 import { ALL, PERMISSION_NAMES, Permission as P, isValidPermissions } from './permissions.js';
-
-/** mulberry32: tiny, fast, good enough to explore inputs. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../../support/seeded-random.js';
 
 const FLAGS = PERMISSION_NAMES.map((n) => P[n]);
 const NOW = 1_700_000_000_000;
@@ -149,7 +138,7 @@ const CASES_PER_SEED = 150;
 /** Runs `check` over every (seed, case) world. */
 function forAllWorlds(check: (w: World, gen: Gen, where: string) => void): void {
   for (const seed of SEEDS) {
-    const gen = new Gen(prng(seed));
+    const gen = new Gen(seededRandom(seed));
     for (let i = 0; i < CASES_PER_SEED; i++) check(gen.world(), gen, `seed ${seed} case ${i}`);
   }
 }

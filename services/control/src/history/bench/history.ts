@@ -12,6 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatabase } from '../../store/database.js';
 import { HistoryStore, type IngestMessage } from '../store.js';
+import { seededRandom } from '../../support/seeded-random.js';
+import { percentile } from '@alloquy/stack/bench/stats.js';
 
 const TARGETS = { ingestPerSecond: 10_000, latest50P99Ms: 5, searchP99Ms: 50 };
 
@@ -38,18 +40,6 @@ function parseArgs(argv: string[]) {
     (opts as Record<string, number | boolean>)[key] = value;
   }
   return opts;
-}
-
-/** mulberry32: small, fast, seeded. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const BASE_WORDS = (
@@ -98,11 +88,6 @@ function zipf(rand: () => number, n: number): () => number {
   };
 }
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
-
 function stats(samples: number[]) {
   const s = [...samples].sort((a, b) => a - b);
   const r = (x: number) => Math.round(x * 1000) / 1000;
@@ -119,7 +104,7 @@ function log(line: string): void {
 
 function main(): void {
   const opts = parseArgs(process.argv.slice(2));
-  const rand = prng(opts.seed);
+  const rand = seededRandom(opts.seed);
   const vocab = vocabulary(rand, 20_000);
   const pickWord = zipf(rand, vocab.length);
   const dir = mkdtempSync(join(tmpdir(), 'alloquy-history-bench-'));
