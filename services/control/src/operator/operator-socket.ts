@@ -15,6 +15,12 @@ import type { AccountService } from '../accounts/account-service.js';
  */
 export type AccountChange = 'created' | 'disabled' | 'enabled' | 'password-changed';
 const CHANGES: readonly AccountChange[] = ['created', 'disabled', 'enabled', 'password-changed'];
+const ACCOUNT_CHANGE_PATH = new RegExp(`^/accounts/([^/]+)/(${CHANGES.join('|')})$`);
+
+/** The changes that carry the plaintext password the operator just set (for Murmur). */
+function carriesPassword(change: AccountChange): boolean {
+  return change === 'created' || change === 'password-changed';
+}
 
 /** What else a running server reacts to, besides account changes. */
 export interface OperatorHooks {
@@ -23,17 +29,32 @@ export interface OperatorHooks {
 
 const MAX_BODY = 64 * 1024;
 
-function readBody(req: IncomingMessage): Promise<string> {
+/** The body as text, or null when it is larger than anything the CLI sends. */
+function readBody(req: IncomingMessage): Promise<string | null> {
   return new Promise((resolve, reject) => {
     let body = '';
     req.setEncoding('utf8');
-    req.on('data', (chunk: string) => {
+    const onData = (chunk: string) => {
       body += chunk;
-      if (body.length > MAX_BODY) req.destroy(new Error('body too large'));
-    });
+      if (body.length > MAX_BODY) {
+        req.off('data', onData);
+        req.resume();
+        resolve(null);
+      }
+    };
+    req.on('data', onData);
     req.on('end', () => resolve(body));
     req.on('error', reject);
   });
+}
+
+/** A path segment, or null when its percent-encoding is malformed. */
+function decodeSegment(segment: string): string | null {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return null;
+  }
 }
 
 function passwordFrom(body: string): string | undefined {
@@ -57,21 +78,26 @@ export function startOperatorSocket(path: string, accounts: AccountService, log:
       res.writeHead(204).end();
       return;
     }
-    const match = /^\/accounts\/([^/]+)\/(created|disabled|enabled|password-changed)$/.exec(req.url ?? '');
+    const match = ACCOUNT_CHANGE_PATH.exec(req.url ?? '');
     if (req.method !== 'POST' || !match) {
       res.writeHead(404).end();
       return;
     }
-    const username = decodeURIComponent(match[1]!);
+    const username = decodeSegment(match[1]!);
     const change = match[2] as AccountChange;
-    const password = passwordFrom(await readBody(req));
-    const account = accounts.find(username);
+    const body = await readBody(req);
+    if (body === null) {
+      res.writeHead(413, { connection: 'close' }).end();
+      return;
+    }
+    const password = passwordFrom(body);
+    const account = username === null ? undefined : accounts.find(username);
     if (!account) {
       res.writeHead(404).end();
       return;
     }
     log.info({ username: account.username, change }, 'operator changed an account');
-    if (password !== undefined && (change === 'created' || change === 'password-changed')) {
+    if (password !== undefined && carriesPassword(change)) {
       if (!(await accounts.confirmPassword(account.username, password))) {
         log.warn({ username: account.username }, 'the operator sent a password that is not the account\'s current one; ignored');
       }
@@ -102,7 +128,7 @@ export function startOperatorSocket(path: string, accounts: AccountService, log:
  */
 export function notifyOperatorSocket(path: string, username: string, change: AccountChange, password?: string): Promise<boolean> {
   if (!CHANGES.includes(change)) return Promise.resolve(false);
-  const body = password !== undefined && (change === 'created' || change === 'password-changed') ? JSON.stringify({ password }) : undefined;
+  const body = password !== undefined && carriesPassword(change) ? JSON.stringify({ password }) : undefined;
   return post(path, `/accounts/${encodeURIComponent(username)}/${change}`, body);
 }
 
