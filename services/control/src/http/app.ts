@@ -76,10 +76,13 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
         }
         let body: unknown = undefined;
         if (r.body) {
-          if (!req.is('application/json')) {
+          // No body (or an empty one: fetch sends Content-Length: 0) is an empty object, so a
+          // route whose fields are all optional needs none, and one with required fields names them.
+          const empty = req.headers['content-length'] === '0' || req.is('application/json') === null;
+          if (!empty && !req.is('application/json')) {
             throw new ControlError('unsupported_media_type', 'send the request body as application/json');
           }
-          const parsed = r.body.safeParse(req.body);
+          const parsed = r.body.safeParse(empty ? {} : req.body);
           if (!parsed.success) {
             const detail = parsed.error.issues
               .map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message))

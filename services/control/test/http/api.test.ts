@@ -158,3 +158,69 @@ describe('operations', () => {
     expect(metrics).toMatch(/alloquy_http_request_duration_seconds_bucket\{le="0.005",method="POST",route="\/api\/v1\/sessions",status="200"\}/);
   });
 });
+
+describe('every route refuses bad input', () => {
+  async function adminToken(): Promise<string> {
+    return (await call('POST', '/api/v1/sessions', { username: 'alice', password: 'alice-password' })).json.access_token;
+  }
+
+  it.each([
+    ['/api/v1/sessions', { username: 'alice' }],
+    ['/api/v1/sessions', { username: 'alice', password: 7 }],
+    ['/api/v1/sessions/refresh', {}],
+    ['/api/v1/sessions/refresh', { refresh_token: 'x'.repeat(257) }],
+    ['/api/v1/sessions/logout', { refresh_token: 1 }],
+    ['/api/v1/me/password', { new_password: 'long-enough-password' }],
+    ['/api/v1/me/password', { current_password: 'alice-password', new_password: 'x', extra: true }],
+    ['/api/v1/registration-invites', { max_uses: 0 }],
+    ['/api/v1/registration-invites', { max_uses: 1.5 }],
+    ['/api/v1/registration-invites', { expires_in: 59 }],
+    ['/api/v1/registration-invites', { x: 1 }],
+    ['/api/v1/channels', { name: 'x'.repeat(65), kind: 'voice' }],
+    ['/api/v1/channels', { name: 'lounge' }],
+    ['/api/v1/me/voice-certificates', {}],
+    ['/api/v1/me/voice-certificates', { hash: 40 }],
+    ['/api/v1/me/voice-certificates', { hash: 'a'.repeat(39) }],
+  ])('POST %s %j → 400 invalid_request', async (path, body) => {
+    expectError(await call('POST', path, body, { authorization: `Bearer ${await adminToken()}` }), 400, 'invalid_request');
+  });
+
+  it('reads malformed JSON as a bad request even where a token is needed', async () => {
+    expectError(await call('POST', '/api/v1/me/password', '{', { authorization: `Bearer ${await adminToken()}` }), 400, 'invalid_request');
+  });
+
+  it('takes no body as an empty object: all-optional routes work, others name what is missing', async () => {
+    const invite = await call('POST', '/api/v1/registration-invites', undefined, { authorization: `Bearer ${await adminToken()}` });
+    expect(invite.status).toBe(201);
+    const session = await call('POST', '/api/v1/sessions');
+    expectError(session, 400, 'invalid_request');
+    expect(session.json.error.message).toMatch(/username/);
+  });
+
+  it('refuses forged, alg-none, expired and refresh tokens on every route that needs a token', async () => {
+    const session = (await call('POST', '/api/v1/sessions', { username: 'alice', password: 'alice-password' })).json;
+    const { sub } = jwt.decode(session.access_token) as { sub: string };
+    const claims = { name: 'alice', pwv: 0, typ: 'access' };
+    const bad = {
+      forged: jwt.sign(claims, 'guessed-secret', { algorithm: 'HS256', issuer: 'alloquy', subject: sub }),
+      none: jwt.sign(claims, '', { algorithm: 'none', issuer: 'alloquy', subject: sub }),
+      expired: jwt.sign({ ...claims, exp: Math.floor(Date.now() / 1000) - 60 }, 'guessed-secret', { algorithm: 'HS256', issuer: 'alloquy', subject: sub }),
+      refresh: session.refresh_token,
+    };
+    const doc = (await call('GET', '/api/v1/openapi.json')).json;
+    let checked = 0;
+    for (const [path, methods] of Object.entries(doc.paths as Record<string, Record<string, { security?: unknown[] }>>)) {
+      for (const [method, op] of Object.entries(methods)) {
+        if (!op.security) continue;
+        const url = path.replace('{username}', 'alice').replace('{hash}', 'a'.repeat(40));
+        for (const [kind, token] of Object.entries(bad)) {
+          const r = await call(method.toUpperCase(), url, undefined, { authorization: `Bearer ${token}` });
+          expect({ kind, method, path, status: r.status, code: r.json?.error?.code }).toEqual({ kind, method, path, status: 401, code: 'invalid_token' });
+          checked++;
+        }
+      }
+    }
+    // Every secured route was tried (me, password, accounts, disable/enable, invites, channels, voice, certificates).
+    expect(checked).toBeGreaterThanOrEqual(4 * 10);
+  });
+});
