@@ -2,8 +2,8 @@ import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { AccountService } from './accounts/account-service.js';
-import { AccessTokens } from './accounts/tokens.js';
-import { ensureSecret, type ControlConfig } from './config/config.js';
+import { createAccountService } from './accounts/create-account-service.js';
+import type { ControlConfig } from './config/config.js';
 import { Health } from './health/health.js';
 import { createHttpApp } from './http/app.js';
 import { accountRoutes } from './http/routes/account-routes.js';
@@ -33,18 +33,6 @@ export interface ControlServer {
   /** The HTTP port actually bound (differs from config when it asked for 0). */
   httpPort: number;
   stop(): Promise<void>;
-}
-
-export function createAccountService(config: ControlConfig, db: Db): AccountService {
-  const tokens = new AccessTokens(ensureSecret(config.auth.jwtSecretPath), config.auth.issuer, config.auth.accessTokenTtlSeconds);
-  return new AccountService(db, {
-    registration: config.registration,
-    accessTokens: tokens,
-    refreshTtlSeconds: config.auth.refreshTokenTtlSeconds,
-    maxFailuresPerAccount: config.auth.maxFailuresPerAccount,
-    maxFailuresPerAddress: config.auth.maxFailuresPerAddress,
-    failureWindowSeconds: config.auth.failureWindowSeconds,
-  });
 }
 
 export async function startControlServer(config: ControlConfig, log: Logger): Promise<ControlServer> {

@@ -5,7 +5,7 @@ import { ConfigError, loadConfig, type ControlConfig } from '../config/config.js
 import { ControlError } from '../errors/control-error.js';
 import { VoiceChannels } from '../murmur/voice-channels.js';
 import { notifyOperatorSocket, notifyVoiceChannelsChanged, type AccountChange } from '../operator/operator-socket.js';
-import { createAccountService } from '../server.js';
+import { createAccountService } from '../accounts/create-account-service.js';
 import { openDatabase } from '../store/database.js';
 import { readPassword } from './read-password.js';
 
@@ -165,11 +165,12 @@ async function run(argv: string[]): Promise<number> {
 run(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    if (err instanceof UsageError) {
-      console.error(`alloquy: ${err.message}\n\n${USAGE}`);
+    // node:util parseArgs errors (unknown option, missing value, stray positional) are usage errors too.
+    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS_')) {
+      console.error(`alloquy: ${(err as Error).message}\n\n${USAGE}`);
       process.exit(2);
     }
-    if (err instanceof ControlError || err instanceof ConfigError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    if (err instanceof ControlError || err instanceof ConfigError) {
       console.error(`alloquy: ${(err as Error).message}`);
       process.exit(1);
     }

@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeProto, MumbleMessage, MumbleProbe, MumbleRejectType, mumbleLogin as probeLogin, type MumbleProbeOptions } from '@alloquy/stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAccountService } from '../../src/server.js';
+import { createAccountService } from '../../src/accounts/create-account-service.js';
 import { loadConfig, type ControlConfig } from '../../src/config/config.js';
 import { createLogger } from '../../src/log/logger.js';
 import { MurmurIceClient, Permission } from '../../src/murmur/ice-client.js';
