@@ -1,6 +1,7 @@
+import type Database from 'better-sqlite3';
 import { EventEmitter } from 'node:events';
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { Db } from '../store/database.js';
+import { type Db, statementCache } from '../store/database.js';
 import { ControlError } from '../errors/control-error.js';
 import { assertValidUsername, foldUsername } from './username.js';
 import { assertAcceptablePassword, hashPassword, verifyDecoy, verifyPassword } from './passwords.js';
@@ -95,6 +96,13 @@ function toAccount(row: AccountRow): Account {
  * disabled flag hold everywhere alike. Changes are announced as events for the relays.
  */
 export class AccountService extends EventEmitter<AccountEvents> {
+  private statements?: (sql: string) => Database.Statement;
+
+  /** A prepared statement for a constant SQL text, compiled once (see statementCache). */
+  private sql(text: string): Database.Statement {
+    this.statements ??= statementCache(this.db);
+    return this.statements(text);
+  }
   private readonly byAccount: FailureLimiter;
   private readonly byAddress: FailureLimiter;
   private readonly now: () => number;
@@ -157,13 +165,13 @@ export class AccountService extends EventEmitter<AccountEvents> {
   }
 
   private row(username: string): AccountRow | undefined {
-    return this.db.prepare('SELECT * FROM accounts WHERE username_folded = ?').get(foldUsername(username)) as
+    return this.sql('SELECT * FROM accounts WHERE username_folded = ?').get(foldUsername(username)) as
       | AccountRow
       | undefined;
   }
 
   private rowById(id: number): AccountRow | undefined {
-    return this.db.prepare('SELECT * FROM accounts WHERE id = ?').get(id) as AccountRow | undefined;
+    return this.sql('SELECT * FROM accounts WHERE id = ?').get(id) as AccountRow | undefined;
   }
 
   find(username: string): Account | undefined {
@@ -183,7 +191,7 @@ export class AccountService extends EventEmitter<AccountEvents> {
   }
 
   list(): Account[] {
-    return (this.db.prepare('SELECT * FROM accounts ORDER BY id').all() as AccountRow[]).map(toAccount);
+    return (this.sql('SELECT * FROM accounts ORDER BY id').all() as AccountRow[]).map(toAccount);
   }
 
   /**
@@ -211,7 +219,7 @@ export class AccountService extends EventEmitter<AccountEvents> {
     const now = this.now();
     const insert = this.db.transaction(() => {
       if (!options.bypassPolicy && this.opts.registration === 'invite') this.consumeInvite(options.invite!, now);
-      const first = (this.db.prepare('SELECT COUNT(*) FROM accounts').pluck().get() as number) === 0;
+      const first = (this.sql('SELECT COUNT(*) FROM accounts').pluck().get() as number) === 0;
       try {
         const info = this.db
           .prepare(
@@ -235,13 +243,13 @@ export class AccountService extends EventEmitter<AccountEvents> {
   }
 
   private consumeInvite(code: string, now: number): void {
-    const invite = this.db.prepare('SELECT * FROM registration_invites WHERE code = ?').get(code) as
+    const invite = this.sql('SELECT * FROM registration_invites WHERE code = ?').get(code) as
       | { expires_at: number | null; max_uses: number | null; uses: number }
       | undefined;
     if (!invite || (invite.expires_at !== null && invite.expires_at <= now) || (invite.max_uses !== null && invite.uses >= invite.max_uses)) {
       throw new ControlError('invalid_invite', 'the invite code is unknown, expired or used up');
     }
-    this.db.prepare('UPDATE registration_invites SET uses = uses + 1 WHERE code = ?').run(code);
+    this.sql('UPDATE registration_invites SET uses = uses + 1 WHERE code = ?').run(code);
   }
 
   createInvite(options: { createdBy?: number; expiresInSeconds?: number; maxUses?: number } = {}): {
@@ -356,19 +364,19 @@ export class AccountService extends EventEmitter<AccountEvents> {
     const hash = hashRefreshToken(refreshToken);
     const now = this.now();
     const outcome = this.db.transaction((): Session | { reusedFamily: string } => {
-      const rt = this.db.prepare('SELECT * FROM refresh_tokens WHERE token_hash = ?').get(hash) as
+      const rt = this.sql('SELECT * FROM refresh_tokens WHERE token_hash = ?').get(hash) as
         | { account_id: number; family_id: string; expires_at: number; used_at: number | null; revoked_at: number | null }
         | undefined;
       if (!rt || rt.revoked_at !== null || rt.expires_at <= now) throw invalid;
       // Revocation must commit, so it is returned rather than thrown (a throw rolls back).
       if (rt.used_at !== null) {
-        this.db.prepare('UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL').run(now, rt.family_id);
+        this.sql('UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL').run(now, rt.family_id);
         return { reusedFamily: rt.family_id };
       }
       const row = this.rowById(rt.account_id);
       if (!row) throw invalid;
       if (row.disabled_at !== null) throw new ControlError('account_disabled', 'this account is disabled');
-      this.db.prepare('UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ?').run(now, hash);
+      this.sql('UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ?').run(now, hash);
       return this.openSession(row, rt.family_id);
     })();
     if ('reusedFamily' in outcome) throw invalid;
@@ -378,10 +386,10 @@ export class AccountService extends EventEmitter<AccountEvents> {
   /** Ends a login: revokes the refresh token's whole family. */
   logout(refreshToken: string): void {
     const hash = hashRefreshToken(refreshToken);
-    const rt = this.db.prepare('SELECT family_id FROM refresh_tokens WHERE token_hash = ?').get(hash) as
+    const rt = this.sql('SELECT family_id FROM refresh_tokens WHERE token_hash = ?').get(hash) as
       | { family_id: string }
       | undefined;
-    if (rt) this.db.prepare('UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL').run(this.now(), rt.family_id);
+    if (rt) this.sql('UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL').run(this.now(), rt.family_id);
   }
 
   /** Resolves a bearer token to a live, enabled account, or throws. */
@@ -407,8 +415,8 @@ export class AccountService extends EventEmitter<AccountEvents> {
     // Strictly increasing, so two changes within one millisecond still void older tokens.
     const changedAt = Math.max(this.now(), row.password_changed_at + 1);
     this.db.transaction(() => {
-      this.db.prepare('UPDATE accounts SET password_hash = ?, password_changed_at = ? WHERE id = ?').run(passwordHash, changedAt, row.id);
-      this.db.prepare('UPDATE refresh_tokens SET revoked_at = ? WHERE account_id = ? AND revoked_at IS NULL').run(changedAt, row.id);
+      this.sql('UPDATE accounts SET password_hash = ?, password_changed_at = ? WHERE id = ?').run(passwordHash, changedAt, row.id);
+      this.sql('UPDATE refresh_tokens SET revoked_at = ? WHERE account_id = ? AND revoked_at IS NULL').run(changedAt, row.id);
     })();
     const updated = this.rowById(row.id)!;
     const account = toAccount(updated);
@@ -432,8 +440,8 @@ export class AccountService extends EventEmitter<AccountEvents> {
     if (!row) throw new ControlError('not_found', `no account named "${username}"`);
     const now = this.now();
     this.db.transaction(() => {
-      this.db.prepare('UPDATE accounts SET disabled_at = ? WHERE id = ?').run(disabled ? now : null, row.id);
-      if (disabled) this.db.prepare('UPDATE refresh_tokens SET revoked_at = ? WHERE account_id = ? AND revoked_at IS NULL').run(now, row.id);
+      this.sql('UPDATE accounts SET disabled_at = ? WHERE id = ?').run(disabled ? now : null, row.id);
+      if (disabled) this.sql('UPDATE refresh_tokens SET revoked_at = ? WHERE account_id = ? AND revoked_at IS NULL').run(now, row.id);
     })();
     const account = toAccount(this.rowById(row.id)!);
     this.emit(disabled ? 'disabled' : 'enabled', account);
@@ -443,7 +451,7 @@ export class AccountService extends EventEmitter<AccountEvents> {
   setAdmin(username: string, admin: boolean): Account {
     const row = this.row(username);
     if (!row) throw new ControlError('not_found', `no account named "${username}"`);
-    this.db.prepare('UPDATE accounts SET is_admin = ? WHERE id = ?').run(admin ? 1 : 0, row.id);
+    this.sql('UPDATE accounts SET is_admin = ? WHERE id = ?').run(admin ? 1 : 0, row.id);
     return toAccount(this.rowById(row.id)!);
   }
 
@@ -451,6 +459,6 @@ export class AccountService extends EventEmitter<AccountEvents> {
   sweep(): void {
     this.byAccount.sweep();
     this.byAddress.sweep();
-    this.db.prepare('DELETE FROM refresh_tokens WHERE expires_at < ?').run(this.now() - 24 * 3600 * 1000);
+    this.sql('DELETE FROM refresh_tokens WHERE expires_at < ?').run(this.now() - 24 * 3600 * 1000);
   }
 }

@@ -1,5 +1,6 @@
+import type Database from 'better-sqlite3';
 import { ControlError } from '../errors/control-error.js';
-import type { Db } from '../store/database.js';
+import { type Db, statementCache } from '../store/database.js';
 
 /** What Murmur holds for one account (table murmur_accounts). */
 export interface MurmurAccountState {
@@ -43,18 +44,25 @@ function toState(row: StateRow): MurmurAccountState {
 
 /** The relay's SQLite state: per-account sync state and voice certificates. */
 export class MurmurStore {
+  private statements?: (sql: string) => Database.Statement;
+
+  /** A prepared statement for a constant SQL text, compiled once (see statementCache). */
+  private sql(text: string): Database.Statement {
+    this.statements ??= statementCache(this.db);
+    return this.statements(text);
+  }
   constructor(
     private readonly db: Db,
     private readonly now: () => number = Date.now,
   ) {}
 
   state(accountId: number): MurmurAccountState | undefined {
-    const row = this.db.prepare('SELECT * FROM murmur_accounts WHERE account_id = ?').get(accountId) as StateRow | undefined;
+    const row = this.sql('SELECT * FROM murmur_accounts WHERE account_id = ?').get(accountId) as StateRow | undefined;
     return row && toState(row);
   }
 
   states(): Map<number, MurmurAccountState> {
-    const rows = this.db.prepare('SELECT * FROM murmur_accounts').all() as StateRow[];
+    const rows = this.sql('SELECT * FROM murmur_accounts').all() as StateRow[];
     return new Map(rows.map((r) => [r.account_id, toState(r)]));
   }
 
@@ -69,12 +77,12 @@ export class MurmurStore {
   }
 
   clearState(accountId: number): void {
-    this.db.prepare('DELETE FROM murmur_accounts WHERE account_id = ?').run(accountId);
+    this.sql('DELETE FROM murmur_accounts WHERE account_id = ?').run(accountId);
   }
 
   /** Every account's current password version (accounts.password_changed_at), in one query. */
   passwordVersions(): Map<number, number> {
-    const rows = this.db.prepare('SELECT id, password_changed_at FROM accounts').all() as { id: number; password_changed_at: number }[];
+    const rows = this.sql('SELECT id, password_changed_at FROM accounts').all() as { id: number; password_changed_at: number }[];
     return new Map(rows.map((r) => [r.id, r.password_changed_at]));
   }
 
@@ -123,9 +131,9 @@ export class MurmurStore {
   addCertificate(accountId: number, rawHash: string): { hash: string; created: boolean } {
     const hash = normaliseCertHash(rawHash);
     return this.db.transaction(() => {
-      const owner = this.db.prepare('SELECT account_id FROM voice_certificates WHERE hash = ?').pluck().get(hash) as number | undefined;
+      const owner = this.sql('SELECT account_id FROM voice_certificates WHERE hash = ?').pluck().get(hash) as number | undefined;
       // Strictly newer than every other certificate of the account, so it becomes the active one.
-      const newest = this.db.prepare('SELECT MAX(created_at) FROM voice_certificates WHERE account_id = ?').pluck().get(accountId) as
+      const newest = this.sql('SELECT MAX(created_at) FROM voice_certificates WHERE account_id = ?').pluck().get(accountId) as
         | number
         | null;
       const at = Math.max(this.now(), (newest ?? 0) + 1);
@@ -133,21 +141,21 @@ export class MurmurStore {
         throw new ControlError('certificate_taken', 'this certificate is already linked to another account');
       }
       if (owner === accountId) {
-        this.db.prepare('UPDATE voice_certificates SET created_at = ? WHERE hash = ?').run(at, hash);
+        this.sql('UPDATE voice_certificates SET created_at = ? WHERE hash = ?').run(at, hash);
         return { hash, created: false };
       }
-      const count = this.db.prepare('SELECT COUNT(*) FROM voice_certificates WHERE account_id = ?').pluck().get(accountId) as number;
+      const count = this.sql('SELECT COUNT(*) FROM voice_certificates WHERE account_id = ?').pluck().get(accountId) as number;
       if (count >= MAX_CERTIFICATES_PER_ACCOUNT) {
         throw new ControlError('invalid_request', `an account keeps at most ${MAX_CERTIFICATES_PER_ACCOUNT} certificates; remove one first`);
       }
-      this.db.prepare('INSERT INTO voice_certificates (hash, account_id, created_at) VALUES (?, ?, ?)').run(hash, accountId, at);
+      this.sql('INSERT INTO voice_certificates (hash, account_id, created_at) VALUES (?, ?, ?)').run(hash, accountId, at);
       return { hash, created: true };
     })();
   }
 
   removeCertificate(accountId: number, rawHash: string): void {
     const hash = normaliseCertHash(rawHash);
-    const info = this.db.prepare('DELETE FROM voice_certificates WHERE hash = ? AND account_id = ?').run(hash, accountId);
+    const info = this.sql('DELETE FROM voice_certificates WHERE hash = ? AND account_id = ?').run(hash, accountId);
     if (info.changes === 0) throw new ControlError('not_found', 'no such certificate on your account');
   }
 }

@@ -1,5 +1,6 @@
+import type Database from 'better-sqlite3';
 import { ControlError } from '../errors/control-error.js';
-import type { Db } from '../store/database.js';
+import { type Db, statementCache } from '../store/database.js';
 
 /**
  * Voice channels as Alloquy knows them (table voice_channels). The HTTP API and the operator
@@ -45,17 +46,24 @@ function toChannel(row: Row): VoiceChannel {
 }
 
 export class VoiceChannels {
+  private statements?: (sql: string) => Database.Statement;
+
+  /** A prepared statement for a constant SQL text, compiled once (see statementCache). */
+  private sql(text: string): Database.Statement {
+    this.statements ??= statementCache(this.db);
+    return this.statements(text);
+  }
   constructor(
     private readonly db: Db,
     private readonly now: () => number = Date.now,
   ) {}
 
   list(): VoiceChannel[] {
-    return (this.db.prepare('SELECT * FROM voice_channels ORDER BY id').all() as Row[]).map(toChannel);
+    return (this.sql('SELECT * FROM voice_channels ORDER BY id').all() as Row[]).map(toChannel);
   }
 
   find(name: string): VoiceChannel | undefined {
-    const row = this.db.prepare('SELECT * FROM voice_channels WHERE name_folded = ?').get(foldChannelName(name)) as Row | undefined;
+    const row = this.sql('SELECT * FROM voice_channels WHERE name_folded = ?').get(foldChannelName(name)) as Row | undefined;
     return row && toChannel(row);
   }
 
@@ -65,7 +73,7 @@ export class VoiceChannels {
       const info = this.db
         .prepare('INSERT INTO voice_channels (name, name_folded, created_by, created_at) VALUES (?, ?, ?, ?)')
         .run(name, foldChannelName(name), createdBy ?? null, this.now());
-      return toChannel(this.db.prepare('SELECT * FROM voice_channels WHERE id = ?').get(Number(info.lastInsertRowid)) as Row);
+      return toChannel(this.sql('SELECT * FROM voice_channels WHERE id = ?').get(Number(info.lastInsertRowid)) as Row);
     } catch (err) {
       if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
         throw new ControlError('channel_taken', `a voice channel named "${name}" exists`);
@@ -75,6 +83,6 @@ export class VoiceChannels {
   }
 
   setMurmurChannelId(id: number, murmurChannelId: number | null): void {
-    this.db.prepare('UPDATE voice_channels SET murmur_channel_id = ? WHERE id = ?').run(murmurChannelId, id);
+    this.sql('UPDATE voice_channels SET murmur_channel_id = ? WHERE id = ?').run(murmurChannelId, id);
   }
 }

@@ -50,3 +50,21 @@ export function migrate(db: Db, migrations: readonly Migration[]): number[] {
 export function schemaVersion(db: Db): number {
   return (db.prepare('SELECT COALESCE(MAX(version), 0) FROM schema_migrations').pluck().get() as number) ?? 0;
 }
+
+/**
+ * Prepares each distinct SQL text once per database and reuses it: better-sqlite3 compiles on
+ * every prepare(), and account look-ups run on every login and every authenticated request.
+ * The statements live as long as the database; `sql` texts must be constants, never built
+ * from input.
+ */
+export function statementCache(db: Db): (sql: string) => Database.Statement {
+  const cache = new Map<string, Database.Statement>();
+  return (sql) => {
+    let statement = cache.get(sql);
+    if (!statement) {
+      statement = db.prepare(sql);
+      cache.set(sql, statement);
+    }
+    return statement;
+  };
+}
