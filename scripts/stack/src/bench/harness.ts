@@ -32,7 +32,8 @@ export function parseBenchArgs<const Options extends BenchOptions>(argv: string[
 /** An integer option's value: `fallback` when it is not given; throws below `min`. */
 export function integerOption(name: string, value: string | undefined, fallback: number, min: number): number {
   if (value === undefined) return fallback;
-  const parsed = Number(value);
+  // Plain decimal digits only: Number() would take '' as 0, '0x10' as 16 and '1e3' as 1000.
+  const parsed = /^-?\d+$/.test(value.trim()) ? Number(value) : Number.NaN;
   if (!Number.isInteger(parsed) || parsed < min) throw new Error(`--${name} must be an integer >= ${min}, got ${JSON.stringify(value)}`);
   return parsed;
 }

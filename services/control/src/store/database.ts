@@ -47,9 +47,6 @@ export function migrate(db: Db, migrations: readonly Migration[]): number[] {
   return ran;
 }
 
-export function schemaVersion(db: Db): number {
-  return (db.prepare('SELECT COALESCE(MAX(version), 0) FROM schema_migrations').pluck().get() as number) ?? 0;
-}
 
 /**
  * Prepares each distinct SQL text once per database and reuses it: better-sqlite3 compiles on
