@@ -221,8 +221,8 @@ export class AccountService extends EventEmitter<AccountEvents> {
       if (!options.bypassPolicy && this.opts.registration === 'invite') this.consumeInvite(options.invite!, now);
       const first = (this.sql('SELECT COUNT(*) FROM accounts').pluck().get() as number) === 0;
       try {
-        const info = this.db
-          .prepare(
+        const info = this
+          .sql(
             `INSERT INTO accounts (username, username_folded, password_hash, is_admin, created_at, password_changed_at)
              VALUES (?, ?, ?, ?, ?, ?)`,
           )
@@ -261,8 +261,8 @@ export class AccountService extends EventEmitter<AccountEvents> {
     const now = this.now();
     const expiresAt = options.expiresInSeconds ? now + options.expiresInSeconds * 1000 : null;
     const maxUses = options.maxUses ?? null;
-    this.db
-      .prepare('INSERT INTO registration_invites (code, created_by, created_at, expires_at, max_uses) VALUES (?, ?, ?, ?, ?)')
+    this
+      .sql('INSERT INTO registration_invites (code, created_by, created_at, expires_at, max_uses) VALUES (?, ?, ?, ?, ?)')
       .run(code, options.createdBy ?? null, now, expiresAt, maxUses);
     return { code, expiresAt, maxUses };
   }
@@ -340,8 +340,8 @@ export class AccountService extends EventEmitter<AccountEvents> {
   private openSession(row: AccountRow, familyId: string): Session {
     const { token, hash } = newRefreshToken();
     const now = this.now();
-    this.db
-      .prepare('INSERT INTO refresh_tokens (token_hash, account_id, family_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)')
+    this
+      .sql('INSERT INTO refresh_tokens (token_hash, account_id, family_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)')
       .run(hash, row.id, familyId, now, now + this.opts.refreshTtlSeconds * 1000);
     return {
       access_token: this.opts.accessTokens.mint({

@@ -7,7 +7,7 @@ import { planAccountSync, stateAfter, type AccountSyncAction } from './account-s
 import { aclMatches, DEFAULT_VOICE_POLICY, voiceChannelAcl, type VoicePolicy } from './acl.js';
 import { MurmurRejectedError, MurmurUnavailableError, type MurmurIceClient, type OnlineUser } from './ice-client.js';
 import { buildPresence, isMuted, type VoicePresence } from './presence.js';
-import type { MurmurStore } from './store.js';
+import type { MurmurAccountState, MurmurStore } from './store.js';
 import { foldChannelName, type VoiceChannels } from './voice-channels.js';
 
 export interface MurmurRelayOptions {
@@ -224,9 +224,19 @@ export class MurmurRelay {
     await this.applyAccount(account, version, murmurUserId, online);
   }
 
-  private async applyAccount(account: Account, version: number, murmurUserId: number | undefined, online: readonly OnlineUser[]): Promise<void> {
+  /**
+   * `stored` is what the store holds for the account, when the caller already read it in bulk
+   * (the full sync reads every account's state and certificate in two queries, not 2N).
+   */
+  private async applyAccount(
+    account: Account,
+    version: number,
+    murmurUserId: number | undefined,
+    online: readonly OnlineUser[],
+    stored?: { state: MurmurAccountState | undefined; certHash: string },
+  ): Promise<void> {
     const id = account.id;
-    const before = this.store.state(id);
+    const before = stored ? stored.state : this.store.state(id);
     const pending = this.pending.get(id);
     if (pending && pending.version < version) this.pending.delete(id);
     const known = pending && pending.version === version ? pending.password : undefined;
@@ -236,7 +246,7 @@ export class MurmurRelay {
       state: before,
       murmurUserId,
       passwordKnown: known !== undefined,
-      certHash: this.store.activeCertHash(id),
+      certHash: stored ? stored.certHash : this.store.activeCertHash(id),
     });
     const registeredId = await this.carryOut(account, action, known, online);
     const after = stateAfter(action, before, version, registeredId);
@@ -312,12 +322,16 @@ export class MurmurRelay {
       const byName = new Map<string, number>();
       for (const [id, name] of registered) if (id !== 0) byName.set(name.toLowerCase(), id);
       const versions = this.store.passwordVersions();
+      const states = this.store.states();
+      const certHashes = this.store.activeCertHashes();
       const names = new Set<string>();
       let failed = 0;
       for (const account of this.accounts.list()) {
         names.add(account.username.toLowerCase());
         try {
-          await this.applyAccount(account, versions.get(account.id)!, byName.get(account.username.toLowerCase()), online);
+          // No entry means no certificate, which activeCertHash() spells ''.
+          const stored = { state: states.get(account.id), certHash: certHashes.get(account.id) ?? '' };
+          await this.applyAccount(account, versions.get(account.id)!, byName.get(account.username.toLowerCase()), online, stored);
         } catch (err) {
           if (err instanceof MurmurUnavailableError) throw err;
           failed += 1;

@@ -67,8 +67,8 @@ export class MurmurStore {
   }
 
   setState(accountId: number, state: MurmurAccountState): void {
-    this.db
-      .prepare(
+    this
+      .sql(
         `INSERT INTO murmur_accounts (account_id, murmur_user_id, password_version, cert_hash, synced_at) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT(account_id) DO UPDATE SET murmur_user_id = excluded.murmur_user_id,
            password_version = excluded.password_version, cert_hash = excluded.cert_hash, synced_at = excluded.synced_at`,
@@ -88,8 +88,8 @@ export class MurmurStore {
 
   /** Accounts registered in Murmur with a password that does not work yet (awaiting a password login). */
   staleCount(): number {
-    return this.db
-      .prepare(
+    return this
+      .sql(
         `SELECT COUNT(*) FROM murmur_accounts m JOIN accounts a ON a.id = m.account_id
          WHERE a.disabled_at IS NULL AND (m.password_version IS NULL OR m.password_version != a.password_changed_at)`,
       )
@@ -100,16 +100,16 @@ export class MurmurStore {
   /** The certificate hash Murmur should hold for an account: its newest, or '' for none. */
   activeCertHash(accountId: number): string {
     return (
-      (this.db
-        .prepare('SELECT hash FROM voice_certificates WHERE account_id = ? ORDER BY created_at DESC, rowid DESC LIMIT 1')
+      (this
+        .sql('SELECT hash FROM voice_certificates WHERE account_id = ? ORDER BY created_at DESC, rowid DESC LIMIT 1')
         .pluck()
         .get(accountId) as string | undefined) ?? ''
     );
   }
 
   activeCertHashes(): Map<number, string> {
-    const rows = this.db
-      .prepare(
+    const rows = this
+      .sql(
         `SELECT account_id, hash FROM voice_certificates v
          WHERE rowid = (SELECT rowid FROM voice_certificates w WHERE w.account_id = v.account_id ORDER BY created_at DESC, rowid DESC LIMIT 1)`,
       )
@@ -118,8 +118,8 @@ export class MurmurStore {
   }
 
   certificates(accountId: number): VoiceCertificate[] {
-    const rows = this.db
-      .prepare('SELECT hash, created_at FROM voice_certificates WHERE account_id = ? ORDER BY created_at DESC, rowid DESC')
+    const rows = this
+      .sql('SELECT hash, created_at FROM voice_certificates WHERE account_id = ? ORDER BY created_at DESC, rowid DESC')
       .all(accountId) as { hash: string; created_at: number }[];
     return rows.map((r, i) => ({ hash: r.hash, createdAt: r.created_at, active: i === 0 }));
   }

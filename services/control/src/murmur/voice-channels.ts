@@ -70,8 +70,8 @@ export class VoiceChannels {
   create(name: string, createdBy?: number): VoiceChannel {
     assertValidChannelName(name);
     try {
-      const info = this.db
-        .prepare('INSERT INTO voice_channels (name, name_folded, created_by, created_at) VALUES (?, ?, ?, ?)')
+      const info = this
+        .sql('INSERT INTO voice_channels (name, name_folded, created_by, created_at) VALUES (?, ?, ?, ?)')
         .run(name, foldChannelName(name), createdBy ?? null, this.now());
       return toChannel(this.sql('SELECT * FROM voice_channels WHERE id = ?').get(Number(info.lastInsertRowid)) as Row);
     } catch (err) {
