@@ -4,10 +4,12 @@ import type { Logger } from 'pino';
 import { AccountService } from './accounts/account-service.js';
 import { createAccountService } from './accounts/create-account-service.js';
 import type { ControlConfig } from './config/config.js';
+import { GuildService } from './guild/service.js';
 import { Health } from './health/health.js';
 import { createHttpApp } from './http/app.js';
 import { accountRoutes } from './http/routes/account-routes.js';
 import { adminRoutes } from './http/routes/admin-routes.js';
+import { guildRoutes } from './http/routes/guild-routes.js';
 import { voiceRoutes } from './http/routes/voice-routes.js';
 import { ControlMetrics } from './metrics/metrics.js';
 import { startOperatorSocket } from './operator/operator-socket.js';
@@ -30,6 +32,7 @@ export interface ControlServer {
   /** Undefined when Murmur is switched off (ALLOQUY_MURMUR=false). */
   murmur: MurmurServices | undefined;
   voiceChannels: VoiceChannels;
+  guild: GuildService;
   /** The HTTP port actually bound (differs from config when it asked for 0). */
   httpPort: number;
   stop(): Promise<void>;
@@ -46,6 +49,8 @@ export async function startControlServer(config: ControlConfig, log: Logger): Pr
     return { status: 'up' };
   });
 
+  const guild = new GuildService(db, accounts, { log: log.child({ component: 'guild' }) });
+
   const irc = config.irc.enabled ? startIrcServices(config, accounts, metrics, health, log.child({ component: 'irc-link' })) : undefined;
   const voiceChannels = new VoiceChannels(db);
   const murmur = config.murmur.enabled
@@ -56,7 +61,8 @@ export async function startControlServer(config: ControlConfig, log: Logger): Pr
     routes: [
       ...accountRoutes(accounts),
       ...adminRoutes(accounts),
-      ...voiceRoutes({ channels: voiceChannels, store: new MurmurStore(db), relay: murmur?.relay }),
+      ...voiceRoutes({ store: new MurmurStore(db), relay: murmur?.relay }),
+      ...guildRoutes({ guild, relay: murmur?.relay }),
     ],
     accounts,
     health,
@@ -79,9 +85,10 @@ export async function startControlServer(config: ControlConfig, log: Logger): Pr
   log.info({ http: `${config.http.host}:${httpPort}`, irc: config.irc.enabled, murmur: config.murmur.enabled }, 'control server started');
 
   return {
-    config, db, accounts, metrics, health, irc, murmur, voiceChannels, httpPort,
+    config, db, accounts, metrics, health, irc, murmur, voiceChannels, guild, httpPort,
     async stop() {
       clearInterval(sweeper);
+      guild.close();
       await irc?.stop();
       await murmur?.stop();
       await new Promise<void>((resolve) => operator.close(() => resolve()));

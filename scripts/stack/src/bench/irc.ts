@@ -35,7 +35,12 @@ import { runPhase, summarizePhases, type PhaseOptions, type PhaseResult, type Ph
 import { compareConfigs, profileFromConfig, sameConfig, type ConfigComparison, type InspircdProfile } from './inspircd-profile.js';
 import { round } from './stats.js';
 
-const CHANNEL = '#bench';
+/**
+ * The guild's default text channel: on the stack it is held by services (HistServ records every
+ * line), and channels outside the guild are closed by default, so this is the channel real
+ * users talk in. The bare InspIRCd run uses the same name.
+ */
+const CHANNEL = '#general';
 const BASE_CAPS = ['message-tags', 'server-time', 'account-tag', 'extended-join'] as const;
 const REGISTRATION_TARGET_MS = 50;
 const FANOUT_RATIO_TARGET = 1.1;

@@ -49,6 +49,8 @@ export interface AccountEvents {
   disabled: [Account];
   enabled: [Account];
   'password-changed': [Account];
+  /** Promoted to or demoted from server admin. */
+  'admin-changed': [Account];
   'login-succeeded': [{ via: LoginContext['via'] }];
   'login-failed': [{ via: LoginContext['via']; reason: 'invalid' | 'disabled' | 'throttled' }];
 }
@@ -244,9 +246,9 @@ export class AccountService extends EventEmitter<AccountEvents> {
 
   private consumeInvite(code: string, now: number): void {
     const invite = this.sql('SELECT * FROM registration_invites WHERE code = ?').get(code) as
-      | { expires_at: number | null; max_uses: number | null; uses: number }
+      | { expires_at: number | null; max_uses: number | null; uses: number; revoked_at: number | null }
       | undefined;
-    if (!invite || (invite.expires_at !== null && invite.expires_at <= now) || (invite.max_uses !== null && invite.uses >= invite.max_uses)) {
+    if (!invite || invite.revoked_at !== null || (invite.expires_at !== null && invite.expires_at <= now) || (invite.max_uses !== null && invite.uses >= invite.max_uses)) {
       throw new ControlError('invalid_invite', 'the invite code is unknown, expired or used up');
     }
     this.sql('UPDATE registration_invites SET uses = uses + 1 WHERE code = ?').run(code);
@@ -452,7 +454,9 @@ export class AccountService extends EventEmitter<AccountEvents> {
     const row = this.row(username);
     if (!row) throw new ControlError('not_found', `no account named "${username}"`);
     this.sql('UPDATE accounts SET is_admin = ? WHERE id = ?').run(admin ? 1 : 0, row.id);
-    return toAccount(this.rowById(row.id)!);
+    const account = toAccount(this.rowById(row.id)!);
+    this.emit('admin-changed', account);
+    return account;
   }
 
   /** Forgets stale rate-limit windows and long-dead refresh tokens. */

@@ -3,9 +3,10 @@ import { ControlError } from '../errors/control-error.js';
 import { type Db, statementCache } from '../store/database.js';
 
 /**
- * Voice channels as Alloquy knows them (table voice_channels). The HTTP API and the operator
- * CLI both create them here; the Murmur relay then makes Murmur match (a channel under the root
- * channel, with Alloquy's ACL).
+ * The voice channels of the guild (guild_channels rows of kind 'voice'), as the Murmur relay
+ * and the voice API see them. Guild management (GuildService) creates, renames and deletes them
+ * with authorization and audit; the relay then makes Murmur match (a channel under the root
+ * channel, with ACLs derived from the guild's permissions).
  */
 export interface VoiceChannel {
   id: number;
@@ -59,11 +60,11 @@ export class VoiceChannels {
   ) {}
 
   list(): VoiceChannel[] {
-    return (this.sql('SELECT * FROM voice_channels ORDER BY id').all() as Row[]).map(toChannel);
+    return (this.sql("SELECT * FROM guild_channels WHERE kind = 'voice' ORDER BY position, id").all() as Row[]).map(toChannel);
   }
 
   find(name: string): VoiceChannel | undefined {
-    const row = this.sql('SELECT * FROM voice_channels WHERE name_folded = ?').get(foldChannelName(name)) as Row | undefined;
+    const row = this.sql("SELECT * FROM guild_channels WHERE kind = 'voice' AND name_folded = ?").get(foldChannelName(name)) as Row | undefined;
     return row && toChannel(row);
   }
 
@@ -71,9 +72,9 @@ export class VoiceChannels {
     assertValidChannelName(name);
     try {
       const info = this
-        .sql('INSERT INTO voice_channels (name, name_folded, created_by, created_at) VALUES (?, ?, ?, ?)')
+        .sql("INSERT INTO guild_channels (kind, name, name_folded, position, created_by, created_at) VALUES ('voice', ?, ?, (SELECT COALESCE(MAX(position), -1) + 1 FROM guild_channels WHERE kind = 'voice'), ?, ?)")
         .run(name, foldChannelName(name), createdBy ?? null, this.now());
-      return toChannel(this.sql('SELECT * FROM voice_channels WHERE id = ?').get(Number(info.lastInsertRowid)) as Row);
+      return toChannel(this.sql('SELECT * FROM guild_channels WHERE id = ?').get(Number(info.lastInsertRowid)) as Row);
     } catch (err) {
       if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
         throw new ControlError('channel_taken', `a voice channel named "${name}" exists`);
@@ -83,6 +84,6 @@ export class VoiceChannels {
   }
 
   setMurmurChannelId(id: number, murmurChannelId: number | null): void {
-    this.sql('UPDATE voice_channels SET murmur_channel_id = ? WHERE id = ?').run(murmurChannelId, id);
+    this.sql("UPDATE guild_channels SET murmur_channel_id = ? WHERE id = ? AND kind = 'voice'").run(murmurChannelId, id);
   }
 }

@@ -159,4 +159,110 @@ export const MIGRATIONS: readonly Migration[] = [
       END;
     `,
   },
+  {
+    version: 4,
+    name: 'guild: settings, roles, categories, channels (voice channels move here), overwrites, members, bans, audit log',
+    sql: `
+      -- The one guild this server is. owner_account_id NULL: the oldest admin account owns it.
+      CREATE TABLE guild_settings (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        name TEXT NOT NULL,
+        description TEXT NOT NULL DEFAULT '',
+        icon TEXT,
+        owner_account_id INTEGER REFERENCES accounts(id) ON DELETE SET NULL,
+        -- Whether members may open IRC channels outside the model (off: services close them).
+        adhoc_channels INTEGER NOT NULL DEFAULT 0,
+        updated_at INTEGER NOT NULL
+      );
+      INSERT INTO guild_settings (id, name, updated_at) VALUES (1, 'Alloquy', CAST(strftime('%s', 'now') AS INTEGER) * 1000);
+
+      -- Roles; permissions is the decimal-string bit set. Role 1 is @everyone (position 0).
+      CREATE TABLE guild_roles (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        name_folded TEXT NOT NULL UNIQUE,
+        position INTEGER NOT NULL,
+        permissions TEXT NOT NULL,
+        color INTEGER,
+        mentionable INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL
+      );
+      -- @everyone: see, talk, read, react, attach, invite, connect, speak, video.
+      INSERT INTO guild_roles (id, name, name_folded, position, permissions, created_at)
+        VALUES (1, '@everyone', '@everyone', 0, '30068113442', CAST(strftime('%s', 'now') AS INTEGER) * 1000);
+
+      CREATE TABLE guild_categories (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+
+      -- Text and voice channels. irc_ts is the channel timestamp services hold #name with (text).
+      CREATE TABLE guild_channels (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('text', 'voice')),
+        name TEXT NOT NULL,
+        name_folded TEXT NOT NULL,
+        topic TEXT NOT NULL DEFAULT '',
+        position INTEGER NOT NULL DEFAULT 0,
+        category_id INTEGER REFERENCES guild_categories(id) ON DELETE SET NULL,
+        murmur_channel_id INTEGER,
+        created_by INTEGER REFERENCES accounts(id) ON DELETE SET NULL,
+        created_at INTEGER NOT NULL,
+        UNIQUE (kind, name_folded)
+      );
+      INSERT INTO guild_channels (id, kind, name, name_folded, position, murmur_channel_id, created_by, created_at)
+        SELECT id, 'voice', name, name_folded, id, murmur_channel_id, created_by, created_at FROM voice_channels;
+      DROP TABLE voice_channels;
+      INSERT INTO guild_channels (kind, name, name_folded, position, created_at)
+        VALUES ('text', 'general', 'general', 0, CAST(strftime('%s', 'now') AS INTEGER) * 1000);
+
+      CREATE TABLE guild_overwrites (
+        channel_id INTEGER NOT NULL REFERENCES guild_channels(id) ON DELETE CASCADE,
+        target_type TEXT NOT NULL CHECK (target_type IN ('role', 'member')),
+        target_id INTEGER NOT NULL,
+        allow TEXT NOT NULL,
+        deny TEXT NOT NULL,
+        PRIMARY KEY (channel_id, target_type, target_id)
+      );
+
+      -- Per-member state. Every enabled account is a member unless kicked_at is set (until it
+      -- rejoins) or it is banned; rows exist only for members with something to remember.
+      CREATE TABLE guild_members (
+        account_id INTEGER PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+        timeout_until INTEGER,
+        kicked_at INTEGER
+      );
+      CREATE TABLE guild_member_roles (
+        account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        role_id INTEGER NOT NULL REFERENCES guild_roles(id) ON DELETE CASCADE,
+        PRIMARY KEY (account_id, role_id)
+      );
+      CREATE TABLE guild_bans (
+        account_id INTEGER PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+        reason TEXT NOT NULL DEFAULT '',
+        banned_by INTEGER REFERENCES accounts(id) ON DELETE SET NULL,
+        created_at INTEGER NOT NULL
+      );
+
+      -- Every management action. actor_account_id NULL with actor_name 'operator': the CLI.
+      CREATE TABLE guild_audit_log (
+        id INTEGER PRIMARY KEY,
+        time INTEGER NOT NULL,
+        actor_account_id INTEGER,
+        actor_name TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target_type TEXT,
+        target_id TEXT,
+        target_name TEXT,
+        reason TEXT,
+        changes TEXT
+      );
+      CREATE INDEX guild_audit_log_time ON guild_audit_log(time, id);
+
+      -- Invites serve registration on invite-only servers and rejoining after a kick.
+      ALTER TABLE registration_invites ADD COLUMN revoked_at INTEGER;
+    `,
+  },
 ];
