@@ -1,5 +1,6 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
+import type { z } from 'zod';
 import type { AccountService } from '../accounts/account-service.js';
 import { ControlError } from '../errors/control-error.js';
 import type { Health } from '../health/health.js';
@@ -83,15 +84,17 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
             throw new ControlError('unsupported_media_type', 'send the request body as application/json');
           }
           const parsed = r.body.safeParse(empty ? {} : req.body);
-          if (!parsed.success) {
-            const detail = parsed.error.issues
-              .map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message))
-              .join('; ');
-            throw new ControlError('invalid_request', `invalid request body: ${detail}`);
-          }
+          if (!parsed.success) throw new ControlError('invalid_request', `invalid request body: ${issues(parsed.error)}`);
           body = parsed.data;
         }
-        const result = await r.handler({ body, params: req.params as Record<string, string>, account, ip: req.socket.remoteAddress, req });
+        let query: Record<string, unknown> = {};
+        if (r.query) {
+          // Spread: express hands over a null-prototype object.
+          const parsed = r.query.safeParse({ ...(req.query as Record<string, unknown>) });
+          if (!parsed.success) throw new ControlError('invalid_request', `invalid query string: ${issues(parsed.error)}`);
+          query = parsed.data as Record<string, unknown>;
+        }
+        const result = await r.handler({ body, query, params: req.params as Record<string, string>, account, ip: req.socket.remoteAddress, req });
         if (result.body === undefined) res.status(result.status).end();
         else res.status(result.status).json(result.body);
       } catch (err) {
@@ -111,6 +114,11 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
   });
 
   return app;
+}
+
+/** A validation failure in one line: `field: problem; other: problem`. */
+function issues(error: z.ZodError): string {
+  return error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
 }
 
 /** Maps body-parser and other thrown errors onto our codes; hides internals. */

@@ -11,23 +11,38 @@ function schemaOf(s: z.ZodType, io: 'input' | 'output'): Record<string, unknown>
   return z.toJSONSchema(s, { target: 'draft-2020-12', io, unrepresentable: 'any' }) as Record<string, unknown>;
 }
 
+/** One `in: query` parameter per field of the route's query schema; a field's description moves up to the parameter. */
+function queryParameters(query: z.ZodObject): Record<string, unknown>[] {
+  return Object.entries(query.shape as Record<string, z.ZodType>).map(([name, field]) => {
+    const { description, $schema: _, ...schema } = schemaOf(field, 'input');
+    return {
+      name,
+      in: 'query',
+      required: !field.safeParse(undefined).success,
+      ...(typeof description === 'string' ? { description } : {}),
+      schema,
+    };
+  });
+}
+
 /** Builds the OpenAPI 3.1 document from the same route table that serves the API. */
 export function buildOpenApi(routes: readonly Route[], info: { title: string; version: string }): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const r of routes) {
-    const params = [...r.path.matchAll(/\{([^}]+)\}/g)].map((m) => ({
+    const params: Record<string, unknown>[] = [...r.path.matchAll(/\{([^}]+)\}/g)].map((m) => ({
       name: m[1],
       in: 'path',
       required: true,
       schema: { type: 'string' },
     }));
+    if (r.query) params.push(...queryParameters(r.query));
     const responses: Record<string, unknown> = {};
     for (const [status, schema] of Object.entries(r.responses)) {
       responses[status] = schema
         ? { description: STATUS_TEXT[Number(status)] ?? 'OK', content: { 'application/json': { schema: schemaOf(schema, 'output') } } }
         : { description: STATUS_TEXT[Number(status)] ?? 'OK' };
     }
-    const errorStatuses = new Set([...(r.errors ?? []), ...(r.body ? [400, 415] : []), ...(r.auth !== 'none' ? [401] : []), ...(r.auth === 'admin' ? [403] : [])]);
+    const errorStatuses = new Set([...(r.errors ?? []), ...(r.body ? [400, 415] : []), ...(r.query ? [400] : []), ...(r.auth !== 'none' ? [401] : []), ...(r.auth === 'admin' ? [403] : [])]);
     for (const status of [...errorStatuses].sort()) {
       responses[String(status)] = {
         description: STATUS_TEXT[status] ?? 'Error',

@@ -8,8 +8,10 @@ import type { Account } from '../accounts/account-service.js';
  */
 export type Auth = 'none' | 'user' | 'admin';
 
-export interface RouteContext<B> {
+export interface RouteContext<B, Q = unknown> {
   body: B;
+  /** The query string, validated by the route's `query` schema (`{}` for a route without one). */
+  query: Q;
   params: Record<string, string>;
   /** Set when `auth` is not 'none'. */
   account: Account;
@@ -22,7 +24,7 @@ export interface RouteResult {
   body?: unknown;
 }
 
-export interface Route<B extends z.ZodType = z.ZodType> {
+export interface Route<B extends z.ZodType = z.ZodType, Q extends z.ZodObject = z.ZodObject> {
   method: 'get' | 'post' | 'put' | 'patch' | 'delete';
   /** OpenAPI style path: `/api/v1/accounts/{username}`. */
   path: string;
@@ -30,14 +32,20 @@ export interface Route<B extends z.ZodType = z.ZodType> {
   tag: string;
   auth: Auth;
   body?: B;
+  /**
+   * Query-string parameters: an object schema whose fields read strings (use `z.coerce` for
+   * numbers). A query string it rejects is a 400 `invalid_request`; each field is documented as
+   * an OpenAPI parameter, its `.describe()` text as the description.
+   */
+  query?: Q;
   /** Successful responses: status → schema (null for no body). */
   responses: Record<number, z.ZodType | null>;
   /** Error codes this route may answer, documented in OpenAPI. */
   errors?: number[];
-  handler(ctx: RouteContext<z.infer<B>>): Promise<RouteResult> | RouteResult;
+  handler(ctx: RouteContext<z.infer<B>, z.infer<Q>>): Promise<RouteResult> | RouteResult;
 }
 
-export function route<B extends z.ZodType>(r: Route<B>): Route {
+export function route<B extends z.ZodType, Q extends z.ZodObject = z.ZodObject>(r: Route<B, Q>): Route {
   return r as unknown as Route;
 }
 
