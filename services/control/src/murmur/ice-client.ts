@@ -65,6 +65,14 @@ export interface ChannelAcl {
   inherit: boolean;
 }
 
+/** What {@link MurmurIceClient.setState} may change; unset fields stay as they are. */
+export interface UserStateChange {
+  channelId?: number;
+  mute?: boolean;
+  deaf?: boolean;
+  suppress?: boolean;
+}
+
 /** Fields of a Murmur registration. The password is write-only: Murmur stores a PBKDF2 hash. */
 export interface RegistrationUpdate {
   name?: string;
@@ -222,7 +230,7 @@ export class MurmurIceClient extends EventEmitter<MurmurIceEvents> {
     this.running = false;
     this.wake?.();
     await this.loopDone;
-    this.setState('stopped', null);
+    this.setConnectionState('stopped', null);
     await this.communicator?.destroy();
     this.communicator = undefined;
   }
@@ -299,12 +307,12 @@ export class MurmurIceClient extends EventEmitter<MurmurIceEvents> {
     this.server = proxy;
     this.version = `${major}.${minor}.${patch}`;
     this.connects += 1;
-    this.setState('up', null);
+    this.setConnectionState('up', null);
     this.opts.log.info({ endpoint: this.endpoint, serverId, version: this.version }, 'connected to Murmur over Ice');
     this.emit('up', { version: this.version, uptimeSeconds: this.uptime });
   }
 
-  private setState(state: MurmurIceStatus['state'], error: string | null): void {
+  private setConnectionState(state: MurmurIceStatus['state'], error: string | null): void {
     if (state !== this.state) this.since = Date.now();
     this.state = state;
     if (error !== null || state === 'up') this.lastError = error;
@@ -314,7 +322,7 @@ export class MurmurIceClient extends EventEmitter<MurmurIceEvents> {
   private markDown(reason: string): void {
     const wasUp = this.state === 'up';
     const firstFailure = this.state === 'connecting';
-    this.setState('down', reason);
+    this.setConnectionState('down', reason);
     if (wasUp || firstFailure) {
       this.opts.log.warn({ endpoint: this.endpoint, reason }, 'Murmur unavailable');
       this.emit('down', { reason });
@@ -353,17 +361,32 @@ export class MurmurIceClient extends EventEmitter<MurmurIceEvents> {
 
   async getUsers(): Promise<OnlineUser[]> {
     const users = await this.call('getUsers', (s) => s.getUsers());
-    return [...users.values()].map((u) => ({
-      session: u.session,
-      userId: u.userid,
-      name: u.name,
-      channelId: u.channel,
-      mute: u.mute,
-      deaf: u.deaf,
-      suppress: u.suppress,
-      selfMute: u.selfMute,
-      selfDeaf: u.selfDeaf,
-    }));
+    return [...users.values()].map(toOnlineUser);
+  }
+
+  /** One connected user's state (Murmur's `getState`); InvalidSessionException once they left. */
+  async getState(session: number): Promise<OnlineUser> {
+    return toOnlineUser(await this.call('getState', (s) => s.getState(session)));
+  }
+
+  /**
+   * Changes what Ice may change of a connected user (Murmur's `setState`): move them, server-mute
+   * or deafen them, or suppress them. Murmur's setState takes the whole user record, so the
+   * current one is read first and only the given fields change. With `onlyIf`, nothing changes
+   * unless it holds for the state just read (the user may have moved since the caller looked).
+   * Returns the user as set, or undefined when `onlyIf` said no.
+   */
+  async setState(session: number, change: UserStateChange, onlyIf?: (current: OnlineUser) => boolean): Promise<OnlineUser | undefined> {
+    return this.call('setState', async (s) => {
+      const state = await s.getState(session);
+      if (onlyIf && !onlyIf(toOnlineUser(state))) return undefined;
+      if (change.channelId !== undefined) state.channel = change.channelId;
+      if (change.mute !== undefined) state.mute = change.mute;
+      if (change.deaf !== undefined) state.deaf = change.deaf;
+      if (change.suppress !== undefined) state.suppress = change.suppress;
+      await s.setState(state);
+      return toOnlineUser(state);
+    });
   }
 
   async getChannels(): Promise<MurmurChannel[]> {
@@ -416,6 +439,15 @@ export class MurmurIceClient extends EventEmitter<MurmurIceEvents> {
     return this.call('addChannel', (s) => s.addChannel(name, parentId));
   }
 
+  /** Renames a channel in place: the people in it stay. */
+  renameChannel(channelId: number, name: string): Promise<void> {
+    return this.call('setChannelState', async (s) => {
+      const channel = await s.getChannelState(channelId);
+      channel.name = name;
+      await s.setChannelState(channel);
+    });
+  }
+
   removeChannel(channelId: number): Promise<void> {
     return this.call('removeChannel', (s) => s.removeChannel(channelId));
   }
@@ -465,6 +497,20 @@ export class MurmurIceClient extends EventEmitter<MurmurIceEvents> {
     if (update.certHash !== undefined) info.set(UserInfo.UserHash, update.certHash);
     return info as MurmurNamespace.UserInfoMap;
   }
+}
+
+function toOnlineUser(u: MurmurNamespace.User): OnlineUser {
+  return {
+    session: u.session,
+    userId: u.userid,
+    name: u.name,
+    channelId: u.channel,
+    mute: u.mute,
+    deaf: u.deaf,
+    suppress: u.suppress,
+    selfMute: u.selfMute,
+    selfDeaf: u.selfDeaf,
+  };
 }
 
 /** A one-line reason for logs and health: the Ice exception's id and, when any, its detail. */

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { AccountService } from '../accounts/account-service.js';
 import { ensureSecret, type ControlConfig } from '../config/config.js';
+import type { GuildSource } from '../guild/model.js';
 import type { Health } from '../health/health.js';
 import type { ControlMetrics } from '../metrics/metrics.js';
 import type { Db } from '../store/database.js';
@@ -23,7 +24,18 @@ export interface MurmurServices {
 
 export function startMurmurServices(
   config: ControlConfig,
-  deps: { db: Db; accounts: AccountService; channels: VoiceChannels; metrics: ControlMetrics; health: Health; log: Logger },
+  deps: {
+    db: Db;
+    accounts: AccountService;
+    channels: VoiceChannels;
+    metrics: ControlMetrics;
+    health: Health;
+    log: Logger;
+    /** Voice-channel ACLs derive from the guild; without it every account may enter and speak. */
+    guild?: GuildSource;
+    /** Told when the relay recorded new Murmur channel ids (so the guild snapshot rereads them). */
+    murmurChannelIdsChanged?: () => void;
+  },
 ): MurmurServices {
   const { murmur } = config;
   const client = new MurmurIceClient({
@@ -42,6 +54,8 @@ export function startMurmurServices(
     metrics: deps.metrics,
     log: deps.log,
     pollIntervalMs: murmur.pollIntervalMs,
+    ...(deps.guild ? { guild: deps.guild } : {}),
+    ...(deps.murmurChannelIdsChanged ? { murmurChannelIdsChanged: deps.murmurChannelIdsChanged } : {}),
   });
   deps.health.register('murmur', () => {
     const s = client.status();
@@ -56,6 +70,9 @@ export function startMurmurServices(
       lastError: s.lastError,
       lastSyncAt: r.lastSyncAt,
       lastSyncError: r.lastSyncError,
+      voiceAcls: r.voiceAcls,
+      aclWrites: r.aclWrites,
+      voiceCorrections: r.voiceCorrections,
       staleAccounts: store.staleCount(),
     };
   });

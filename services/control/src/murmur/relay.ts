@@ -2,13 +2,15 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Account, AccountService, PasswordSeen } from '../accounts/account-service.js';
 import type { Plaintext } from '../accounts/plaintext.js';
+import type { Channel, GuildSnapshot, GuildSource, MemberRemoval } from '../guild/model.js';
 import type { ControlMetrics } from '../metrics/metrics.js';
 import { planAccountSync, stateAfter, type AccountSyncAction } from './account-sync.js';
-import { aclMatches, DEFAULT_VOICE_POLICY, voiceChannelAcl, type VoicePolicy } from './acl.js';
-import { MurmurRejectedError, MurmurUnavailableError, type MurmurIceClient, type OnlineUser } from './ice-client.js';
+import { aclMatches, isGuildVoiceAcl, openVoiceChannelAcl, voiceChannelAcl, voiceGrants } from './acl.js';
+import { MurmurRejectedError, MurmurUnavailableError, type MurmurChannel, type MurmurIceClient, type OnlineUser } from './ice-client.js';
 import { buildPresence, isMuted, type VoicePresence } from './presence.js';
 import type { MurmurAccountState, MurmurStore } from './store.js';
-import { foldChannelName, type VoiceChannels } from './voice-channels.js';
+import { foldChannelName, type VoiceChannel, type VoiceChannels } from './voice-channels.js';
+import { grantSets, planVoiceCorrections, stillApplies, type VoiceCorrection, type VoiceGrantSets } from './voice-enforcement.js';
 
 export interface MurmurRelayOptions {
   client: MurmurIceClient;
@@ -23,13 +25,30 @@ export interface MurmurRelayOptions {
   resyncIntervalMs?: number;
   /** Presence older than this is not served. Default 5000 ms. */
   presenceMaxAgeMs?: number;
-  policy?: VoicePolicy;
+  /**
+   * The guild: voice-channel ACLs derive from its roles, overwrites and timeouts, and follow its
+   * changes live. Without it every account may enter and speak in every voice channel.
+   */
+  guild?: GuildSource;
+  /** The clock the permission math runs on (timeouts). Default Date.now. */
+  now?: () => number;
+  /**
+   * Called after the relay recorded new Murmur channel ids (it created or re-created voice
+   * channels in Murmur), so whoever keeps a copy of the channels (the guild snapshot) rereads them.
+   */
+  murmurChannelIdsChanged?: () => void;
 }
 
 export interface MurmurRelayStatus {
   lastSyncAt: string | null;
   lastSyncError: string | null;
   syncs: number;
+  /** Where voice-channel ACLs come from: the guild's permissions, or open to every account. */
+  voiceAcls: 'guild' | 'open';
+  /** Voice-channel ACLs written since start (only channels whose ACL differed are written). */
+  aclWrites: number;
+  /** Users moved out of a voice channel or (un)suppressed to match the guild, since start. */
+  voiceCorrections: number;
 }
 
 /**
@@ -38,8 +57,13 @@ export interface MurmurRelayStatus {
  * - every enabled account is a Murmur registration with the same name and password (and the
  *   account's newest client-certificate hash); disabled accounts are unregistered and kicked;
  *   registrations that match no account are removed (Murmur's SuperUser, id 0, is never touched);
- * - every Alloquy voice channel is a Murmur channel under the root, with Alloquy's ACL;
- * - who is in which channel is polled every second for `GET /api/v1/voice` and the metrics.
+ * - every Alloquy voice channel is a Murmur channel under the root, with an ACL derived from the
+ *   guild (acl.ts): recomputed on every guild change (coalesced) and whenever an account gets a
+ *   Murmur user id; people already inside who lost CONNECT are moved to the root channel, and
+ *   who lost or regained SPEAK is (un)suppressed, since Murmur only checks either on a move;
+ *   members kicked or banned from the guild are kicked from Murmur;
+ * - who is in which channel is polled every second for `GET /api/v1/voice` and the metrics; the
+ *   same poll catches anyone the ACLs say should not be where they are, or heard.
  *
  * A full sync runs whenever the Ice connection comes up (start-up, and after every Murmur
  * outage or restart) and every few minutes; it costs one getRegisteredUsers call plus a write
@@ -53,7 +77,9 @@ export class MurmurRelay {
   private readonly channels: VoiceChannels;
   private readonly metrics: ControlMetrics;
   private readonly log: Logger;
-  private readonly policy: VoicePolicy;
+  private readonly guild: GuildSource | undefined;
+  private readonly now: () => number;
+  private readonly murmurChannelIdsChanged: (() => void) | undefined;
   private readonly pollIntervalMs: number;
   private readonly resyncIntervalMs: number;
   private readonly presenceMaxAgeMs: number;
@@ -63,6 +89,12 @@ export class MurmurRelay {
   private readonly dirty = new Set<number>();
   private drainQueued = false;
   private fullSyncQueued: Promise<void> | undefined;
+  private channelSyncQueued: Promise<void> | undefined;
+  private correctionsQueued = false;
+  /** What the relay last wrote into each voice channel's ACL (Murmur channel id → grants); guild mode only. */
+  private readonly grants = new Map<number, VoiceGrantSets>();
+  private aclWrites = 0;
+  private voiceCorrections = 0;
   private tail: Promise<unknown> = Promise.resolve();
   private snapshot: VoicePresence | undefined;
   private polling = false;
@@ -82,19 +114,28 @@ export class MurmurRelay {
     this.channels = options.channels;
     this.metrics = options.metrics;
     this.log = options.log;
-    this.policy = options.policy ?? DEFAULT_VOICE_POLICY;
+    this.guild = options.guild;
+    this.now = options.now ?? Date.now;
+    this.murmurChannelIdsChanged = options.murmurChannelIdsChanged;
     this.pollIntervalMs = options.pollIntervalMs ?? 1000;
     this.resyncIntervalMs = options.resyncIntervalMs ?? 5 * 60_000;
     this.presenceMaxAgeMs = options.presenceMaxAgeMs ?? 5000;
   }
 
   start(): void {
-    const { accounts, client, metrics } = this;
+    const { accounts, client, metrics, guild } = this;
     this.unsubscribe.push(accounts.observePasswords((seen) => this.onPassword(seen)));
     const touch = (account: Account) => this.touchAccount(account.id);
     for (const event of ['created', 'password-changed', 'disabled', 'enabled'] as const) {
       accounts.on(event, touch);
       this.unsubscribe.push(() => accounts.off(event, touch));
+    }
+    if (guild) {
+      const onChanged = () => this.touchChannels();
+      const onRemoved = (removal: MemberRemoval) => this.onMemberRemoved(removal);
+      guild.on('changed', onChanged);
+      guild.on('memberRemoved', onRemoved);
+      this.unsubscribe.push(() => guild.off('changed', onChanged), () => guild.off('memberRemoved', onRemoved));
     }
     const onUp = () => {
       metrics.murmurUp.set(1);
@@ -105,6 +146,9 @@ export class MurmurRelay {
     const onDown = () => {
       metrics.murmurUp.set(0);
       this.clearPresence();
+      // Murmur may come back with other channels (a new database): correct nobody until the
+      // sync that follows its return has written the ACLs again.
+      this.grants.clear();
     };
     client.on('up', onUp);
     client.on('down', onDown);
@@ -131,6 +175,9 @@ export class MurmurRelay {
       lastSyncAt: this.lastSyncAt === null ? null : new Date(this.lastSyncAt).toISOString(),
       lastSyncError: this.lastSyncError,
       syncs: this.syncs,
+      voiceAcls: this.guild ? 'guild' : 'open',
+      aclWrites: this.aclWrites,
+      voiceCorrections: this.voiceCorrections,
     };
   }
 
@@ -158,9 +205,16 @@ export class MurmurRelay {
     return this.fullSyncQueued;
   }
 
-  /** Syncs the voice channels now (after one was created). */
+  /**
+   * Syncs the voice channels and their ACLs (after one was created, or the guild changed);
+   * coalesced with a channel sync already queued, which covers the change as well.
+   */
   syncChannels(): Promise<void> {
-    return this.enqueue('channel sync', () => this.syncChannelsNow());
+    this.channelSyncQueued ??= this.enqueue('channel sync', async () => {
+      this.channelSyncQueued = undefined;
+      await this.syncChannelsNow();
+    });
+    return this.channelSyncQueued;
   }
 
   /** Syncs one account now (after its certificates changed, say). */
@@ -182,6 +236,24 @@ export class MurmurRelay {
     this.touchAccount(id);
   }
 
+  // --- guild events ---------------------------------------------------------------------
+
+  private touchChannels(): void {
+    if (this.stopped) return;
+    void this.syncChannels().catch(() => undefined);
+  }
+
+  private onMemberRemoved(removal: MemberRemoval): void {
+    if (this.stopped) return;
+    const reason = `${removal.kind === 'ban' ? 'Banned' : 'Kicked'} by ${removal.by}${removal.reason ? `: ${removal.reason}` : ''}`;
+    void this.enqueue('member removal', async () => {
+      // Murmur away: nobody is connected to kick, and they cannot enter a voice channel when it returns.
+      if (!this.client.isUp()) return;
+      const online = await this.client.getUsers();
+      await this.kick(online, this.store.state(removal.accountId)?.murmurUserId, removal.username, reason);
+    }).catch(() => undefined);
+  }
+
   private touchAccount(accountId: number): void {
     if (this.stopped) return;
     this.dirty.add(accountId);
@@ -197,7 +269,11 @@ export class MurmurRelay {
       this.dirty.clear();
       // While Murmur is away the sync that follows its return covers every account.
       if (!this.client.isUp()) return;
-      for (const id of ids) await this.syncOneAccount(id);
+      let newIds = false;
+      for (const id of ids) if (await this.syncOneAccount(id)) newIds = true;
+      // A new Murmur user id belongs in the channel groups of the member it is: at once, in
+      // this task, so the account can log in and find its voice channels open within a moment.
+      if (newIds && this.guild) await this.syncChannelsNow();
     });
   }
 
@@ -212,21 +288,23 @@ export class MurmurRelay {
 
   // --- syncing --------------------------------------------------------------------------
 
-  private async syncOneAccount(accountId: number): Promise<void> {
+  /** Returns whether the account's Murmur user id changed (registered, unregistered, adopted). */
+  private async syncOneAccount(accountId: number): Promise<boolean> {
     const account = this.accounts.byId(accountId);
     const version = this.accounts.passwordVersion(accountId);
     if (!account || version === undefined) {
       this.pending.delete(accountId);
-      return;
+      return false;
     }
     const murmurUserId = await this.client.getUserId(account.username);
     const online = account.disabled ? await this.client.getUsers() : [];
-    await this.applyAccount(account, version, murmurUserId, online);
+    return this.applyAccount(account, version, murmurUserId, online);
   }
 
   /**
    * `stored` is what the store holds for the account, when the caller already read it in bulk
    * (the full sync reads every account's state and certificate in two queries, not 2N).
+   * Returns whether the account's Murmur user id changed.
    */
   private async applyAccount(
     account: Account,
@@ -234,7 +312,7 @@ export class MurmurRelay {
     murmurUserId: number | undefined,
     online: readonly OnlineUser[],
     stored?: { state: MurmurAccountState | undefined; certHash: string },
-  ): Promise<void> {
+  ): Promise<boolean> {
     const id = account.id;
     const before = stored ? stored.state : this.store.state(id);
     const pending = this.pending.get(id);
@@ -253,6 +331,7 @@ export class MurmurRelay {
     if (after) this.store.setState(id, after);
     else this.store.clearState(id);
     if (known && this.pending.get(id) === pending) this.pending.delete(id);
+    return before?.murmurUserId !== after?.murmurUserId;
   }
 
   /** Does what the plan says in Murmur; returns the new user id after a registration. */
@@ -362,23 +441,118 @@ export class MurmurRelay {
     if (!this.client.isUp()) return;
     const murmurChannels = await this.client.getChannels();
     const byId = new Map(murmurChannels.map((c) => [c.id, c]));
-    const wanted = voiceChannelAcl(this.policy);
+    const snapshot = this.guild?.snapshot();
+    const now = this.now();
+    const murmurUserIds = snapshot ? this.murmurUserIds() : undefined;
+    const managed = new Set<number>();
+    let newIds = false;
     for (const channel of this.channels.list()) {
-      let id = channel.murmurChannelId;
-      const existing = id === null ? undefined : byId.get(id);
-      if (!existing || foldChannelName(existing.name) !== foldChannelName(channel.name)) {
-        const found = murmurChannels.find((c) => c.parentId === 0 && foldChannelName(c.name) === foldChannelName(channel.name));
-        if (found) id = found.id;
-        else {
-          id = await this.client.addChannel(channel.name, 0);
-          murmurChannels.push({ id, name: channel.name, parentId: 0, position: 0, temporary: false });
-          this.log.info({ channel: channel.name, murmurChannelId: id }, 'created a voice channel in Murmur');
-        }
+      const id = await this.ensureMurmurChannel(channel, murmurChannels, byId);
+      managed.add(id);
+      if (id !== channel.murmurChannelId) newIds = true;
+      const grants = snapshot ? voiceGrants(snapshot, guildChannel(snapshot, channel), (a) => murmurUserIds!.get(a), now) : undefined;
+      const wanted = grants ? voiceChannelAcl(grants) : openVoiceChannelAcl();
+      if (!aclMatches(await this.client.getACL(id), wanted)) {
+        await this.client.setACL(id, wanted);
+        this.aclWrites += 1;
+        this.log.info(
+          { channel: channel.name, murmurChannelId: id, ...(grants ? { connect: grants.connect.length, speak: grants.speak.length, mute: grants.mute.length } : {}) },
+          'wrote a voice channel\'s ACL to Murmur',
+        );
       }
-      if (id !== channel.murmurChannelId) this.channels.setMurmurChannelId(channel.id, id);
-      const acl = await this.client.getACL(id!);
-      if (!aclMatches(acl, wanted)) await this.client.setACL(id!, wanted);
+      if (grants) this.grants.set(id, grantSets(grants));
     }
+    for (const id of [...this.grants.keys()]) if (!managed.has(id)) this.grants.delete(id);
+    if (newIds) this.notifyMurmurChannelIds();
+    if (snapshot) {
+      await this.removeDeletedChannels(murmurChannels, managed);
+      await this.correctUsers();
+    }
+  }
+
+  /** The Murmur channel of a voice channel: found, renamed, or created; its id is recorded. */
+  private async ensureMurmurChannel(channel: VoiceChannel, murmurChannels: MurmurChannel[], byId: Map<number, MurmurChannel>): Promise<number> {
+    const folded = foldChannelName(channel.name);
+    const named = () => murmurChannels.find((c) => c.parentId === 0 && foldChannelName(c.name) === folded);
+    let id = channel.murmurChannelId;
+    const existing = id === null ? undefined : byId.get(id);
+    if (!existing || foldChannelName(existing.name) !== folded) {
+      const found = named();
+      if (found) id = found.id;
+      else if (existing && existing.parentId === 0) {
+        // Renamed in the guild: rename in place, so whoever is inside stays.
+        await this.client.renameChannel(existing.id, channel.name);
+        this.log.info({ from: existing.name, to: channel.name, murmurChannelId: existing.id }, 'renamed a voice channel in Murmur');
+        existing.name = channel.name;
+      } else {
+        id = await this.client.addChannel(channel.name, 0);
+        const created = { id, name: channel.name, parentId: 0, position: 0, temporary: false };
+        murmurChannels.push(created);
+        byId.set(id, created);
+        this.log.info({ channel: channel.name, murmurChannelId: id }, 'created a voice channel in Murmur');
+      }
+    } else if (existing.name !== channel.name) {
+      await this.client.renameChannel(existing.id, channel.name);
+      existing.name = channel.name;
+    }
+    if (id !== channel.murmurChannelId) this.channels.setMurmurChannelId(channel.id, id);
+    return id!;
+  }
+
+  /**
+   * Removes Murmur channels that carry the relay's groups but are no voice channel any more (the
+   * guild deleted them); Murmur moves whoever is inside to the root. Channels made in Murmur by
+   * hand never carry those groups and are left alone.
+   */
+  private async removeDeletedChannels(murmurChannels: readonly MurmurChannel[], managed: ReadonlySet<number>): Promise<void> {
+    for (const c of murmurChannels) {
+      if (c.parentId !== 0 || managed.has(c.id)) continue;
+      try {
+        if (!isGuildVoiceAcl(await this.client.getACL(c.id))) continue;
+        await this.client.removeChannel(c.id);
+        this.log.info({ channel: c.name, murmurChannelId: c.id }, 'removed a deleted voice channel from Murmur');
+      } catch (err) {
+        // Gone already (a temporary channel emptied, someone removed it meanwhile).
+        if (!(err instanceof MurmurRejectedError && err.kind === 'InvalidChannelException')) throw err;
+      }
+    }
+  }
+
+  private notifyMurmurChannelIds(): void {
+    try {
+      this.murmurChannelIdsChanged?.();
+    } catch (err) {
+      this.log.error({ err }, 'murmurChannelIdsChanged listener threw');
+    }
+  }
+
+  /** Account id → Murmur user id, for every account the relay registered. */
+  private murmurUserIds(): Map<number, number> {
+    const ids = new Map<number, number>();
+    for (const [accountId, state] of this.store.states()) ids.set(accountId, state.murmurUserId);
+    return ids;
+  }
+
+  /** Moves out and (un)suppresses whoever the written ACLs say should not be there, or heard. */
+  private async correctUsers(): Promise<void> {
+    if (this.grants.size === 0) return;
+    const users = await this.client.getUsers();
+    for (const correction of planVoiceCorrections(users, this.grants)) await this.correct(correction);
+  }
+
+  private async correct(correction: VoiceCorrection): Promise<void> {
+    const change = correction.kind === 'move' ? { channelId: correction.to } : { suppress: correction.suppress };
+    try {
+      const done = await this.client.setState(correction.session, change, (current) => stillApplies(correction, current));
+      if (!done) return;
+    } catch (err) {
+      // They left meanwhile.
+      if (err instanceof MurmurRejectedError && err.kind === 'InvalidSessionException') return;
+      throw err;
+    }
+    this.voiceCorrections += 1;
+    if (correction.kind === 'move') this.log.info({ username: correction.name, from: correction.from }, 'moved a user without CONNECT out of a voice channel');
+    else this.log.info({ username: correction.name, channelId: correction.channelId, suppress: correction.suppress }, correction.suppress ? 'suppressed a user without SPEAK' : 'lifted the suppression of a user with SPEAK');
   }
 
   // --- presence -------------------------------------------------------------------------
@@ -396,6 +570,15 @@ export class MurmurRelay {
       for (const c of this.channels.list()) if (c.murmurChannelId !== null) voiceIds.add(c.murmurChannelId);
       this.snapshot = buildPresence(channels, users, voiceIds, Date.now());
       this.updateMetrics(this.snapshot);
+      // Someone entered between an ACL write and its corrections, or a moderator lifted a
+      // suppression the guild wants: fix it through the queue, like every other write.
+      if (!this.correctionsQueued && this.grants.size > 0 && planVoiceCorrections(users, this.grants).length > 0) {
+        this.correctionsQueued = true;
+        void this.enqueue('voice corrections', async () => {
+          this.correctionsQueued = false;
+          if (this.client.isUp()) await this.correctUsers();
+        }).catch(() => undefined);
+      }
     } catch (err) {
       if (!(err instanceof MurmurUnavailableError)) this.log.warn({ err }, 'Murmur presence poll failed');
     } finally {
@@ -433,4 +616,22 @@ async function ignoreRejection(call: Promise<void>, kind: string): Promise<void>
   } catch (err) {
     if (!(err instanceof MurmurRejectedError && err.kind === kind)) throw err;
   }
+}
+
+/** The guild's view of a voice channel; one it does not know yet (created a moment ago) has no overwrites. */
+function guildChannel(snapshot: GuildSnapshot, channel: VoiceChannel): Channel {
+  const id = String(channel.id);
+  return (
+    snapshot.channels.find((c) => c.kind === 'voice' && c.id === id) ?? {
+      id,
+      kind: 'voice',
+      name: channel.name,
+      topic: '',
+      position: 0,
+      categoryId: null,
+      overwrites: [],
+      murmurChannelId: channel.murmurChannelId,
+      createdAt: channel.createdAt,
+    }
+  );
 }

@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccountService } from '../../src/accounts/create-account-service.js';
 import { loadConfig, type ControlConfig } from '../../src/config/config.js';
 import { createLogger } from '../../src/log/logger.js';
+import { CONNECT_GROUP, MUTE_GROUP, SPEAK_GROUP } from '../../src/murmur/acl.js';
 import { MurmurIceClient, Permission } from '../../src/murmur/ice-client.js';
 import { startControlServer, type ControlServer } from '../../src/server.js';
 import { openDatabase } from '../../src/store/database.js';
@@ -269,38 +270,61 @@ describe('the Ice client', () => {
 });
 
 describe('voice channels', () => {
+  /**
+   * The ACL a voice channel must carry. With the guild wired in (`voiceAcls: 'guild'`), the
+   * default @everyone role may connect and speak, so every account's Murmur id is in the connect
+   * and speak groups and only the owner (alice, the first account) may mute; without it, every
+   * registered user (`auth`) may enter and speak.
+   */
+  async function expectVoiceAcl(channelId: number): Promise<void> {
+    const acl = await ice.getACL(channelId);
+    expect(acl.inherit).toBe(true);
+    const own = acl.acls.filter((a) => !a.inherited);
+    if (server!.murmur!.relay.status().voiceAcls === 'open') {
+      expect(own).toEqual([
+        { applyHere: true, applySubs: true, inherited: false, userId: -1, group: 'all', allow: 0, deny: Permission.Enter | Permission.Speak },
+        { applyHere: true, applySubs: true, inherited: false, userId: -1, group: 'auth', allow: Permission.Enter | Permission.Speak, deny: 0 },
+      ]);
+      expect(acl.groups.filter((g) => !g.inherited)).toEqual([]);
+      return;
+    }
+    expect(own.map((a) => [a.group, a.allow, a.deny])).toEqual([
+      ['all', 0, Permission.Enter | Permission.Speak | Permission.MuteDeafen | Permission.MakeChannel | Permission.MakeTempChannel],
+      [CONNECT_GROUP, Permission.Enter, 0],
+      [SPEAK_GROUP, Permission.Speak, 0],
+      [MUTE_GROUP, Permission.MuteDeafen, 0],
+    ]);
+    const groups = new Map(acl.groups.filter((g) => !g.inherited).map((g) => [g.name, [...g.add].sort((a, b) => a - b)]));
+    const everyone = [...(await registered()).keys()].filter((id) => id !== 0).sort((a, b) => a - b);
+    expect(groups.get(CONNECT_GROUP)).toEqual(everyone);
+    expect(groups.get(SPEAK_GROUP)).toEqual(everyone);
+    expect(groups.get(MUTE_GROUP)).toEqual([await murmurIdOf('alice')]);
+  }
+
   it('creates the default General channel with Alloquy\'s ACL', async () => {
     const channels = await ice.getChannels();
     const general = channels.find((c) => c.name === 'General' && c.parentId === 0);
     expect(general).toBeDefined();
-    const acl = await ice.getACL(general!.id);
-    expect(acl.inherit).toBe(true);
-    expect(acl.acls.filter((a) => !a.inherited)).toEqual([
-      { applyHere: true, applySubs: true, inherited: false, userId: -1, group: 'all', allow: 0, deny: Permission.Enter | Permission.Speak },
-      { applyHere: true, applySubs: true, inherited: false, userId: -1, group: 'auth', allow: Permission.Enter | Permission.Speak, deny: 0 },
-    ]);
+    await expectVoiceAcl(general!.id);
   });
 
   it('POST /api/v1/channels with kind voice creates the Murmur channel and its ACL', async () => {
     const created = await call('POST', '/api/v1/channels', { name: 'Raid Night', kind: 'voice' }, adminToken);
     expect(created.status).toBe(201);
-    expect(created.json).toMatchObject({ name: 'Raid Night', kind: 'voice', murmur_channel_id: expect.any(Number) });
-    const id = created.json.murmur_channel_id as number;
+    expect(created.json).toMatchObject({ name: 'Raid Night', kind: 'voice' });
+    const id = server!.voiceChannels.find('Raid Night')!.murmurChannelId!;
     expect((await ice.getChannels()).find((c) => c.id === id)).toMatchObject({ name: 'Raid Night', parentId: 0 });
-    const acl = await ice.getACL(id);
-    expect(acl.acls.filter((a) => !a.inherited).map((a) => [a.group, a.allow, a.deny])).toEqual([
-      ['all', 0, Permission.Enter | Permission.Speak],
-      ['auth', Permission.Enter | Permission.Speak, 0],
-    ]);
+    await expectVoiceAcl(id);
 
     expect((await call('POST', '/api/v1/channels', { name: 'raid night', kind: 'voice' }, adminToken)).status).toBe(409);
-    const text = await call('POST', '/api/v1/channels', { name: 'chat', kind: 'text' }, adminToken);
-    expect(text.status).toBe(400);
-    expect(text.json.error.message).toMatch(/not yet supported/);
+    // A text channel is no Murmur channel.
+    expect((await call('POST', '/api/v1/channels', { name: 'chat', kind: 'text' }, adminToken)).status).toBe(201);
+    expect((await ice.getChannels()).some((c) => c.name.toLowerCase() === 'chat')).toBe(false);
     const userToken = await login('dave', 'dave-password-2');
     expect((await call('POST', '/api/v1/channels', { name: 'Mine', kind: 'voice' }, userToken)).status).toBe(403);
     const list = await call('GET', '/api/v1/channels', undefined, userToken);
-    expect(list.json.channels.map((c: { name: string }) => c.name)).toEqual(['General', 'Raid Night']);
+    const voice = list.json.channels.filter((c: { kind: string }) => c.kind === 'voice').map((c: { name: string }) => c.name);
+    expect(voice).toEqual(['General', 'Raid Night']);
   });
 
   it('pnpm alloquy channel add-voice NAME creates it in Murmur through the running server', async () => {
@@ -308,6 +332,8 @@ describe('voice channels', () => {
     expect(r.code, r.err).toBe(0);
     const lobby = await eventually(async () => (await ice.getChannels()).find((c) => c.name === 'Lobby'), 5000, 'Lobby in Murmur');
     expect(lobby.parentId).toBe(0);
+    await server!.murmur!.relay.whenIdle();
+    await expectVoiceAcl(lobby.id);
     expect((await cli(['channel', 'add-voice', 'lobby'])).code).toBe(1);
   });
 
@@ -321,6 +347,7 @@ describe('voice channels', () => {
       const fields = decodeProto(f.payload);
       return fields.get(1)?.[0] === dave.session && fields.get(5)?.[0] === general;
     }, 5000, mark);
+    expect((await ice.getState(dave.session!)).suppress).toBe(false);
 
     const anonymous = await MumbleProbe.connect({ ...mumbleServer(), keepAlive: true });
     held.push(anonymous);
@@ -339,7 +366,7 @@ describe('voice channels', () => {
     await server!.murmur!.relay.syncAll();
     const again = (await ice.getChannels()).find((c) => c.name === 'Lobby');
     expect(again).toBeDefined();
-    expect((await ice.getACL(again!.id)).acls.filter((a) => !a.inherited)).toHaveLength(2);
+    await expectVoiceAcl(again!.id);
   });
 });
 
