@@ -54,7 +54,17 @@ export async function startControlServer(config: ControlConfig, log: Logger): Pr
   const irc = config.irc.enabled ? startIrcServices(config, accounts, metrics, health, log.child({ component: 'irc-link' })) : undefined;
   const voiceChannels = new VoiceChannels(db);
   const murmur = config.murmur.enabled
-    ? startMurmurServices(config, { db, accounts, channels: voiceChannels, metrics, health, log: log.child({ component: 'murmur' }) })
+    ? startMurmurServices(config, {
+        db,
+        accounts,
+        channels: voiceChannels,
+        metrics,
+        health,
+        log: log.child({ component: 'murmur' }),
+        guild,
+        // The relay records Murmur's ids for new channels; the guild snapshot must see them.
+        murmurChannelIdsChanged: () => guild.reload({ action: 'murmur.channels' }),
+      })
     : undefined;
 
   const app = createHttpApp({
@@ -79,6 +89,9 @@ export async function startControlServer(config: ControlConfig, log: Logger): Pr
   const httpPort = (http.address() as AddressInfo).port;
   const operator = await startOperatorSocket(config.operatorSocketPath, accounts, log.child({ component: 'operator' }), {
     voiceChannelsChanged: () => void murmur?.relay.syncChannels().catch(() => undefined),
+    // The CLI changed the guild in the database: reread it and enforce at once.
+    guildChanged: (change) => guild.reload(change),
+    memberRemoved: (removal) => guild.publishRemoval(removal),
   });
   const sweeper = setInterval(() => accounts.sweep(), 60_000).unref();
 

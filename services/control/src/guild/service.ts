@@ -147,6 +147,11 @@ export class GuildService extends EventEmitter<GuildEvents> implements GuildSour
     return this.current;
   }
 
+  /** A kick or ban the CLI made in its own process: enforcers act on it here. */
+  publishRemoval(removal: MemberRemoval): void {
+    this.emitSafely('memberRemoved', removal);
+  }
+
   // ---- reading -----------------------------------------------------------------------------
 
   /** The member for an account, or undefined when it is not (or no longer) a member. */

@@ -7,25 +7,22 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AccountService } from '../accounts/account-service.js';
 import { AccessTokens } from '../accounts/tokens.js';
 import { createLogger } from '../log/logger.js';
+import type { GuildChange, MemberRemoval } from '../guild/model.js';
+import { GuildService, OPERATOR } from '../guild/service.js';
 import { openDatabase } from '../store/database.js';
-import { notifyOperatorSocket, startOperatorSocket } from './operator-socket.js';
+import { notifyGuildChanged, notifyMemberRemoved, notifyOperatorSocket, startOperatorSocket } from './operator-socket.js';
 
 let server: Server;
 let socketPath: string;
+let dbPath: string;
 let accounts: AccountService;
 const emitted: string[] = [];
 const passwordsSeen: string[] = [];
 
 beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'alloquy-operator-'));
-  accounts = new AccountService(openDatabase(join(dir, 'control.sqlite')), {
-    registration: 'open',
-    accessTokens: new AccessTokens('x'.repeat(64), 'alloquy', 900),
-    refreshTtlSeconds: 3600,
-    maxFailuresPerAccount: 5,
-    maxFailuresPerAddress: 5,
-    failureWindowSeconds: 60,
-  });
+  dbPath = join(dir, 'control.sqlite');
+  accounts = accountService(dbPath);
   await accounts.register('alice', 'alice-password');
   for (const change of ['created', 'disabled', 'enabled', 'password-changed'] as const) {
     accounts.on(change, (a) => emitted.push(`${change}:${a.username}`));
@@ -39,9 +36,20 @@ beforeAll(async () => {
 
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-function send(method: string, path: string, body?: string): Promise<number> {
+function accountService(path: string): AccountService {
+  return new AccountService(openDatabase(path), {
+    registration: 'open',
+    accessTokens: new AccessTokens('x'.repeat(64), 'alloquy', 900),
+    refreshTtlSeconds: 3600,
+    maxFailuresPerAccount: 5,
+    maxFailuresPerAddress: 5,
+    failureWindowSeconds: 60,
+  });
+}
+
+function send(method: string, path: string, body?: string, at = socketPath): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = request({ socketPath, method, path }, (res) => {
+    const req = request({ socketPath: at, method, path }, (res) => {
       res.resume();
       resolve(res.statusCode ?? 0);
     });
@@ -93,5 +101,79 @@ describe('operator socket', () => {
     expect(emitted).toEqual([]);
     // And keeps serving.
     expect(await notifyOperatorSocket(socketPath, 'alice', 'enabled')).toBe(true);
+  });
+});
+
+describe('operator socket: guild changes', () => {
+  /** The server's side: its own GuildService, wired to the socket as server.ts wires it. */
+  let serverGuild: GuildService;
+  let guildSocket: Server;
+  let guildSocketPath: string;
+  const heard: string[] = [];
+
+  beforeAll(async () => {
+    serverGuild = new GuildService(openDatabase(dbPath), accounts);
+    serverGuild.on('changed', (_s, change) => heard.push(`changed:${change.action}:${change.targetId ?? ''}`));
+    serverGuild.on('memberRemoved', (r) => heard.push(`removed:${r.kind}:${r.username}:${r.reason}:${r.by}`));
+    guildSocketPath = join(mkdtempSync(join(tmpdir(), 'alloquy-operator-guild-')), 'control.sock');
+    guildSocket = await startOperatorSocket(guildSocketPath, accounts, createLogger('silent'), {
+      guildChanged: (change) => serverGuild.reload(change),
+      memberRemoved: (removal) => serverGuild.emit('memberRemoved', removal),
+    });
+  });
+  afterAll(async () => {
+    serverGuild.close();
+    await new Promise<void>((resolve) => guildSocket.close(() => resolve()));
+  });
+
+  it('a CLI-side kick reaches the server: it disconnects with the reason, then reloads', async () => {
+    await accounts.register('bob', 'bob-password');
+    serverGuild.reload();
+    expect(serverGuild.member(accounts.get('bob'))).toBeDefined();
+    heard.length = 0;
+
+    // The CLI: another GuildService on the same database, as the operator, forwarding what it emitted.
+    const cli = new GuildService(openDatabase(dbPath), accountService(dbPath));
+    const events: ({ changed: GuildChange } | { removed: MemberRemoval })[] = [];
+    cli.on('changed', (_s, change) => events.push({ changed: change }));
+    cli.on('memberRemoved', (removal) => events.push({ removed: removal }));
+    cli.kick(OPERATOR, 'bob', 'flooding');
+    cli.close();
+    expect(events).toHaveLength(2);
+    for (const e of events) {
+      const ok = 'changed' in e ? await notifyGuildChanged(guildSocketPath, e.changed) : await notifyMemberRemoved(guildSocketPath, e.removed);
+      expect(ok).toBe(true);
+    }
+
+    const bobId = String(accounts.get('bob').id);
+    expect(heard).toEqual([`removed:kick:bob:flooding:operator`, `changed:member.kick:${bobId}`]);
+    expect(serverGuild.member(accounts.get('bob'))).toBeUndefined();
+    expect(serverGuild.snapshot().outsiders).toContainEqual({ accountId: Number(bobId), username: 'bob', why: 'kicked' });
+  });
+
+  it.each([
+    ['/guild/changed', '{not json'],
+    ['/guild/changed', '{}'],
+    ['/guild/changed', JSON.stringify({ action: 'x', targetId: 5 })],
+    ['/guild/changed', JSON.stringify({ action: 'x', extra: true })],
+    ['/guild/removed', JSON.stringify({ accountId: 1, username: 'bob', kind: 'mute', reason: '', by: 'operator' })],
+    ['/guild/removed', JSON.stringify({ accountId: '1', username: 'bob', kind: 'kick', reason: '', by: 'operator' })],
+    ['/guild/removed', ''],
+  ])('refuses POST %s %s with 400 and tells nobody', async (path, body) => {
+    heard.length = 0;
+    expect(await send('POST', path, body, guildSocketPath)).toBe(400);
+    expect(heard).toEqual([]);
+  });
+
+  it('refuses a huge body and other methods', async () => {
+    heard.length = 0;
+    expect(await send('POST', '/guild/changed', JSON.stringify({ action: 'x'.repeat(100_000) }), guildSocketPath)).toBe(413);
+    expect(await send('GET', '/guild/changed', undefined, guildSocketPath)).toBe(404);
+    expect(heard).toEqual([]);
+  });
+
+  it('a server without the guild hooks does not take guild changes (the CLI then says so)', async () => {
+    expect(await notifyGuildChanged(socketPath, { action: 'channel.create', targetId: '9' })).toBe(false);
+    expect(await notifyMemberRemoved(socketPath, { accountId: 1, username: 'alice', kind: 'ban', reason: '', by: 'operator' })).toBe(false);
   });
 });

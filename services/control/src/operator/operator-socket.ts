@@ -2,7 +2,9 @@ import { createServer, request, type IncomingMessage, type Server, type ServerRe
 import { chmodSync, existsSync, mkdirSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
+import { z } from 'zod';
 import type { AccountService } from '../accounts/account-service.js';
+import type { GuildChange, MemberRemoval } from '../guild/model.js';
 
 /**
  * The operator CLI writes to the database directly (it works while the server is down), then
@@ -11,7 +13,8 @@ import type { AccountService } from '../accounts/account-service.js';
  * Murmur. The socket is 0600 in the data folder: whoever can open it can already read the
  * database. With `created` and `password-changed` the CLI also sends the password it set
  * (`{"password"}`), because Murmur needs the plaintext; the server checks it against the
- * stored hash before handing it to the relays, and never logs it.
+ * stored hash before handing it to the relays, and never logs it. Guild changes travel as the
+ * `GuildChange` and `MemberRemoval` the CLI's own GuildService emitted, in the same order.
  */
 export type AccountChange = 'created' | 'disabled' | 'enabled' | 'password-changed';
 const CHANGES: readonly AccountChange[] = ['created', 'disabled', 'enabled', 'password-changed'];
@@ -25,6 +28,35 @@ function carriesPassword(change: AccountChange): boolean {
 /** What else a running server reacts to, besides account changes. */
 export interface OperatorHooks {
   voiceChannelsChanged?(): void;
+  /** The CLI changed the guild in the database: reload it (`guild.reload(change)`) and enforce. */
+  guildChanged?(change: GuildChange): void;
+  /** The CLI kicked or banned someone: disconnect them with the reason (before the `guildChanged` that follows). */
+  memberRemoved?(removal: MemberRemoval): void;
+}
+
+const GuildChangeBody = z.strictObject({
+  action: z.string().min(1).max(64),
+  targetId: z.string().min(1).max(64).optional(),
+});
+
+const MemberRemovalBody = z.strictObject({
+  accountId: z.number().int().min(1),
+  username: z.string().min(1).max(64),
+  kind: z.enum(['kick', 'ban']),
+  reason: z.string().max(512),
+  by: z.string().min(1).max(64),
+});
+
+/** Parses a JSON body against `schema`; null when it is not JSON or does not fit. */
+function parseBody<T>(schema: z.ZodType<T>, body: string): T | null {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    return null;
+  }
+  const parsed = schema.safeParse(json);
+  return parsed.success ? parsed.data : null;
 }
 
 const MAX_BODY = 64 * 1024;
@@ -75,6 +107,38 @@ export function startOperatorSocket(path: string, accounts: AccountService, log:
     if (req.method === 'POST' && req.url === '/voice-channels/changed') {
       log.info('operator changed the voice channels');
       hooks.voiceChannelsChanged?.();
+      res.writeHead(204).end();
+      return;
+    }
+    if (req.method === 'POST' && (req.url === '/guild/changed' || req.url === '/guild/removed')) {
+      const changed = req.url === '/guild/changed';
+      const hook = changed ? hooks.guildChanged : hooks.memberRemoved;
+      const body = await readBody(req);
+      if (body === null) {
+        res.writeHead(413, { connection: 'close' }).end();
+        return;
+      }
+      if (!hook) {
+        res.writeHead(404).end();
+        return;
+      }
+      if (changed) {
+        const change = parseBody(GuildChangeBody, body);
+        if (!change) {
+          res.writeHead(400).end();
+          return;
+        }
+        log.info({ action: change.action, target: change.targetId }, 'operator changed the guild');
+        hooks.guildChanged!(change);
+      } else {
+        const removal = parseBody(MemberRemovalBody, body);
+        if (!removal) {
+          res.writeHead(400).end();
+          return;
+        }
+        log.info({ username: removal.username, kind: removal.kind }, 'operator removed a member');
+        hooks.memberRemoved!(removal);
+      }
       res.writeHead(204).end();
       return;
     }
@@ -135,6 +199,16 @@ export function notifyOperatorSocket(path: string, username: string, change: Acc
 /** Tells a running server that voice channels were added, so it creates them in Murmur now. */
 export function notifyVoiceChannelsChanged(path: string): Promise<boolean> {
   return post(path, '/voice-channels/changed');
+}
+
+/** Tells a running server the guild changed in the database, so it reloads and enforces now. */
+export function notifyGuildChanged(path: string, change: GuildChange): Promise<boolean> {
+  return post(path, '/guild/changed', JSON.stringify(change));
+}
+
+/** Tells a running server a member was kicked or banned, so it disconnects them with the reason. */
+export function notifyMemberRemoved(path: string, removal: MemberRemoval): Promise<boolean> {
+  return post(path, '/guild/removed', JSON.stringify(removal));
 }
 
 function post(socketPath: string, path: string, body?: string): Promise<boolean> {

@@ -2,15 +2,7 @@ import { z } from 'zod';
 import { ControlError } from '../../errors/control-error.js';
 import type { MurmurRelay } from '../../murmur/relay.js';
 import type { MurmurStore } from '../../murmur/store.js';
-import type { VoiceChannel, VoiceChannels } from '../../murmur/voice-channels.js';
 import { route, type Route } from '../route.js';
-
-const ChannelView = z.object({
-  name: z.string(),
-  kind: z.literal('voice'),
-  murmur_channel_id: z.number().int().nullable().describe('null until the channel exists in Murmur (Murmur unreachable)'),
-  created_at: z.string().describe('ISO 8601'),
-});
 
 const VoiceUserView = z.object({
   username: z.string(),
@@ -41,48 +33,18 @@ const CertificateView = z.object({
   active: z.boolean().describe('the one Murmur accepts (Murmur keeps one certificate per user: the newest added)'),
 });
 
-function channelView(c: VoiceChannel): z.infer<typeof ChannelView> {
-  return { name: c.name, kind: 'voice', murmur_channel_id: c.murmurChannelId, created_at: new Date(c.createdAt).toISOString() };
-}
-
 export interface VoiceRouteDeps {
-  channels: VoiceChannels;
   store: MurmurStore;
   /** Undefined when Murmur is switched off in the configuration. */
   relay: MurmurRelay | undefined;
 }
 
-/** Voice: channels, who is where, and the client certificates Mumble logs in with. */
-export function voiceRoutes({ channels, store, relay }: VoiceRouteDeps): Route[] {
+/**
+ * Voice: who is where, and the client certificates Mumble logs in with. Voice channels are
+ * guild channels (guild-routes.ts).
+ */
+export function voiceRoutes({ store, relay }: VoiceRouteDeps): Route[] {
   return [
-    route({
-      method: 'get',
-      path: '/api/v1/channels',
-      summary: 'List the channels (for now: voice channels)',
-      tag: 'channels',
-      auth: 'user',
-      responses: { 200: z.object({ channels: z.array(ChannelView) }) },
-      handler() {
-        return { status: 200, body: { channels: channels.list().map(channelView) } };
-      },
-    }),
-    route({
-      method: 'post',
-      path: '/api/v1/channels',
-      summary: 'Create a channel. Voice channels are created in Murmur at once; every account may enter and speak',
-      tag: 'channels',
-      auth: 'admin',
-      body: z.strictObject({ name: z.string().min(1).max(64), kind: z.enum(['voice', 'text']) }),
-      responses: { 201: ChannelView },
-      errors: [409],
-      async handler({ body, account }) {
-        if (body.kind === 'text') throw new ControlError('invalid_request', 'text channels are not yet supported here; only "kind": "voice"');
-        const created = channels.create(body.name, account.id);
-        // Murmur down: the channel is recorded and created by the sync that follows its return.
-        if (relay) await relay.syncChannels().catch(() => undefined);
-        return { status: 201, body: channelView(channels.find(created.name) ?? created) };
-      },
-    }),
     route({
       method: 'get',
       path: '/api/v1/voice',
