@@ -345,3 +345,89 @@ describe('durability', () => {
     }
   });
 });
+
+describe('record: messages, edits and deletions in one transaction', () => {
+  it('applies ops in order, so an edit or delete may follow its message in the same batch', () => {
+    const r = store.record([
+      { op: 'ingest', message: msg(1, { text: 'first draft' }) },
+      { op: 'edit', msgid: 'm1', text: 'final text', by: 'alice', time: T0 + 5 },
+      { op: 'ingest', message: msg(2) },
+      { op: 'delete', msgid: 'm2', by: 'alice', time: T0 + 6 },
+      { op: 'edit', msgid: 'nope', text: 'x', by: 'alice', time: T0 + 7 },
+      { op: 'delete', msgid: 'm1', by: 'mallory', time: T0 + 8, authorize: (m) => m.account === 'mallory' },
+      { op: 'ingest', message: msg(1) },
+    ]);
+    expect(r).toEqual({ inserted: 2, duplicates: 1, skipped: 0, reactionChanges: 0, edits: 1, deletions: 1, refused: 2 });
+    expect(store.latest('#general', 10).map((m) => [m.msgid, m.text, m.editedAt])).toEqual([['m1', 'final text', T0 + 5]]);
+    expect(store.search({ q: 'final' }).map((m) => m.msgid)).toEqual(['m1']);
+  });
+
+  it('commits all or nothing', () => {
+    const poisoned = { op: 'ingest', message: { ...msg(3), kind: 'BOGUS' } } as never;
+    expect(() => store.record([{ op: 'ingest', message: msg(1) }, poisoned])).toThrow();
+    expect(store.count()).toBe(0);
+  });
+});
+
+describe('reactions need a live target in the same channel', () => {
+  const react = (i: number, target: string, channel = '#general'): IngestMessage =>
+    msg(i, { kind: 'TAGMSG', channel, account: 'bob', nick: 'bob', tags: { '+draft/react': '👍', '+reply': target } });
+
+  it('ignores reactions to unknown, foreign, deleted or TAGMSG targets, and reply-only TAGMSGs', () => {
+    store.ingest([msg(1), msg(2, { channel: '#secret' }), msg(3)]);
+    store.delete('m3', 'alice');
+    const r = store.ingest([
+      react(10, 'm1'),
+      react(11, 'm2'), // m2 lives in #secret
+      react(12, 'm3'), // deleted
+      react(13, 'nope'),
+      react(14, 'm10'), // a TAGMSG
+      msg(15, { kind: 'TAGMSG', tags: { '+reply': 'm1' } }),
+    ]);
+    expect(r).toMatchObject({ inserted: 5, skipped: 1, reactionChanges: 1 });
+    expect(store.get('m1')!.reactions).toEqual([{ emoji: '👍', accounts: ['bob'] }]);
+    expect(store.get('m2')!.reactions).toEqual([]);
+  });
+});
+
+describe('around a time, between two cursors, search over a channel list', () => {
+  beforeEach(() => {
+    store.ingest(Array.from({ length: 20 }, (_, i) => msg(i, { channel: i % 2 ? '#odd' : '#general' })));
+  });
+
+  it('around a time centres on it and fills up at the ends', () => {
+    // #general holds m0, m2, ..., m18 at T0 + i*1000.
+    expect(ids(store.around('#general', { time: T0 + 10_000 }, 4))).toEqual(['m8', 'm10', 'm12', 'm14']);
+    expect(ids(store.around('#general', { time: T0 + 10_500 }, 4))).toEqual(['m8', 'm10', 'm12', 'm14']);
+    expect(ids(store.around('#general', { time: T0 + 99_000 }, 3))).toEqual(['m14', 'm16', 'm18']);
+    expect(ids(store.around('#general', { time: 0 }, 3))).toEqual(['m0', 'm2', 'm4']);
+  });
+
+  it('between is exclusive on both sides', () => {
+    expect(ids(store.between('#general', { msgid: 'm4' }, { msgid: 'm12' }, 10))).toEqual(['m6', 'm8', 'm10']);
+    expect(ids(store.between('#general', { time: T0 + 4000 }, { time: T0 + 12_000 }, 2))).toEqual(['m6', 'm8']);
+    expect(store.between('#general', { msgid: 'm1' }, { msgid: 'm12' }, 10)).toBeNull();
+  });
+
+  it('search with a channel list only looks there', () => {
+    expect(store.search({ q: 'message', channels: ['#ODD'], limit: 3 }).map((m) => m.msgid)).toEqual(['m19', 'm17', 'm15']);
+    expect(store.search({ q: 'message', channels: [] })).toEqual([]);
+    expect(store.search({ q: 'message', channels: ['#general', '#odd'] })).toHaveLength(20);
+  });
+});
+
+describe('unreadSummary', () => {
+  it('counts unread and mentions like the single counts, up to a cap', () => {
+    store.ingest([
+      ...Array.from({ length: 10 }, (_, i) => msg(i, { account: 'bob', nick: 'Bob', text: i % 3 === 0 ? 'hey alice' : 'hello' })),
+      msg(10, { account: 'alice', text: 'alice talking' }),
+    ]);
+    expect(store.unreadSummary('alice', '#general', 'alice')).toEqual({ unread: 10, mentions: 4, capped: false });
+    expect(store.unreadSummary('alice', '#general', 'alice', 10)).toEqual({ unread: 10, mentions: 4, capped: false });
+    // The newest five: m5..m9, of which m6 and m9 mention alice.
+    expect(store.unreadSummary('alice', '#general', 'alice', 5)).toEqual({ unread: 5, mentions: 2, capped: true });
+    store.setReadMarker('alice', '#general', { msgid: 'm6' });
+    expect(store.unreadSummary('alice', '#general', 'alice')).toEqual({ unread: 3, mentions: 1, capped: false });
+    expect(store.unreadCount('alice', '#general')).toBe(3);
+  });
+});

@@ -10,8 +10,11 @@ import { foldCase } from '../irc-link/network-state.js';
  * the same server time keep their arrival order. Every page is returned oldest first (newest last).
  *
  * Visibility: paging, search and unread/mention counts see PRIVMSG, NOTICE and ACTION rows that
- * are not deleted. TAGMSG rows are recorded (exactly once per msgid) for their reactions and
- * replies but are never returned by paging.
+ * are not deleted. TAGMSG rows are recorded (exactly once per msgid) for their reactions but are
+ * never returned by paging. A TAGMSG is recorded only when it reacts or unreacts to a message
+ * (`+draft/react` or `+draft/unreact` with `+reply`/`+draft/reply` naming the target); typing
+ * notifications and other tag-only traffic are skipped. A reaction applies only to a target that
+ * is recorded in the same channel and not deleted.
  *
  * Authorization is the caller's: edit() and delete() take an optional predicate over the stored
  * message and apply nothing when it returns false; without one, they apply unconditionally.
@@ -66,6 +69,31 @@ export interface HistoryMessage {
 /** A paging position: a message (by msgid) or an instant (Unix ms). */
 export type Cursor = { msgid: string } | { time: number };
 
+/**
+ * One step of a recorded batch, applied in order in one transaction by {@link HistoryStore.record}:
+ * a message to record, or an edit or deletion of a recorded one (see edit() and delete()).
+ */
+export type HistoryOp =
+  | { op: 'ingest'; message: IngestMessage }
+  | { op: 'edit'; msgid: string; text: string; by: string; time: number; authorize?: Authorize }
+  | { op: 'delete'; msgid: string; by: string; time: number; authorize?: Authorize };
+
+export interface RecordResult extends IngestResult {
+  edits: number;
+  deletions: number;
+  /** Edits and deletions not applied: unknown or deleted target, a TAGMSG target, or refused by `authorize`. */
+  refused: number;
+}
+
+export interface UnreadSummary {
+  /** Unread visible messages by others, counted up to the cap. */
+  unread: number;
+  /** Of those, the ones mentioning the nick. */
+  mentions: number;
+  /** True when there are more unread messages than the cap (counts stop there). */
+  capped: boolean;
+}
+
 export interface IngestResult {
   /** Rows newly recorded. */
   inserted: number;
@@ -81,6 +109,8 @@ export interface SearchQuery {
   /** Free text. Every whitespace-separated term must match (prefix match with a trailing `*`). */
   q: string;
   channel?: string;
+  /** Only these channels (an empty list matches nothing). Combines with `channel`. */
+  channels?: readonly string[];
   /** Sender account. */
   from?: string;
   /** Only messages strictly before / after this time (Unix ms). */
@@ -179,6 +209,7 @@ export class HistoryStore {
   private readonly stmts;
   private readonly searchStmts = new Map<string, Database.Statement>();
   private readonly ingestTx: (batch: readonly IngestMessage[]) => IngestResult;
+  private readonly recordTx: (ops: readonly HistoryOp[]) => RecordResult;
 
   constructor(db: Database.Database) {
     this.db = db;
@@ -199,7 +230,11 @@ export class HistoryStore {
           (msgid, channel, account, nick, kind, time, text, tags, reply_to, has_link, has_attachment)
           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
           ON CONFLICT(msgid) DO NOTHING`),
-      react: p(`INSERT INTO history_reactions (msgid, account, emoji, time) VALUES (?, ?, ?, ?)
+      // A reaction needs a live target in the reacting channel: nobody reacts into a channel
+      // they are not in, and a deleted message collects nothing.
+      react: p(`INSERT INTO history_reactions (msgid, account, emoji, time)
+          SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM history_messages t
+            WHERE t.msgid = ? AND t.channel = ? AND t.deleted_at IS NULL AND t.kind <> 'TAGMSG')
           ON CONFLICT DO NOTHING`),
       unreact: p('DELETE FROM history_reactions WHERE msgid = ? AND account = ? AND emoji = ?'),
       byMsgid: p(`SELECT ${COLUMNS} FROM history_messages m WHERE m.msgid = ?`),
@@ -210,6 +245,9 @@ export class HistoryStore {
           ORDER BY m.time DESC, m.id DESC LIMIT ?`),
       afterPos: p(`SELECT ${COLUMNS} FROM history_messages m INDEXED BY history_messages_visible
           WHERE m.channel = ? AND ${VISIBLE} AND (m.time, m.id) > (?, ?)
+          ORDER BY m.time ASC, m.id ASC LIMIT ?`),
+      betweenPos: p(`SELECT ${COLUMNS} FROM history_messages m INDEXED BY history_messages_visible
+          WHERE m.channel = ? AND ${VISIBLE} AND (m.time, m.id) > (?, ?) AND (m.time, m.id) < (?, ?)
           ORDER BY m.time ASC, m.id ASC LIMIT ?`),
       reactions: p(`SELECT msgid, emoji, account FROM history_reactions
           WHERE msgid IN (SELECT value FROM json_each(?)) ORDER BY msgid, time`),
@@ -229,11 +267,57 @@ export class HistoryStore {
       mentions: p(`SELECT count(*) FROM history_messages m INDEXED BY history_messages_visible
           WHERE m.channel = ? AND ${VISIBLE} AND (m.time, m.id) > (?, ?) AND m.account IS NOT ?
             AND history_mentions(m.text, ?)`),
+      // Counts over the newest `cap + 1` unread rows only: a never-read channel of a million
+      // messages must not cost a million regex calls.
+      unreadSummary: p(`SELECT count(*) AS unread, coalesce(sum(history_mentions(u.text, ?)), 0) AS mentions FROM (
+          SELECT m.text FROM history_messages m INDEXED BY history_messages_visible
+          WHERE m.channel = ? AND ${VISIBLE} AND (m.time, m.id) > (?, ?) AND m.account IS NOT ?
+          ORDER BY m.time DESC, m.id DESC LIMIT ?) u`),
       count: p('SELECT count(*) FROM history_messages'),
     };
     this.stmts.reactions.raw(true);
     for (const s of [this.stmts.unread, this.stmts.mentions, this.stmts.count]) s.pluck(true);
     this.ingestTx = db.transaction((batch: readonly IngestMessage[]) => this.ingestInTx(batch));
+    this.recordTx = db.transaction((ops: readonly HistoryOp[]) => this.recordInTx(ops));
+  }
+
+  /**
+   * Applies a batch of messages, edits and deletions in order, in one transaction: all of it is
+   * committed (recorded) or none of it. Messages are recorded exactly once per msgid as in ingest().
+   */
+  record(ops: readonly HistoryOp[]): RecordResult {
+    if (ops.length === 0) return { inserted: 0, duplicates: 0, skipped: 0, reactionChanges: 0, edits: 0, deletions: 0, refused: 0 };
+    return this.recordTx(ops);
+  }
+
+  private recordInTx(ops: readonly HistoryOp[]): RecordResult {
+    const result: RecordResult = { inserted: 0, duplicates: 0, skipped: 0, reactionChanges: 0, edits: 0, deletions: 0, refused: 0 };
+    let run: IngestMessage[] = [];
+    const flushRun = () => {
+      if (run.length === 0) return;
+      const r = this.ingestInTx(run);
+      result.inserted += r.inserted;
+      result.duplicates += r.duplicates;
+      result.skipped += r.skipped;
+      result.reactionChanges += r.reactionChanges;
+      run = [];
+    };
+    for (const op of ops) {
+      if (op.op === 'ingest') {
+        run.push(op.message);
+        continue;
+      }
+      flushRun();
+      const applied =
+        op.op === 'edit'
+          ? this.editInTx(op.msgid, op.text, op.by, op.time, op.authorize)
+          : this.deleteInTx(op.msgid, op.by, op.time, op.authorize);
+      if (!applied) result.refused++;
+      else if (op.op === 'edit') result.edits++;
+      else result.deletions++;
+    }
+    flushRun();
+    return result;
   }
 
   /** Records a batch in one transaction, exactly once per msgid. Applies TAGMSG reactions. */
@@ -250,14 +334,15 @@ export class HistoryStore {
       const replyTo = tags[REPLY_TAGS[0]] || tags[REPLY_TAGS[1]] || null;
       const react = tags[REACT_TAG];
       const unreact = tags[UNREACT_TAG];
-      if (m.kind === 'TAGMSG' && !react && !unreact && !replyTo) {
+      if (m.kind === 'TAGMSG' && (!(react || unreact) || !replyTo)) {
         result.skipped++;
         continue;
       }
       const text = m.kind === 'TAGMSG' ? '' : (m.text ?? '');
+      const channel = foldCase(m.channel);
       const info = s.insert.run(
         m.msgid,
-        foldCase(m.channel),
+        channel,
         m.account,
         m.nick,
         m.kind,
@@ -276,7 +361,7 @@ export class HistoryStore {
       // Reactions only from a newly recorded TAGMSG: a replayed one must not re-apply.
       if (m.kind === 'TAGMSG' && replyTo) {
         const reactor = m.account ?? m.nick;
-        if (react) result.reactionChanges += s.react.run(replyTo, reactor, react, m.time).changes;
+        if (react) result.reactionChanges += s.react.run(replyTo, reactor, react, m.time, replyTo, channel).changes;
         if (unreact) result.reactionChanges += s.unreact.run(replyTo, reactor, unreact).changes;
       }
     }
@@ -299,13 +384,7 @@ export class HistoryStore {
    * deleted, a TAGMSG, or `authorize` refused.
    */
   edit(msgid: string, newText: string, by: string, opts: { time?: number; authorize?: Authorize } = {}): boolean {
-    return this.db.transaction(() => {
-      const row = this.stmts.byMsgid.get(msgid) as Row | undefined;
-      if (!row || row.deleted_at !== null || row.kind === 'TAGMSG') return false;
-      if (opts.authorize && !opts.authorize(this.toMessage(row, []))) return false;
-      const hasLink = detectLink(newText) ? 1 : 0;
-      return this.stmts.edit.run(newText, hasLink, opts.time ?? Date.now(), by, row.id).changes === 1;
-    })();
+    return this.db.transaction(() => this.editInTx(msgid, newText, by, opts.time ?? Date.now(), opts.authorize))();
   }
 
   /**
@@ -313,14 +392,24 @@ export class HistoryStore {
    * the row stays so the msgid is never recorded again. Returns true when applied.
    */
   delete(msgid: string, by: string, opts: { time?: number; authorize?: Authorize } = {}): boolean {
-    return this.db.transaction(() => {
-      const row = this.stmts.byMsgid.get(msgid) as Row | undefined;
-      if (!row || row.deleted_at !== null) return false;
-      if (opts.authorize && !opts.authorize(this.toMessage(row, []))) return false;
-      if (this.stmts.delete.run(opts.time ?? Date.now(), by, row.id).changes !== 1) return false;
-      this.stmts.deleteReactions.run(msgid);
-      return true;
-    })();
+    return this.db.transaction(() => this.deleteInTx(msgid, by, opts.time ?? Date.now(), opts.authorize))();
+  }
+
+  private editInTx(msgid: string, newText: string, by: string, time: number, authorize: Authorize | undefined): boolean {
+    const row = this.stmts.byMsgid.get(msgid) as Row | undefined;
+    if (!row || row.deleted_at !== null || row.kind === 'TAGMSG') return false;
+    if (authorize && !authorize(this.toMessage(row, []))) return false;
+    const hasLink = detectLink(newText) ? 1 : 0;
+    return this.stmts.edit.run(newText, hasLink, time, by, row.id).changes === 1;
+  }
+
+  private deleteInTx(msgid: string, by: string, time: number, authorize: Authorize | undefined): boolean {
+    const row = this.stmts.byMsgid.get(msgid) as Row | undefined;
+    if (!row || row.deleted_at !== null) return false;
+    if (authorize && !authorize(this.toMessage(row, []))) return false;
+    if (this.stmts.delete.run(time, by, row.id).changes !== 1) return false;
+    this.stmts.deleteReactions.run(msgid);
+    return true;
   }
 
   /** The newest `limit` visible messages, newest last. */
@@ -351,14 +440,30 @@ export class HistoryStore {
   }
 
   /**
-   * Up to `limit` visible messages centred on `msgid` (included when visible): floor((limit-1)/2)
-   * before it, the rest after. Null when msgid is unknown or in another channel.
+   * Up to `limit` visible messages centred on the cursor, newest last. Around a msgid: the message
+   * itself (when visible), floor((limit-1)/2) before it, the rest after. Around a time:
+   * floor(limit/2) at or before it, the rest after. Null when the msgid is unknown or in another channel.
    */
-  around(channel: string, msgid: string, limit: number): HistoryMessage[] | null {
+  around(channel: string, cursor: Cursor | string, limit: number): HistoryMessage[] | null {
     const folded = foldCase(channel);
-    const row = this.stmts.byMsgid.get(msgid) as Row | undefined;
-    if (!row || row.channel !== folded) return null;
+    const at: Cursor = typeof cursor === 'string' ? { msgid: cursor } : cursor;
     const n = clampLimit(limit, MAX_PAGE);
+    if ('time' in at) {
+      if (n === 0) return [];
+      // "At or before" the instant: strictly before (time, max id).
+      const nBefore = Math.floor(n / 2);
+      const before = (this.stmts.beforePos.all(folded, at.time, Number.MAX_SAFE_INTEGER, nBefore) as Row[]).reverse();
+      const after = this.stmts.afterPos.all(folded, at.time, Number.MAX_SAFE_INTEGER, n - before.length) as Row[];
+      // Near the newest end there may be fewer after than asked: fill up with older ones.
+      const more = n - before.length - after.length;
+      const older =
+        more > 0 && before.length > 0
+          ? (this.stmts.beforePos.all(folded, before[0]!.time, before[0]!.id, more) as Row[]).reverse()
+          : [];
+      return this.withReactions([...older, ...before, ...after]);
+    }
+    const row = this.stmts.byMsgid.get(at.msgid) as Row | undefined;
+    if (!row || row.channel !== folded) return null;
     if (n === 0) return [];
     const visible = row.deleted_at === null && row.kind !== 'TAGMSG';
     const nBefore = Math.floor((n - 1) / 2);
@@ -366,6 +471,19 @@ export class HistoryStore {
     const before = (this.stmts.beforePos.all(folded, row.time, row.id, nBefore) as Row[]).reverse();
     const after = this.stmts.afterPos.all(folded, row.time, row.id, nAfter) as Row[];
     return this.withReactions([...before, ...(visible ? [row] : []), ...after]);
+  }
+
+  /**
+   * Up to `limit` visible messages strictly after `after` and strictly before `before`, oldest
+   * first (newest last). Null when either cursor is a msgid unknown or in another channel.
+   */
+  between(channel: string, after: Cursor, before: Cursor, limit: number): HistoryMessage[] | null {
+    const folded = foldCase(channel);
+    const lo = this.position(folded, after, 'after');
+    const hi = this.position(folded, before, 'before');
+    if (!lo || !hi) return null;
+    const rows = this.stmts.betweenPos.all(folded, lo.time, lo.id, hi.time, hi.id, clampLimit(limit, MAX_PAGE)) as Row[];
+    return this.withReactions(rows);
   }
 
   /**
@@ -381,6 +499,11 @@ export class HistoryStore {
     if (query.channel !== undefined) {
       where.push('m.channel = ?');
       params.push(foldCase(query.channel));
+    }
+    if (query.channels !== undefined) {
+      if (query.channels.length === 0) return [];
+      where.push('m.channel IN (SELECT value FROM json_each(?))');
+      params.push(JSON.stringify(query.channels.map(foldCase)));
     }
     if (query.from !== undefined) {
       where.push('m.account = ?');
@@ -460,6 +583,23 @@ export class HistoryStore {
     const folded = foldCase(channel);
     const m = this.marker(account, folded) ?? { time: -Infinity, id: 0 };
     return this.stmts.mentions.get(folded, m.time, m.id, account, nick) as number;
+  }
+
+  /**
+   * Unread and mention counts (as unreadCount and mentionCount) over at most the newest `cap`
+   * unread messages; `capped` says there are more. One query, bounded work.
+   */
+  unreadSummary(account: string, channel: string, nick: string, cap = 1000): UnreadSummary {
+    const folded = foldCase(channel);
+    const m = this.marker(account, folded) ?? { time: -Infinity, id: 0 };
+    const limit = Math.max(1, Math.floor(cap));
+    const row = this.stmts.unreadSummary.get(nick, folded, m.time, m.id, account, limit + 1) as { unread: number; mentions: number };
+    if (row.unread > limit) {
+      // The extra row only told us there are more; count mentions over exactly `limit` rows.
+      const capped = this.stmts.unreadSummary.get(nick, folded, m.time, m.id, account, limit) as { unread: number; mentions: number };
+      return { unread: limit, mentions: capped.mentions, capped: true };
+    }
+    return { unread: row.unread, mentions: row.mentions, capped: false };
   }
 
   private marker(account: string, folded: string): (Position & { msgid: string | null }) | null {
