@@ -1,14 +1,39 @@
 import type { Logger } from 'pino';
 import type { AccountService } from './accounts/account-service.js';
 import { ensureSecret, type ControlConfig } from './config/config.js';
+import type { GuildSource } from './guild/model.js';
+import { startGuildIrcEnforcement, type GuildIrcEnforcement, type TopicFromIrc } from './guild-irc/index.js';
 import type { Health } from './health/health.js';
-import { ServicesLink, type SaslAuthenticator } from './irc-link/index.js';
+import { ServicesLink, type PseudoClientHandle, type SaslAuthenticator } from './irc-link/index.js';
 import type { ControlMetrics } from './metrics/metrics.js';
 
-/** The control server's presence on IRC: the services link and the account policy it enforces. */
+/** The nick of the pseudo-client that holds every guild channel and records its history. */
+export const HISTSERV_NICK = 'HistServ';
+
+/**
+ * The control server's presence on IRC: the services link, the account policy it enforces,
+ * HistServ, and (given a guild) the enforcement of the guild model in every text channel.
+ */
 export interface IrcServices {
   link: ServicesLink;
+  /**
+   * HistServ: opped in every guild text channel. Channel messages and private PRIVMSG/NOTICE/
+   * TAGMSG to it arrive on `link.on('message')` (private ones with `target` = its uid); answer
+   * with `link.send({ source: histserv.uid, command: 'NOTICE', params: [userUid, text] })`.
+   */
+  histserv: PseudoClientHandle;
+  /** Null when started without a guild. */
+  enforcement: GuildIrcEnforcement | null;
   stop(): Promise<void>;
+}
+
+export interface IrcGuildOptions {
+  /** Takes a topic set on IRC by a MANAGE_CHANNELS holder into the model (else it is reverted). */
+  onTopicFromIrc?: TopicFromIrc;
+  /** `+H` parameter for guild channels without one; null leaves history modes alone. Default '50:7d'. */
+  history?: string | null;
+  /** `#` channels outside the model that something else owns (direct messages), not to be closed. */
+  ownedElsewhere?: (ircName: string) => boolean;
 }
 
 /** SASL PLAIN checks go through the same account service as HTTP logins (same limits, same rules). */
@@ -27,6 +52,8 @@ export function startIrcServices(
   metrics: ControlMetrics,
   health: Health,
   log: Logger,
+  guild?: GuildSource,
+  guildOptions: IrcGuildOptions = {},
 ): IrcServices {
   const link = new ServicesLink({
     host: config.irc.linkHost,
@@ -62,11 +89,28 @@ export function startIrcServices(
     const s = link.status();
     return { status: s.state, phase: s.phase, since: s.since, hub: s.hub?.name ?? null, users: s.usersKnown, lastError: s.lastError };
   });
+  const histserv = link.addPseudoClient({ nick: HISTSERV_NICK, ident: 'histserv', realname: 'Alloquy history' });
+  const enforcement = guild
+    ? startGuildIrcEnforcement({
+        link,
+        guild,
+        holder: histserv,
+        log: log.child({ component: 'guild-irc' }),
+        ...(guildOptions.onTopicFromIrc ? { onTopicFromIrc: guildOptions.onTopicFromIrc } : {}),
+        ...(guildOptions.history === undefined ? {} : { history: guildOptions.history }),
+        ...(guildOptions.ownedElsewhere ? { ownedElsewhere: guildOptions.ownedElsewhere } : {}),
+      })
+    : null;
   metrics.ircLinkUp.set(0);
   link.start();
 
   return {
     link,
-    stop: () => link.stop('control server shutting down'),
+    histserv,
+    enforcement,
+    stop: async () => {
+      enforcement?.stop();
+      await link.stop('control server shutting down');
+    },
   };
 }

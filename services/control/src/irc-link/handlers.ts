@@ -8,8 +8,9 @@
  */
 import type { IrcMessage, OutgoingMessage } from './line.js';
 import type { LinkLogger } from './logger.js';
-import type { NetworkState } from './network-state.js';
-import { globMatch, isServerName, isSid, isUid, parseTimestamp } from './protocol.js';
+import { parseModeChanges, type ModeChange, type ModeKinds } from './modes.js';
+import { foldCase, type JoinMember, type NetworkState } from './network-state.js';
+import { globMatch, isServerName, isSid, isUid, parseTimestamp, type HubCapabilities } from './protocol.js';
 import type { SaslAgent } from './sasl.js';
 
 /** A chat message the hub routed to us (to a channel or to one of our pseudo-clients). */
@@ -23,6 +24,20 @@ export interface InboundChatMessage {
   readonly tags: ReadonlyMap<string, string>;
 }
 
+/**
+ * Something the hub changed in a channel, reported after NetworkState was updated (so
+ * listeners read the new state). Our own FJOIN/FMODE/FTOPIC/KICK never come back as events:
+ * the hub does not echo them.
+ */
+export type ChannelEvent =
+  | { readonly kind: 'join'; readonly channel: string; readonly uids: readonly string[] }
+  | { readonly kind: 'leave'; readonly channel: string; readonly uid: string; readonly how: 'part' | 'kick' }
+  /** `changes` are those that took effect; `source` is a UID or SID. */
+  | { readonly kind: 'mode'; readonly channel: string; readonly source: string; readonly changes: readonly ModeChange[] }
+  | { readonly kind: 'topic'; readonly channel: string; readonly source: string; readonly topic: string }
+  /** The channel lost a TS war: every mode, list entry, prefix and the topic were cleared. */
+  | { readonly kind: 'reset'; readonly channel: string };
+
 /** What handlers may see and do; implemented by ServicesLink. */
 export interface LinkContext {
   readonly state: NetworkState;
@@ -31,6 +46,8 @@ export interface LinkContext {
   readonly hubSid: string;
   readonly sasl: SaslAgent;
   readonly log: LinkLogger;
+  /** What the hub advertised (mode letters by kind), null before negotiation. */
+  readonly capabilities: HubCapabilities | null;
   send(message: OutgoingMessage): void;
   /** Our pseudo-client with this UID, if any (for IDLE replies). */
   ourClient(uid: string): { uid: string; signon: number } | undefined;
@@ -43,6 +60,9 @@ export interface LinkContext {
   /** The hub asked us to leave (SQUIT naming our server). */
   onSquitUs(reason: string): void;
   onChatMessage(message: InboundChatMessage): void;
+  onChannelEvent(event: ChannelEvent): void;
+  /** A user logged in (account) or out (null). */
+  onAccountChange(uid: string, account: string | null): void;
 }
 
 /** Returns true when the line was used, false when it was ignored as unusable. */
@@ -175,24 +195,67 @@ const metadata: InboundHandler = (ctx, message) => {
   if (key !== 'accountname') return true;
   const user = ctx.state.users.get(target);
   if (!user) return false;
-  user.account = value.length > 0 ? value : null;
+  const account = value.length > 0 ? value : null;
+  if (user.account === account) return true;
+  user.account = account;
+  ctx.onAccountChange(user.uid, account);
   return true;
 };
 
-/** `:<sid> FJOIN <channel> <ts> +<modes> [mode params] :[<prefixes>,<uid>[:<membid>] ...]` */
-const fjoin: InboundHandler = (ctx, message) => {
+function modeKinds(ctx: LinkContext): ModeKinds {
+  return ctx.capabilities?.channelModeKinds() ?? new Map();
+}
+
+function setterName(ctx: LinkContext, source: string): string {
+  return ctx.state.users.get(source)?.nick ?? ctx.state.servers.get(source)?.name ?? source;
+}
+
+/**
+ * `:<sid> FJOIN <channel> <ts> +<modes> [mode params] :[[<prefixes>,]<uid>[:<membid>] ...]`:
+ * a channel burst or creation. Its modes and prefixes count only if it wins or ties the TS war.
+ */
+const fjoin: InboundHandler = (ctx, message, source) => {
   const p = message.params;
   if (p.length < 4) return false;
-  const [channel, tsText] = p as [string, string];
+  const [channel, tsText, modeString] = p as [string, string, string];
   const ts = parseTimestamp(tsText);
-  if (!channel.startsWith('#') || ts === null) return false;
+  if (!channel.startsWith('#') || ts === null || ts === 0) return false;
+  const kinds = modeKinds(ctx);
+  const { changes } = parseModeChanges(modeString, p.slice(3, -1), kinds);
+  const members: JoinMember[] = [];
   for (const entry of p[p.length - 1]!.split(' ')) {
+    if (entry.length === 0) continue;
+    // Since protocol 1205 the comma is optional when the member has no prefixes.
     const comma = entry.indexOf(',');
-    if (comma === -1) continue;
-    const colon = entry.indexOf(':', comma);
-    const member = colon === -1 ? entry.slice(comma + 1) : entry.slice(comma + 1, colon);
-    ctx.state.joinChannel(channel, ts, member, entry.slice(0, comma));
+    const colon = entry.indexOf(':', comma + 1);
+    const uid = colon === -1 ? entry.slice(comma + 1) : entry.slice(comma + 1, colon);
+    const prefixes = comma === -1 ? '' : entry.slice(0, comma);
+    // Our own clients join only through our FJOINs, never the hub's.
+    if (!isUid(uid) || uid.startsWith(ctx.ourSid)) continue;
+    // Prefix letters must be prefix modes the hub told us about.
+    if ([...prefixes].some((letter) => kinds.get(letter) !== 'prefix')) continue;
+    members.push({ uid, prefixes });
   }
+  const existed = ctx.state.findChannel(channel) !== undefined;
+  const { channel: state, reset } = ctx.state.applyFjoin(channel, ts, changes, members, kinds, setterName(ctx, source));
+  if (reset && existed) ctx.onChannelEvent({ kind: 'reset', channel: state.name });
+  const joined = members.filter((member) => state.members.has(member.uid)).map((member) => member.uid);
+  if (joined.length > 0) ctx.onChannelEvent({ kind: 'join', channel: state.name, uids: joined });
+  return true;
+};
+
+/** `:<source> FMODE <channel> <ts> <modes> [params]`: a channel mode change (the hub only forwards applied ones). */
+const fmode: InboundHandler = (ctx, message, source) => {
+  const [name, tsText, modeString] = message.params;
+  const channel = name === undefined ? undefined : ctx.state.findChannel(name);
+  const ts = parseTimestamp(tsText);
+  if (!channel || ts === null || modeString === undefined) return false;
+  // A newer TS lost the channel's history; InspIRCd drops such a change.
+  if (ts > channel.ts) return false;
+  const kinds = modeKinds(ctx);
+  const { changes } = parseModeChanges(modeString, message.params.slice(3), kinds);
+  const applied = ctx.state.applyModes(channel, changes, kinds, setterName(ctx, source), Math.floor(Date.now() / 1000));
+  if (applied.length > 0) ctx.onChannelEvent({ kind: 'mode', channel: channel.name, source, changes: applied });
   return true;
 };
 
@@ -200,40 +263,53 @@ const fjoin: InboundHandler = (ctx, message) => {
 const ijoin: InboundHandler = (ctx, message, source) => {
   const [channel, , tsText, prefixes = ''] = message.params;
   if (channel === undefined || !channel.startsWith('#') || !ctx.state.users.has(source)) return false;
-  ctx.state.joinChannel(channel, parseTimestamp(tsText) ?? 0, source, prefixes);
+  const kinds = modeKinds(ctx);
+  const granted = [...prefixes].every((letter) => kinds.get(letter) === 'prefix') ? prefixes : '';
+  ctx.state.joinChannel(channel, parseTimestamp(tsText) ?? 0, source, granted);
+  const state = ctx.state.findChannel(channel);
+  if (state) ctx.onChannelEvent({ kind: 'join', channel: state.name, uids: [source] });
   return true;
 };
 
 const part: InboundHandler = (ctx, message, source) => {
   const [channel] = message.params;
-  if (channel === undefined || !ctx.state.users.has(source)) return false;
+  if (channel === undefined || !ctx.state.users.get(source)?.channels.has(foldCase(channel))) return false;
   ctx.state.leaveChannel(channel, source);
+  ctx.onChannelEvent({ kind: 'leave', channel, uid: source, how: 'part' });
   return true;
 };
 
 /** `:<source> KICK <channel> <uid> [<membid>] :<reason>` */
 const kick: InboundHandler = (ctx, message) => {
   const [channel, target] = message.params;
-  if (channel === undefined || target === undefined || !ctx.state.users.has(target)) return false;
+  if (channel === undefined || target === undefined || !ctx.state.users.get(target)?.channels.has(foldCase(channel))) return false;
   ctx.state.leaveChannel(channel, target);
+  ctx.onChannelEvent({ kind: 'leave', channel, uid: target, how: 'kick' });
   return true;
 };
 
-/** `:<source> FTOPIC <channel> <channel ts> <topic ts> [<setter>] :<topic>` */
-const ftopic: InboundHandler = (ctx, message) => {
+/**
+ * `:<server> FTOPIC <channel> <channel ts> <topic ts> <setter> :<topic>` (burst, services) or
+ * `:<uid> FTOPIC <channel> <channel ts> <topic ts> :<topic>` (a user's TOPIC).
+ */
+const ftopic: InboundHandler = (ctx, message, source) => {
   const p = message.params;
   const channel = p[0] === undefined ? undefined : ctx.state.findChannel(p[0]);
-  if (!channel || p.length < 4) return false;
-  channel.topic = p[p.length - 1]!;
+  const topicTs = parseTimestamp(p[2]);
+  if (!channel || p.length < 4 || topicTs === null) return false;
+  const text = p[p.length - 1]!;
+  ctx.state.setTopic(channel.name, text, topicTs, p.length > 4 ? p[3]! : setterName(ctx, source));
+  ctx.onChannelEvent({ kind: 'topic', channel: channel.name, source, topic: text });
   return true;
 };
 
-/** `:<uid> TOPIC <channel> :<topic>` */
-const topic: InboundHandler = (ctx, message) => {
+/** `:<uid> TOPIC <channel> :<topic>` (older form; InspIRCd 3 sends FTOPIC). */
+const topic: InboundHandler = (ctx, message, source) => {
   const [name, text] = message.params;
   const channel = name === undefined ? undefined : ctx.state.findChannel(name);
   if (!channel || text === undefined) return false;
-  channel.topic = text;
+  ctx.state.setTopic(channel.name, text, Math.floor(Date.now() / 1000), setterName(ctx, source));
+  ctx.onChannelEvent({ kind: 'topic', channel: channel.name, source, topic: text });
   return true;
 };
 
@@ -290,6 +366,7 @@ export const inboundHandlers: ReadonlyMap<string, InboundHandler> = new Map<stri
   ['FNAME', userField('realname')],
   ['METADATA', metadata],
   ['FJOIN', fjoin],
+  ['FMODE', fmode],
   ['IJOIN', ijoin],
   ['PART', part],
   ['KICK', kick],
@@ -302,7 +379,7 @@ export const inboundHandlers: ReadonlyMap<string, InboundHandler> = new Map<stri
   ['NOTICE', chat('NOTICE')],
   ['TAGMSG', chat('TAGMSG')],
   ...[
-    'BURST', 'SINFO', 'FMODE', 'MODE', 'OPERTYPE', 'AWAY', 'INVITE', 'ADDLINE', 'DELLINE', 'SNONOTICE',
+    'BURST', 'SINFO', 'MODE', 'OPERTYPE', 'AWAY', 'INVITE', 'ADDLINE', 'DELLINE', 'SNONOTICE',
     'RSQUIT', 'NUM', 'TIME', 'OPERQUIT', 'SVSNICK', 'SVSJOIN', 'SVSPART', 'CAPAB',
   ].map((command): [string, InboundHandler] => [command, acknowledged]),
 ]);

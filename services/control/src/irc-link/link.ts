@@ -8,8 +8,13 @@
  *   us:  CAPAB CAPABILITIES :CASEMAPPING=<hub's> CHALLENGE=<ours>, CAPAB END,
  *        SERVER <name> <password or AUTH:hmac> 0 <sid> :<description>
  *   hub: SERVER <name> <password or AUTH:hmac> 0 <sid> :<description>
- *   us:  BURST, UID <agent>, METADATA * saslmechlist :PLAIN, ENDBURST
- *   hub: BURST, SERVER/UID/FJOIN/METADATA..., ENDBURST       → link is up
+ *   us:  BURST, UID <agent and every other pseudo-client>, METADATA * saslmechlist :PLAIN, ENDBURST
+ *   hub: BURST, SERVER/UID/FJOIN/FMODE/FTOPIC/METADATA..., ENDBURST       → link is up
+ *
+ * Once up, services act on channels through joinChannel/setChannelModes/setTopic/kick/
+ * partChannel (FJOIN, FMODE, FTOPIC, KICK, PART). The hub never echoes those back, so each
+ * also updates `network` the way the hub applies it; what the hub changes arrives as
+ * `channel` and `account` events after `network` is updated.
  *
  * We never send CAPAB MODULES/CHANMODES/USERMODES: InspIRCd compares those against its own
  * and refuses the link on mismatch; services send only CAPABILITIES, like Anope does.
@@ -21,10 +26,11 @@
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 
-import { inboundHandlers, type InboundChatMessage, type LinkContext } from './handlers.js';
-import { parseLine, serializeMessage, type IrcMessage, type OutgoingMessage } from './line.js';
+import { inboundHandlers, type ChannelEvent, type InboundChatMessage, type LinkContext } from './handlers.js';
+import { DEFAULT_MAX_BODY_BYTES, parseLine, serializeMessage, type IrcMessage, type OutgoingMessage } from './line.js';
 import { silentLogger, type LinkLogger } from './logger.js';
-import { NetworkState } from './network-state.js';
+import { packModeChanges, type ModeChange } from './modes.js';
+import { NetworkState, foldCase } from './network-state.js';
 import {
   HubCapabilities,
   PROTOCOL_VERSION,
@@ -107,7 +113,30 @@ export interface ServicesLinkEvents {
   down: [info: { reason: string }];
   /** Every phase change. */
   state: [status: ServicesLinkStatus];
+  /**
+   * A chat message routed to us: to a channel one of our pseudo-clients is in, or privately
+   * to a pseudo-client (`target` is then its UID).
+   */
   message: [message: InboundChatMessage];
+  /** The hub changed a channel (NetworkState is already updated). */
+  channel: [event: ChannelEvent];
+  /** A user logged in (`account`) or out (null), by the hub's word or by ours (SASL, `logout`). */
+  account: [change: { readonly uid: string; readonly account: string | null }];
+  /** One of our pseudo-clients was killed and introduced again: it is in no channel any more. */
+  reintroduced: [client: PseudoClientHandle];
+}
+
+/** What a pseudo-client is introduced with. */
+export interface PseudoClientSpec {
+  readonly nick: string;
+  readonly ident?: string;
+  readonly realname?: string;
+}
+
+/** A pseudo-client of ours: its UID never changes; its nick only after a lost nick collision. */
+export interface PseudoClientHandle {
+  readonly uid: string;
+  readonly nick: string;
 }
 
 interface PseudoClient {
@@ -117,6 +146,10 @@ interface PseudoClient {
   readonly realname: string;
   readonly signon: number;
 }
+
+/** Nicks and idents go into UID as middle parameters. */
+const PSEUDO_NICK = /^[A-Za-z[\]\\`_^{|}][A-Za-z0-9[\]\\`_^{|}-]{0,29}$/;
+const PSEUDO_IDENT = /^[A-Za-z0-9_.~-]{1,10}$/;
 
 /**
  * Our pseudo-clients are introduced with this old nick timestamp so that, in a nick
@@ -129,8 +162,11 @@ const INBOUND_LIMITS = { maxBodyBytes: 16_384 } as const;
 /** Beyond this many buffered characters without a newline we discard input until the next newline. */
 const MAX_PENDING_CHARS = 65_536;
 
-/** Make free text (a KILL or SQUIT reason) safe as a trailing parameter of at most `maxBytes`. */
-function sanitizeText(text: string, maxBytes: number): string {
+/**
+ * Make free text (a KILL, KICK or SQUIT reason, a topic) safe as a trailing parameter of at
+ * most `maxBytes`: NUL, CR and LF become spaces, and it is cut on a character boundary.
+ */
+export function sanitizeText(text: string, maxBytes: number): string {
   // A UTF-16 unit is at least one UTF-8 byte, so this cut never removes too much.
   let clean = text.replace(/[\0\r\n]/g, ' ').slice(0, maxBytes);
   while (Buffer.byteLength(clean, 'utf8') > maxBytes) clean = clean.slice(0, -1);
@@ -155,7 +191,10 @@ export class ServicesLink extends EventEmitter<ServicesLinkEvents> {
   private readonly random: () => number;
   private readonly sasl: SaslAgent;
   private readonly stateView = new NetworkState();
+  private readonly uids: UidGenerator;
   private readonly agent: PseudoClient;
+  /** Every pseudo-client of ours (the agent first), by UID. */
+  private readonly clients = new Map<string, PseudoClient>();
   private readonly context: LinkContext;
 
   private phase: LinkPhase = 'idle';
@@ -201,13 +240,15 @@ export class ServicesLink extends EventEmitter<ServicesLinkEvents> {
     this.options = options;
     this.log = options.logger ?? silentLogger;
     this.random = options.random ?? Math.random;
+    this.uids = new UidGenerator(options.sid);
     this.agent = {
-      uid: new UidGenerator(options.sid).allocate(),
+      uid: this.uids.allocate(),
       nick: options.agent?.nick ?? 'Alloquy',
       ident: options.agent?.ident ?? 'alloquy',
       realname: options.agent?.realname ?? 'Alloquy services',
       signon: Math.floor(Date.now() / 1000),
     };
+    this.clients.set(this.agent.uid, this.agent);
     this.sasl = new SaslAgent({
       authenticator: options.authenticator,
       logger: this.log,
@@ -223,7 +264,10 @@ export class ServicesLink extends EventEmitter<ServicesLinkEvents> {
           this.sendSafely({ source: this.options.sid, command: 'METADATA', params: [clientUid, 'accountname', account] });
           // The hub does not echo our own METADATA back; keep our view current if we know the user already.
           const user = this.stateView.users.get(clientUid);
-          if (user) user.account = account;
+          if (user && user.account !== account) {
+            user.account = account;
+            this.safeEmit('account', { uid: user.uid, account });
+          }
         },
       },
     });
@@ -264,7 +308,7 @@ export class ServicesLink extends EventEmitter<ServicesLinkEvents> {
       phase: this.phase,
       since: new Date(this.stateSince).toISOString(),
       hub: this.hub ? { ...this.hub } : null,
-      usersKnown: this.stateView.users.size,
+      usersKnown: this.countHubUsers(),
       serversKnown: this.stateView.servers.size,
       channelsKnown: this.stateView.channels.size,
       lastError: this.lastError,
@@ -292,6 +336,146 @@ export class ServicesLink extends EventEmitter<ServicesLinkEvents> {
     return { uid: this.agent.uid, nick: this.agent.nick };
   }
 
+  /** Whether the link is up (the hub finished its burst). */
+  get isUp(): boolean {
+    return this.linkUp;
+  }
+
+  /** Our own server id. */
+  get sid(): string {
+    return this.options.sid;
+  }
+
+  /**
+   * Register another pseudo-client (e.g. HistServ). It is introduced at once when linked, in
+   * every burst after a relink, and again when killed; like the agent it has the hub's
+   * `servprotect` and `bot` user modes, and an old nick timestamp so it wins nick collisions.
+   * Channel memberships are not kept across relinks or kills: join it again on `up` and
+   * `reintroduced` (see `joinChannel`).
+   * @throws Error on an invalid nick or ident, or a nick another pseudo-client has.
+   */
+  addPseudoClient(spec: PseudoClientSpec): PseudoClientHandle {
+    const ident = spec.ident ?? spec.nick.toLowerCase().slice(0, 10);
+    if (!PSEUDO_NICK.test(spec.nick)) throw new Error(`invalid pseudo-client nick ${JSON.stringify(spec.nick)}`);
+    if (!PSEUDO_IDENT.test(ident)) throw new Error(`invalid pseudo-client ident ${JSON.stringify(ident)}`);
+    for (const other of this.clients.values()) {
+      if (foldCase(other.nick) === foldCase(spec.nick)) throw new Error(`pseudo-client nick ${spec.nick} is taken`);
+    }
+    const client: PseudoClient = {
+      uid: this.uids.allocate(),
+      nick: spec.nick,
+      ident,
+      realname: (spec.realname ?? spec.nick).replace(/[\0\r\n]/g, ' ') || spec.nick,
+      signon: Math.floor(Date.now() / 1000),
+    };
+    this.clients.set(client.uid, client);
+    // Once our burst is out (bursting or up), the hub accepts new clients at any time.
+    if (this.hub !== null && (this.phase === 'bursting' || this.phase === 'up')) this.introduce(client);
+    return handleOf(client);
+  }
+
+  /** Our pseudo-client with this UID, if any. */
+  pseudoClient(uid: string): PseudoClientHandle | undefined {
+    const client = this.clients.get(uid);
+    return client ? handleOf(client) : undefined;
+  }
+
+  /** Whether `uid` is one of our pseudo-clients. */
+  isOurClient(uid: string): boolean {
+    return this.clients.has(uid);
+  }
+
+  // ---- channel operations (services side) -------------------------------------------------
+  //
+  // The hub never echoes these back, so each one also updates `network` the way the hub will
+  // apply it. All return false (and change nothing) when the link is not up or the arguments
+  // do not fit the protocol.
+
+  /**
+   * FJOIN one of our pseudo-clients into `channel` at channel timestamp `ts`, with prefix mode
+   * letters (e.g. the hub's letter for `op`). An older `ts` than the hub's wins the TS war and
+   * makes the hub reset the channel (modes, lists, prefixes, topic); a newer one loses, and the
+   * prefixes are ignored. Modes are set afterwards with `setChannelModes`.
+   */
+  joinChannel(uid: string, channel: string, ts: number, prefixes = ''): boolean {
+    const kinds = this.hubCapab?.channelModeKinds();
+    if (!this.linkUp || !kinds || !this.clients.has(uid) || !isChannelName(channel)) return false;
+    if (!Number.isSafeInteger(ts) || ts < 1) return false;
+    // An unknown prefix letter in FJOIN makes InspIRCd drop the link.
+    if ([...prefixes].some((letter) => kinds.get(letter) !== 'prefix')) return false;
+    if (!this.sendOwn({ source: this.options.sid, command: 'FJOIN', params: [channel, String(ts), '+', `${prefixes},${uid}`] })) return false;
+    const { channel: state, reset } = this.stateView.applyFjoin(channel, ts, [], [{ uid, prefixes }], kinds, this.options.serverName);
+    if (reset) this.log.info({ channel: state.name, ts }, 'lowered a channel timestamp: the hub reset its modes');
+    return true;
+  }
+
+  /** One of our pseudo-clients leaves `channel`. */
+  partChannel(uid: string, channel: string, reason = ''): boolean {
+    const state = this.stateView.findChannel(channel);
+    if (!this.linkUp || !this.clients.has(uid) || !state?.members.has(uid)) return false;
+    const params = reason.length > 0 ? [state.name, sanitizeText(reason, 200)] : [state.name];
+    if (!this.sendOwn({ source: uid, command: 'PART', params })) return false;
+    this.stateView.leaveChannel(state.name, uid);
+    return true;
+  }
+
+  /**
+   * FMODE `changes` on `channel` from our server (or one of our clients), packed into as few
+   * lines as the hub's MAXMODES and the line length allow. Mode letters must be the hub's
+   * (see `capabilities`); prefix mode parameters are UIDs. Returns the number of lines sent.
+   */
+  setChannelModes(channel: string, changes: readonly ModeChange[], source: string = this.options.sid): number {
+    const state = this.stateView.findChannel(channel);
+    const capab = this.hubCapab;
+    if (!this.linkUp || !state || !capab || changes.length === 0) return 0;
+    if (source !== this.options.sid && !this.clients.has(source)) return 0;
+    const kinds = capab.channelModeKinds();
+    const known = changes.filter((change) => kinds.has(change.letter));
+    const head = `:${source} FMODE ${state.name} ${state.ts} `;
+    const lines = packModeChanges(known, {
+      maxModes: capab.limit('MAXMODES', 20),
+      maxBytes: DEFAULT_MAX_BODY_BYTES - Buffer.byteLength(head, 'utf8'),
+    });
+    const now = Math.floor(Date.now() / 1000);
+    const setter = this.clients.get(source)?.nick ?? this.options.serverName;
+    let sent = 0;
+    for (const line of lines) {
+      if (!this.sendOwn({ source, command: 'FMODE', params: [state.name, String(state.ts), line.modes, ...line.params] })) break;
+      sent++;
+    }
+    if (sent > 0) {
+      this.stateView.applyModes(state, lines.slice(0, sent).flatMap((line) => line.changes), kinds, setter, now);
+    }
+    return sent;
+  }
+
+  /**
+   * FTOPIC: set `channel`'s topic from our server, with a topic timestamp the hub accepts
+   * (never older than the current topic's). Cut to the hub's MAXTOPIC bytes.
+   */
+  setTopic(channel: string, topic: string, setter: string = this.options.serverName): boolean {
+    const state = this.stateView.findChannel(channel);
+    if (!this.linkUp || !state || /[\s\0]/.test(setter) || setter.length === 0) return false;
+    const text = sanitizeText(topic, this.hubCapab?.limit('MAXTOPIC', 307) ?? 307);
+    const now = Math.floor(Date.now() / 1000);
+    // The hub ignores an FTOPIC older than its topic, and on a tie keeps the larger text.
+    const ts = now > state.topicTs ? now : state.topicTs + 1;
+    const params = [state.name, String(state.ts), String(ts), setter, text];
+    if (!this.sendOwn({ source: this.options.sid, command: 'FTOPIC', params })) return false;
+    this.stateView.setTopic(state.name, text, ts, setter);
+    return true;
+  }
+
+  /** KICK `target` (a UID) out of `channel`, from one of our pseudo-clients. */
+  kick(source: string, channel: string, target: string, reason: string): boolean {
+    const state = this.stateView.findChannel(channel);
+    if (!this.linkUp || !this.clients.has(source) || !state?.members.has(target) || this.clients.has(target)) return false;
+    const text = sanitizeText(reason.length > 0 ? reason : 'Kicked', this.hubCapab?.limit('MAXKICK', 255) ?? 255);
+    if (!this.sendOwn({ source, command: 'KICK', params: [state.name, target, text] })) return false;
+    this.stateView.leaveChannel(state.name, target);
+    return true;
+  }
+
   /**
    * Log every online user of `account` out (clear their accountname); they stay connected.
    * Returns how many users were affected (0 when the link is down).
@@ -302,6 +486,7 @@ export class ServicesLink extends EventEmitter<ServicesLinkEvents> {
     for (const user of users) {
       this.sendSafely({ source: this.options.sid, command: 'METADATA', params: [user.uid, 'accountname', ''] });
       user.account = null;
+      this.safeEmit('account', { uid: user.uid, account: null });
     }
     return users.length;
   }
@@ -502,6 +687,12 @@ export class ServicesLink extends EventEmitter<ServicesLinkEvents> {
     }
     // Lines without a prefix come from the server at the other end of the socket.
     const source = message.source ?? this.hub?.sid ?? '';
+    // The spanning tree never routes a line back to where it came from: nothing from the hub
+    // can come from us or our clients, and acting on such a line would corrupt our view.
+    if (source === this.options.sid || this.clients.has(source)) {
+      this.count.ignoredLines++;
+      return;
+    }
     if (!handler(this.context, message, source)) this.count.ignoredLines++;
   }
 
@@ -575,13 +766,27 @@ export class ServicesLink extends EventEmitter<ServicesLinkEvents> {
   private sendBurst(): void {
     const now = Math.floor(Date.now() / 1000);
     this.sendSafely({ source: this.options.sid, command: 'BURST', params: [String(now)] });
-    this.introduce(this.agent);
+    for (const client of this.clients.values()) this.introduce(client);
     // The hub advertises `sasl=<this list>` in CAP LS.
     this.sendSafely({ source: this.options.sid, command: 'METADATA', params: ['*', 'saslmechlist', SASL_MECHANISMS.join(',')] });
     this.sendSafely({ source: this.options.sid, command: 'ENDBURST' });
   }
 
   private introduce(client: PseudoClient): void {
+    this.stateView.addUser({
+      uid: client.uid,
+      nick: client.nick,
+      nickTs: PSEUDO_CLIENT_NICK_TS,
+      ident: client.ident,
+      host: this.options.serverName,
+      displayedHost: this.options.serverName,
+      ip: '0.0.0.0',
+      realname: client.realname,
+      account: null,
+      server: this.options.sid,
+      signon: client.signon,
+      channels: new Set(),
+    });
     this.sendSafely({
       source: this.options.sid,
       command: 'UID',
@@ -667,6 +872,23 @@ export class ServicesLink extends EventEmitter<ServicesLinkEvents> {
     }
   }
 
+  /** Like sendSafely, but tells the caller whether the line went out. */
+  private sendOwn(message: OutgoingMessage): boolean {
+    try {
+      return this.send(message);
+    } catch (error) {
+      this.count.handlerErrors++;
+      this.log.error({ err: error, command: message.command }, 'refused to send a malformed line');
+      return false;
+    }
+  }
+
+  private countHubUsers(): number {
+    let ours = 0;
+    for (const uid of this.clients.keys()) if (this.stateView.users.has(uid)) ours++;
+    return this.stateView.users.size - ours;
+  }
+
   private setPhase(phase: LinkPhase): void {
     if (this.phase === phase) return;
     this.phase = phase;
@@ -702,19 +924,45 @@ export class ServicesLink extends EventEmitter<ServicesLinkEvents> {
       sasl: this.sasl,
       log: this.log,
       send: (message) => this.sendSafely(message),
-      ourClient: (uid) => (uid === this.agent.uid ? this.agent : undefined),
+      get capabilities() {
+        return link.hubCapab;
+      },
+      ourClient: (uid) => this.clients.get(uid),
       onOurClientKilled: (uid) => {
-        if (uid !== this.agent.uid) return;
-        this.log.warn({ uid }, 'services agent was killed; reintroducing it');
-        this.introduce(this.agent);
+        const client = this.clients.get(uid);
+        if (!client) return;
+        this.log.warn({ uid, nick: client.nick }, 'a services pseudo-client was killed; reintroducing it');
+        this.stateView.removeUser(uid);
+        this.introduce(client);
+        this.safeEmit('reintroduced', handleOf(client));
       },
       onOurClientSaved: (uid) => {
-        if (uid === this.agent.uid) this.agent.nick = uid;
+        const client = this.clients.get(uid);
+        if (!client) return;
+        client.nick = uid;
+        const user = this.stateView.users.get(uid);
+        if (user) user.nick = uid;
       },
       onHubEndBurst: () => this.onHubEndBurst(),
       onPong: () => this.onPong(),
       onSquitUs: (reason) => this.closeWithError(`hub removed us: ${reason}`),
       onChatMessage: (message) => this.safeEmit('message', message),
+      onChannelEvent: (event) => this.safeEmit('channel', event),
+      onAccountChange: (uid, account) => this.safeEmit('account', { uid, account }),
     };
   }
+}
+
+function handleOf(client: PseudoClient): PseudoClientHandle {
+  return {
+    uid: client.uid,
+    get nick() {
+      return client.nick;
+    },
+  };
+}
+
+/** A channel name InspIRCd accepts as a middle parameter. */
+function isChannelName(name: string): boolean {
+  return name.startsWith('#') && name.length > 1 && !/[\s,\0\x07]/.test(name);
 }

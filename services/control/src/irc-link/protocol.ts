@@ -5,6 +5,8 @@
  */
 import { createHmac, randomBytes } from 'node:crypto';
 
+import { modeKindsByLetter, type ModeKinds } from './modes.js';
+
 /** The spanning-tree protocol version spoken by InspIRCd 3.x. */
 export const PROTOCOL_VERSION = 1205;
 
@@ -57,6 +59,7 @@ export class HubCapabilities {
   readonly capabilities = new Map<string, string>();
   /** True once CAPAB END arrived. */
   complete = false;
+  private channelKinds: ModeKinds | null = null;
 
   /** Consume the parameters of one CAPAB line. Returns false when the line is not usable. */
   accept(params: readonly string[]): boolean {
@@ -76,6 +79,7 @@ export class HubCapabilities {
         this.optionalModules.push(...splitWords(value));
         return true;
       case 'CHANMODES':
+        this.channelKinds = null;
         return value !== undefined && fillModes(this.channelModes, value);
       case 'USERMODES':
         return value !== undefined && fillModes(this.userModes, value);
@@ -100,6 +104,12 @@ export class HubCapabilities {
 
   channelModeLetter(name: string): string | undefined {
     return this.channelModes.get(name)?.letter;
+  }
+
+  /** Channel mode letter → kind (which letters take parameters), from CAPAB CHANMODES. */
+  channelModeKinds(): ModeKinds {
+    this.channelKinds ??= modeKindsByLetter(this.channelModes.values());
+    return this.channelKinds;
   }
 
   /** A positive integer CAPAB CAPABILITIES value (e.g. MAXQUIT), or the fallback. */

@@ -20,6 +20,8 @@ export interface FakeHubOptions {
   readonly burst?: readonly string[];
   /** Send this password in the hub's SERVER line instead of the right one. */
   readonly wrongPassword?: boolean;
+  /** CAPAB CHANMODES to advertise instead of FAKE_HUB_CHANMODES. */
+  readonly chanmodes?: string;
 }
 
 export const FAKE_HUB_USERMODES =
@@ -130,7 +132,7 @@ export class FakeHub {
     };
     const [first, second] = message.params;
     if (message.command === 'CAPAB' && first === 'START') {
-      send(`CAPAB CHANMODES :${FAKE_HUB_CHANMODES}`);
+      send(`CAPAB CHANMODES :${this.options.chanmodes ?? FAKE_HUB_CHANMODES}`);
       send(`CAPAB USERMODES :${FAKE_HUB_USERMODES}`);
       const challenge = this.options.challenge ? ` CHALLENGE=${this.options.challenge}` : '';
       send(`CAPAB CAPABILITIES :NICKMAX=30 MAXQUIT=255 CASEMAPPING=ascii${challenge}`);
