@@ -4,12 +4,15 @@ import type { Logger } from 'pino';
 import { AccountService } from './accounts/account-service.js';
 import { createAccountService } from './accounts/create-account-service.js';
 import type { ControlConfig } from './config/config.js';
-import { GuildService } from './guild/service.js';
+import { GuildService, accountActor } from './guild/service.js';
+import { HistoryStore } from './history/store.js';
+import { startHistServ, type HistServ } from './histserv/index.js';
 import { Health } from './health/health.js';
 import { createHttpApp } from './http/app.js';
 import { accountRoutes } from './http/routes/account-routes.js';
 import { adminRoutes } from './http/routes/admin-routes.js';
 import { guildRoutes } from './http/routes/guild-routes.js';
+import { historyRoutes } from './http/routes/history-routes.js';
 import { voiceRoutes } from './http/routes/voice-routes.js';
 import { ControlMetrics } from './metrics/metrics.js';
 import { startOperatorSocket } from './operator/operator-socket.js';
@@ -51,7 +54,19 @@ export async function startControlServer(config: ControlConfig, log: Logger): Pr
 
   const guild = new GuildService(db, accounts, { log: log.child({ component: 'guild' }) });
 
-  const irc = config.irc.enabled ? startIrcServices(config, accounts, metrics, health, log.child({ component: 'irc-link' })) : undefined;
+  const historyStore = new HistoryStore(db);
+  const irc = config.irc.enabled
+    ? startIrcServices(config, accounts, metrics, health, log.child({ component: 'irc-link' }), guild, {
+        // A topic set on IRC by someone with MANAGE_CHANNELS there is a model change, audited like any other.
+        onTopicFromIrc: (username, channel, topic) => {
+          const account = accounts.find(username);
+          if (account) guild.updateChannel(accountActor(account), channel.id, { topic });
+        },
+      })
+    : undefined;
+  const histserv: HistServ | undefined = irc
+    ? startHistServ({ link: irc.link, histserv: irc.histserv, guild, store: historyStore, log: log.child({ component: 'histserv' }) })
+    : undefined;
   const voiceChannels = new VoiceChannels(db);
   const murmur = config.murmur.enabled
     ? startMurmurServices(config, {
@@ -71,6 +86,7 @@ export async function startControlServer(config: ControlConfig, log: Logger): Pr
     routes: [
       ...accountRoutes(accounts),
       ...adminRoutes(accounts),
+      ...historyRoutes({ store: historyStore, guild }),
       ...voiceRoutes({ store: new MurmurStore(db), relay: murmur?.relay }),
       ...guildRoutes({ guild, relay: murmur?.relay }),
     ],
@@ -102,6 +118,8 @@ export async function startControlServer(config: ControlConfig, log: Logger): Pr
     async stop() {
       clearInterval(sweeper);
       guild.close();
+      // HistServ commits what it holds before the link and the database go.
+      await histserv?.stop();
       await irc?.stop();
       await murmur?.stop();
       await new Promise<void>((resolve) => operator.close(() => resolve()));

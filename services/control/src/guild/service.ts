@@ -340,6 +340,14 @@ export class GuildService extends EventEmitter<GuildEvents> implements GuildSour
     const who = this.require(actor, Permission.MANAGE_CHANNELS, channel);
     this.write(who, { action: 'channel.delete', targetType: 'channel', targetId: channel.id, targetName: channel.name, changes: { kind: channel.kind } }, () => {
       this.sql('DELETE FROM guild_channels WHERE id = ?').run(Number(channel.id));
+      // Like Discord, a deleted channel takes its messages with it: a new channel of the same
+      // name must not show the old one's (perhaps private) history.
+      if (channel.kind === 'text') {
+        const ircName = `#${channel.name}`;
+        this.sql('DELETE FROM history_reactions WHERE msgid IN (SELECT msgid FROM history_messages WHERE channel = ?)').run(ircName);
+        this.sql('DELETE FROM history_messages WHERE channel = ?').run(ircName);
+        this.sql('DELETE FROM history_read_markers WHERE channel = ?').run(ircName);
+      }
     });
   }
 
