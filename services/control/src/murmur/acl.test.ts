@@ -1,7 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import type { Channel, GuildSnapshot, Member, Role } from '../guild/model.js';
 import { Permission as P } from '../guild/permissions/index.js';
-import { aclMatches, CONNECT_GROUP, isGuildVoiceAcl, MUTE_GROUP, openVoiceChannelAcl, SPEAK_GROUP, voiceChannelAcl, voiceGrants } from './acl.js';
+import {
+  aclMatches,
+  CONNECT_GROUP,
+  isGuildVoiceAcl,
+  lobbyAcl,
+  lobbyMembers,
+  MEMBER_GROUP,
+  MUTE_GROUP,
+  openLobbyAcl,
+  openVoiceChannelAcl,
+  SPEAK_GROUP,
+  voiceChannelAcl,
+  voiceGrants,
+} from './acl.js';
 import { Permission, type AclGroup, type ChannelAcl } from './ice-client.js';
 
 const NOW = 1_700_000_000_000;
@@ -44,14 +57,16 @@ function grantsIn(snapshot: GuildSnapshot, now = NOW, ids: (accountId: number) =
 }
 
 describe('voiceChannelAcl', () => {
-  it('denies Enter, Speak, MuteDeafen and making channels to all, then allows the first three each to its own group', () => {
+  it('denies Enter, Speak, Whisper, MuteDeafen and making channels to all, then allows all but making channels to groups', () => {
     const acl = voiceChannelAcl({ connect: [101, 102], speak: [101], mute: [] });
     expect(acl.inherit).toBe(true);
-    const denied = Permission.Enter | Permission.Speak | Permission.MuteDeafen | Permission.MakeChannel | Permission.MakeTempChannel;
+    const denied =
+      Permission.Enter | Permission.Speak | Permission.Whisper | Permission.MuteDeafen | Permission.MakeChannel | Permission.MakeTempChannel;
     expect(acl.acls.map((a) => [a.group, a.allow, a.deny, a.applyHere, a.applySubs, a.userId, a.inherited])).toEqual([
       ['all', 0, denied, true, true, -1, false],
       [CONNECT_GROUP, Permission.Enter, 0, true, true, -1, false],
-      [SPEAK_GROUP, Permission.Speak, 0, true, true, -1, false],
+      // Whisper is being heard in the channel from outside it: only for who may speak there.
+      [SPEAK_GROUP, Permission.Speak | Permission.Whisper, 0, true, true, -1, false],
       [MUTE_GROUP, Permission.MuteDeafen, 0, true, true, -1, false],
     ]);
     expect(acl.groups.map((g) => [g.name, g.add, g.remove, g.inherit, g.inheritable, g.inherited])).toEqual([
@@ -67,11 +82,122 @@ describe('voiceChannelAcl', () => {
   it('without the guild model: every registered user (auth) may enter and speak', () => {
     const acl = openVoiceChannelAcl();
     expect(acl.groups).toEqual([]);
+    const voice = Permission.Enter | Permission.Speak | Permission.Whisper;
     expect(acl.acls.map((a) => [a.group, a.allow, a.deny])).toEqual([
-      ['all', 0, Permission.Enter | Permission.Speak],
-      ['auth', Permission.Enter | Permission.Speak, 0],
+      ['all', 0, voice],
+      ['auth', voice, 0],
     ]);
     expect(isGuildVoiceAcl(acl)).toBe(false);
+  });
+});
+
+/**
+ * Murmur 1.3's evaluation of one channel's ACL (ACL.cpp, effectivePermissions), for a channel
+ * directly below the root or the root itself: defaults, then the root's entries that apply there,
+ * then the channel's own. Enough to read an ACL the way Murmur does in these tests.
+ */
+const MURMUR_DEFAULTS = Permission.Traverse | Permission.Enter | Permission.Speak | Permission.Whisper | Permission.TextMessage;
+function effective(inGroup: (group: string) => boolean, root: ChannelAcl, channel?: ChannelAcl): number {
+  let granted = MURMUR_DEFAULTS;
+  const apply = (acl: ChannelAcl, here: boolean) => {
+    for (const a of acl.acls) {
+      if (!inGroup(a.group) || !(here ? a.applyHere : a.applySubs)) continue;
+      granted = (granted | a.allow) & ~a.deny;
+    }
+  };
+  apply(root, channel === undefined);
+  if (channel && !channel.inherit) granted = MURMUR_DEFAULTS;
+  if (channel) apply(channel, true);
+  return granted;
+}
+
+describe('lobbyAcl', () => {
+  const MEMBER = (g: string) => g === 'all' || g === 'auth' || g === MEMBER_GROUP;
+  const OUTSIDER = (g: string) => g === 'all' || g === 'auth';
+  const ROOT_ONLY = Permission.Kick | Permission.Ban | Permission.Register | Permission.RegisterSelf;
+
+  it('lists the members in a root group, and never hands out Write or what only the root grants', () => {
+    const acl = lobbyAcl([101, 102]);
+    expect(acl.inherit).toBe(false);
+    expect(acl.groups.map((g) => [g.name, g.add, g.remove, g.inherit, g.inheritable, g.inherited])).toEqual([[MEMBER_GROUP, [101, 102], [], false, true, false]]);
+    for (const a of acl.acls) {
+      expect(a.allow & (Permission.Write | ROOT_ONLY)).toBe(0);
+      expect([a.userId, a.inherited, a.applySubs]).toEqual([-1, false, true]);
+    }
+    // Murmur's own root ACL (admin Write, auth MakeTempChannel, all RegisterSelf) is not the lobby.
+    expect(isGuildVoiceAcl(acl)).toBe(false);
+  });
+
+  it('in the root: everyone may be there and move on; only members may send text; nobody speaks, whispers or makes channels', () => {
+    const acl = lobbyAcl([101]);
+    expect(effective(MEMBER, acl)).toBe(Permission.Traverse | Permission.Enter | Permission.TextMessage);
+    expect(effective(OUTSIDER, acl)).toBe(Permission.Traverse | Permission.Enter);
+  });
+
+  it('below the root, where a channel says nothing: members may enter, silently; outsiders may not even enter', () => {
+    const acl = lobbyAcl([101]);
+    const nothing: ChannelAcl = { acls: [], groups: [], inherit: true };
+    expect(effective(MEMBER, acl, nothing)).toBe(Permission.Traverse | Permission.Enter | Permission.TextMessage);
+    expect(effective(OUTSIDER, acl, nothing)).toBe(Permission.Traverse);
+  });
+
+  it('in a voice channel the voice ACL decides Enter, Speak and Whisper; text follows membership; nobody makes channels', () => {
+    const root = lobbyAcl([101]);
+    const voice = voiceChannelAcl({ connect: [101], speak: [101], mute: [] });
+    const speaker = (g: string) => MEMBER(g) || g === CONNECT_GROUP || g === SPEAK_GROUP;
+    const listener = (g: string) => MEMBER(g) || g === CONNECT_GROUP;
+    const all = Permission.Traverse | Permission.Enter | Permission.Speak | Permission.Whisper | Permission.TextMessage;
+    expect(effective(speaker, root, voice)).toBe(all);
+    expect(effective(listener, root, voice)).toBe(all & ~(Permission.Speak | Permission.Whisper));
+    // A member who may not connect may still send text to those inside; an outsider may not.
+    expect(effective(MEMBER, root, voice)).toBe(Permission.Traverse | Permission.TextMessage);
+    expect(effective(OUTSIDER, root, voice)).toBe(Permission.Traverse);
+  });
+
+  it('without the guild model every registered user (auth) is a member, anonymous users are not', () => {
+    const acl = openLobbyAcl();
+    expect(acl.groups).toEqual([]);
+    expect(effective((g) => g === 'all' || g === 'auth', acl)).toBe(Permission.Traverse | Permission.Enter | Permission.TextMessage);
+    expect(effective((g) => g === 'all', acl)).toBe(Permission.Traverse | Permission.Enter);
+    const voice = openVoiceChannelAcl();
+    expect(effective((g) => g === 'all' || g === 'auth', acl, voice)).toBe(
+      Permission.Traverse | Permission.Enter | Permission.Speak | Permission.Whisper | Permission.TextMessage,
+    );
+    expect(effective((g) => g === 'all', acl, voice)).toBe(Permission.Traverse);
+  });
+
+  it('is told apart from another lobby by its members only', () => {
+    expect(aclMatches(lobbyAcl([102, 101]), lobbyAcl([101, 102]))).toBe(true);
+    expect(aclMatches(lobbyAcl([101]), lobbyAcl([101, 102]))).toBe(false);
+    expect(aclMatches(openLobbyAcl(), lobbyAcl([]))).toBe(false);
+  });
+});
+
+describe('lobbyMembers', () => {
+  it('lists the members, not whoever was kicked, banned or disabled (they are not in the snapshot\'s members)', () => {
+    const snapshot: GuildSnapshot = {
+      ...guild({ members: [member(1), member(2)] }),
+      outsiders: [
+        { accountId: 3, username: 'user3', why: 'kicked' },
+        { accountId: 4, username: 'user4', why: 'banned' },
+        { accountId: 5, username: 'user5', why: 'disabled' },
+      ],
+    };
+    expect(lobbyMembers(snapshot, murmurIds, NOW)).toEqual([101, 102]);
+  });
+
+  it('leaves out a member while timed out (not a server administrator), and takes them back when it ends', () => {
+    const snapshot = guild({
+      members: [member(1), member(2, { timeoutUntil: NOW + 60_000 }), member(3, { timeoutUntil: NOW + 60_000, isAdmin: true })],
+    });
+    expect(lobbyMembers(snapshot, murmurIds, NOW)).toEqual([101, 103]);
+    expect(lobbyMembers(snapshot, murmurIds, NOW + 60_000)).toEqual([101, 102, 103]);
+  });
+
+  it('leaves out members without a Murmur registration and SuperUser (id 0), and sorts', () => {
+    const snapshot = guild({ members: [member(9), member(1), member(2), member(5)] });
+    const ids = (accountId: number) => (accountId === 1 ? undefined : accountId === 2 ? 0 : 100 + accountId);
+    expect(lobbyMembers(snapshot, ids, NOW)).toEqual([105, 109]);
   });
 });
 

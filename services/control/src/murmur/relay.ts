@@ -5,12 +5,12 @@ import type { Plaintext } from '../accounts/plaintext.js';
 import type { Channel, GuildSnapshot, GuildSource, MemberRemoval } from '../guild/model.js';
 import type { ControlMetrics } from '../metrics/metrics.js';
 import { planAccountSync, stateAfter, type AccountSyncAction } from './account-sync.js';
-import { aclMatches, isGuildVoiceAcl, openVoiceChannelAcl, voiceChannelAcl, voiceGrants } from './acl.js';
+import { aclMatches, isGuildVoiceAcl, lobbyAcl, lobbyMembers, openLobbyAcl, openVoiceChannelAcl, voiceChannelAcl, voiceGrants } from './acl.js';
 import { MurmurRejectedError, MurmurUnavailableError, type MurmurChannel, type MurmurIceClient, type OnlineUser } from './ice-client.js';
 import { buildPresence, isMuted, type VoicePresence } from './presence.js';
 import type { MurmurAccountState, MurmurStore } from './store.js';
 import { foldChannelName, type VoiceChannel, type VoiceChannels } from './voice-channels.js';
-import { grantSets, planVoiceCorrections, stillApplies, type VoiceCorrection, type VoiceGrantSets } from './voice-enforcement.js';
+import { grantSets, planVoiceCorrections, ROOT_CHANNEL, stillApplies, type VoiceCorrection, type VoiceGrantSets } from './voice-enforcement.js';
 
 export interface MurmurRelayOptions {
   client: MurmurIceClient;
@@ -45,9 +45,15 @@ export interface MurmurRelayStatus {
   syncs: number;
   /** Where voice-channel ACLs come from: the guild's permissions, or open to every account. */
   voiceAcls: 'guild' | 'open';
-  /** Voice-channel ACLs written since start (only channels whose ACL differed are written). */
+  /**
+   * Channel ACLs written since start: voice channels and the root channel (only channels whose
+   * ACL differed are written).
+   */
   aclWrites: number;
-  /** Users moved out of a voice channel or (un)suppressed to match the guild, since start. */
+  /**
+   * Users moved out of a voice channel or (un)suppressed to match the guild, or suppressed in the
+   * silent root channel, since start.
+   */
   voiceCorrections: number;
 }
 
@@ -62,6 +68,10 @@ export interface MurmurRelayStatus {
  *   Murmur user id; people already inside who lost CONNECT are moved to the root channel, and
  *   who lost or regained SPEAK is (un)suppressed, since Murmur only checks either on a move;
  *   members kicked or banned from the guild are kicked from Murmur;
+ * - the root channel is a silent lobby (acl.ts): nobody speaks or makes channels there, and
+ *   whoever is not a member of the guild (kicked or banned, still registered) can do nothing but
+ *   sit there; its ACL follows the guild's members like the voice channels' ACLs do, and whoever
+ *   is found there unsuppressed is suppressed;
  * - who is in which channel is polled every second for `GET /api/v1/voice` and the metrics; the
  *   same poll catches anyone the ACLs say should not be where they are, or heard.
  *
@@ -93,6 +103,8 @@ export class MurmurRelay {
   private correctionsQueued = false;
   /** What the relay last wrote into each voice channel's ACL (Murmur channel id → grants); guild mode only. */
   private readonly grants = new Map<number, VoiceGrantSets>();
+  /** Whether the root channel's ACL is the silent lobby, as last written or checked. */
+  private silentRoot = false;
   private aclWrites = 0;
   private voiceCorrections = 0;
   private tail: Promise<unknown> = Promise.resolve();
@@ -149,6 +161,7 @@ export class MurmurRelay {
       // Murmur may come back with other channels (a new database): correct nobody until the
       // sync that follows its return has written the ACLs again.
       this.grants.clear();
+      this.silentRoot = false;
     };
     client.on('up', onUp);
     client.on('down', onDown);
@@ -444,6 +457,7 @@ export class MurmurRelay {
     const snapshot = this.guild?.snapshot();
     const now = this.now();
     const murmurUserIds = snapshot ? this.murmurUserIds() : undefined;
+    await this.syncLobby(snapshot ? lobbyMembers(snapshot, (a) => murmurUserIds!.get(a), now) : undefined);
     const managed = new Set<number>();
     let newIds = false;
     for (const channel of this.channels.list()) {
@@ -464,10 +478,19 @@ export class MurmurRelay {
     }
     for (const id of [...this.grants.keys()]) if (!managed.has(id)) this.grants.delete(id);
     if (newIds) this.notifyMurmurChannelIds();
-    if (snapshot) {
-      await this.removeDeletedChannels(murmurChannels, managed);
-      await this.correctUsers();
+    if (snapshot) await this.removeDeletedChannels(murmurChannels, managed);
+    await this.correctUsers();
+  }
+
+  /** Makes the root channel's ACL the silent lobby for these members (`auth` without the guild). */
+  private async syncLobby(members: readonly number[] | undefined): Promise<void> {
+    const wanted = members ? lobbyAcl(members) : openLobbyAcl();
+    if (!aclMatches(await this.client.getACL(ROOT_CHANNEL), wanted)) {
+      await this.client.setACL(ROOT_CHANNEL, wanted);
+      this.aclWrites += 1;
+      this.log.info(members ? { members: members.length } : {}, 'wrote the root channel\'s ACL (a silent lobby) to Murmur');
     }
+    this.silentRoot = true;
   }
 
   /** The Murmur channel of a voice channel: found, renamed, or created; its id is recorded. */
@@ -535,9 +558,9 @@ export class MurmurRelay {
 
   /** Moves out and (un)suppresses whoever the written ACLs say should not be there, or heard. */
   private async correctUsers(): Promise<void> {
-    if (this.grants.size === 0) return;
+    if (this.grants.size === 0 && !this.silentRoot) return;
     const users = await this.client.getUsers();
-    for (const correction of planVoiceCorrections(users, this.grants)) await this.correct(correction);
+    for (const correction of planVoiceCorrections(users, this.grants, this.silentRoot)) await this.correct(correction);
   }
 
   private async correct(correction: VoiceCorrection): Promise<void> {
@@ -552,6 +575,7 @@ export class MurmurRelay {
     }
     this.voiceCorrections += 1;
     if (correction.kind === 'move') this.log.info({ username: correction.name, from: correction.from }, 'moved a user without CONNECT out of a voice channel');
+    else if (correction.channelId === ROOT_CHANNEL) this.log.info({ username: correction.name }, 'suppressed a user in the root channel (a silent lobby)');
     else this.log.info({ username: correction.name, channelId: correction.channelId, suppress: correction.suppress }, correction.suppress ? 'suppressed a user without SPEAK' : 'lifted the suppression of a user with SPEAK');
   }
 
@@ -572,7 +596,8 @@ export class MurmurRelay {
       this.updateMetrics(this.snapshot);
       // Someone entered between an ACL write and its corrections, or a moderator lifted a
       // suppression the guild wants: fix it through the queue, like every other write.
-      if (!this.correctionsQueued && this.grants.size > 0 && planVoiceCorrections(users, this.grants).length > 0) {
+      const watching = this.grants.size > 0 || this.silentRoot;
+      if (!this.correctionsQueued && watching && planVoiceCorrections(users, this.grants, this.silentRoot).length > 0) {
         this.correctionsQueued = true;
         void this.enqueue('voice corrections', async () => {
           this.correctionsQueued = false;

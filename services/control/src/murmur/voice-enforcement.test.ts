@@ -33,6 +33,29 @@ describe('planVoiceCorrections', () => {
   });
 });
 
+describe('planVoiceCorrections in the silent root channel', () => {
+  it('suppresses whoever is in the root unsuppressed, members, outsiders and anonymous users alike', () => {
+    expect(planVoiceCorrections([user(1, 101, ROOT_CHANNEL), user(2, 103, ROOT_CHANNEL), user(3, -1, ROOT_CHANNEL)], grants, true)).toEqual([
+      { kind: 'suppress', session: 1, name: 'u1', channelId: ROOT_CHANNEL, suppress: true },
+      { kind: 'suppress', session: 2, name: 'u2', channelId: ROOT_CHANNEL, suppress: true },
+      { kind: 'suppress', session: 3, name: 'u3', channelId: ROOT_CHANNEL, suppress: true },
+    ]);
+  });
+
+  it('never lifts a suppression there, never touches SuperUser, and leaves the root alone until it is the lobby', () => {
+    expect(planVoiceCorrections([user(1, 101, ROOT_CHANNEL, true), user(2, 0, ROOT_CHANNEL)], grants, true)).toEqual([]);
+    expect(planVoiceCorrections([user(1, 101, ROOT_CHANNEL)], grants, false)).toEqual([]);
+    expect(planVoiceCorrections([user(1, 101, ROOT_CHANNEL)], new Map(), true)).toHaveLength(1);
+  });
+
+  it('still corrects the voice channels alongside', () => {
+    expect(planVoiceCorrections([user(1, 103, 5), user(2, 101, ROOT_CHANNEL)], grants, true)).toEqual([
+      { kind: 'move', session: 1, name: 'u1', from: 5, to: ROOT_CHANNEL },
+      { kind: 'suppress', session: 2, name: 'u2', channelId: ROOT_CHANNEL, suppress: true },
+    ]);
+  });
+});
+
 describe('stillApplies', () => {
   it('holds while the user is still where the plan saw them, in the state it saw', () => {
     const [move] = planVoiceCorrections([user(1, 103, 5)], grants);
@@ -43,5 +66,10 @@ describe('stillApplies', () => {
     expect(stillApplies(suppress!, user(2, 102, 5, false))).toBe(true);
     expect(stillApplies(suppress!, user(2, 102, 5, true))).toBe(false);
     expect(stillApplies(suppress!, user(2, 102, 9, false))).toBe(false);
+
+    // Suppressing in the root: not once they moved on into a voice channel.
+    const [lobby] = planVoiceCorrections([user(3, 101, ROOT_CHANNEL)], grants, true);
+    expect(stillApplies(lobby!, user(3, 101, ROOT_CHANNEL, false))).toBe(true);
+    expect(stillApplies(lobby!, user(3, 101, 5, false))).toBe(false);
   });
 });

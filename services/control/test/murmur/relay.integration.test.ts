@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccountService } from '../../src/accounts/create-account-service.js';
 import { loadConfig, type ControlConfig } from '../../src/config/config.js';
 import { createLogger } from '../../src/log/logger.js';
-import { CONNECT_GROUP, MUTE_GROUP, SPEAK_GROUP } from '../../src/murmur/acl.js';
+import { CONNECT_GROUP, MEMBER_GROUP, MUTE_GROUP, SPEAK_GROUP } from '../../src/murmur/acl.js';
 import { MurmurIceClient, Permission } from '../../src/murmur/ice-client.js';
 import { startControlServer, type ControlServer } from '../../src/server.js';
 import { openDatabase } from '../../src/store/database.js';
@@ -281,17 +281,18 @@ describe('voice channels', () => {
     expect(acl.inherit).toBe(true);
     const own = acl.acls.filter((a) => !a.inherited);
     if (server!.murmur!.relay.status().voiceAcls === 'open') {
+      const voice = Permission.Enter | Permission.Speak | Permission.Whisper;
       expect(own).toEqual([
-        { applyHere: true, applySubs: true, inherited: false, userId: -1, group: 'all', allow: 0, deny: Permission.Enter | Permission.Speak },
-        { applyHere: true, applySubs: true, inherited: false, userId: -1, group: 'auth', allow: Permission.Enter | Permission.Speak, deny: 0 },
+        { applyHere: true, applySubs: true, inherited: false, userId: -1, group: 'all', allow: 0, deny: voice },
+        { applyHere: true, applySubs: true, inherited: false, userId: -1, group: 'auth', allow: voice, deny: 0 },
       ]);
       expect(acl.groups.filter((g) => !g.inherited)).toEqual([]);
       return;
     }
     expect(own.map((a) => [a.group, a.allow, a.deny])).toEqual([
-      ['all', 0, Permission.Enter | Permission.Speak | Permission.MuteDeafen | Permission.MakeChannel | Permission.MakeTempChannel],
+      ['all', 0, Permission.Enter | Permission.Speak | Permission.Whisper | Permission.MuteDeafen | Permission.MakeChannel | Permission.MakeTempChannel],
       [CONNECT_GROUP, Permission.Enter, 0],
-      [SPEAK_GROUP, Permission.Speak, 0],
+      [SPEAK_GROUP, Permission.Speak | Permission.Whisper, 0],
       [MUTE_GROUP, Permission.MuteDeafen, 0],
     ]);
     const groups = new Map(acl.groups.filter((g) => !g.inherited).map((g) => [g.name, [...g.add].sort((a, b) => a - b)]));
@@ -300,6 +301,22 @@ describe('voice channels', () => {
     expect(groups.get(SPEAK_GROUP)).toEqual(everyone);
     expect(groups.get(MUTE_GROUP)).toEqual([await murmurIdOf('alice')]);
   }
+
+  it('makes Murmur\'s root channel a silent lobby: every member listed, nobody speaks or makes channels there', async () => {
+    const root = await ice.getACL(0);
+    const denied = Permission.Speak | Permission.Whisper | Permission.TextMessage | Permission.MakeChannel | Permission.MakeTempChannel;
+    const members = server!.murmur!.relay.status().voiceAcls === 'open' ? 'auth' : MEMBER_GROUP;
+    expect(root.acls.map((a) => [a.group, a.allow, a.deny, a.applyHere])).toEqual([
+      ['all', 0, denied, true],
+      ['all', 0, Permission.Enter, false],
+      [members, Permission.TextMessage, 0, true],
+      [members, Permission.Enter, 0, false],
+    ]);
+    if (members === MEMBER_GROUP) {
+      const everyone = [...(await registered()).keys()].filter((id) => id !== 0).sort((a, b) => a - b);
+      expect(root.groups.map((g) => [g.name, [...g.add].sort((a, b) => a - b)])).toEqual([[MEMBER_GROUP, everyone]]);
+    }
+  });
 
   it('creates the default General channel with Alloquy\'s ACL', async () => {
     const channels = await ice.getChannels();

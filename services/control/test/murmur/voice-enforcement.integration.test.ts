@@ -14,12 +14,12 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AccountService } from '../../src/accounts/account-service.js';
 import { createAccountService } from '../../src/accounts/create-account-service.js';
 import { loadConfig } from '../../src/config/config.js';
-import type { Channel, Role } from '../../src/guild/model.js';
+import { memberByUsername, type Channel, type Role } from '../../src/guild/model.js';
 import { Permission as P } from '../../src/guild/permissions/index.js';
 import { GuildService, OPERATOR } from '../../src/guild/service.js';
 import { createLogger } from '../../src/log/logger.js';
 import { ControlMetrics } from '../../src/metrics/metrics.js';
-import { CONNECT_GROUP, MUTE_GROUP, SPEAK_GROUP } from '../../src/murmur/acl.js';
+import { CONNECT_GROUP, lobbyAcl, MEMBER_GROUP, MUTE_GROUP, SPEAK_GROUP } from '../../src/murmur/acl.js';
 import { MurmurIceClient, Permission, type ChannelAcl } from '../../src/murmur/ice-client.js';
 import { MurmurRelay } from '../../src/murmur/relay.js';
 import { MurmurStore } from '../../src/murmur/store.js';
@@ -30,7 +30,7 @@ import { startMurmurFixture, type MurmurFixture } from './murmur-fixture.js';
 const silent = createLogger('silent');
 /** MumbleProto.PermissionDenied.DenyType.Permission */
 const DENIED_PERMISSION = 1;
-const NAMES = ['owner', 'carol', 'dave', 'erin', 'frank', 'gina'] as const;
+const NAMES = ['owner', 'carol', 'dave', 'erin', 'frank', 'gina', 'hank'] as const;
 type Name = (typeof NAMES)[number];
 const password = (name: string) => `${name}-password`;
 
@@ -131,6 +131,47 @@ const stateOf = (session: number) => ice.getState(session);
 /** Waits for every queued relay write (the guild's change events enqueue them synchronously). */
 const settled = () => relay.whenIdle();
 
+/** Asks Murmur to make a channel under `parentId` for `client`: resolves with its id, or what was denied. */
+async function tryMakeChannel(client: MumbleProbe, parentId: number, name: string, temporary: boolean): Promise<{ made: number } | { denied: number }> {
+  const mark = client.mark();
+  client.send(MumbleMessage.ChannelState, encodeProto([[2, parentId], [3, name], [8, temporary]]));
+  const answer = await client.waitFor(
+    (f) => f.type === MumbleMessage.PermissionDenied || (f.type === MumbleMessage.ChannelState && String(fieldsOf(f).get(3)?.[0]) === name),
+    5000,
+    mark,
+  );
+  if (answer.type === MumbleMessage.ChannelState) return { made: Number(fieldsOf(answer).get(1)?.[0]) };
+  expect(fieldsOf(answer).get(5)?.[0]).toBe(DENIED_PERMISSION);
+  return { denied: Number(fieldsOf(answer).get(1)?.[0]) };
+}
+
+/**
+ * Sends `text` to a channel as `client`: resolves with what Murmur denied, or 'delivered' once
+ * `receiver` got it.
+ */
+async function trySendText(client: MumbleProbe, channelId: number, text: string, receiver: MumbleProbe): Promise<'delivered' | { denied: number }> {
+  const mark = client.mark();
+  const received = receiver.mark();
+  client.send(MumbleMessage.TextMessage, encodeProto([[3, channelId], [5, text]]));
+  const answer = await Promise.race([
+    client.waitFor((f) => f.type === MumbleMessage.PermissionDenied, 5000, mark),
+    receiver.waitFor((f) => f.type === MumbleMessage.TextMessage && String(fieldsOf(f).get(5)?.[0]) === text, 5000, received),
+  ]);
+  if (answer.type === MumbleMessage.TextMessage) return 'delivered';
+  expect(fieldsOf(answer).get(5)?.[0]).toBe(DENIED_PERMISSION);
+  return { denied: Number(fieldsOf(answer).get(1)?.[0]) };
+}
+
+/** Kicks `name` from the guild unless that happened already: they stay registered in Murmur. */
+async function kickedFromGuild(name: Name): Promise<void> {
+  if (memberByUsername(guild.snapshot(), name)) guild.kick(OPERATOR, name, 'lobby test');
+  await settled();
+  expect((await ownGroups(0))[MEMBER_GROUP]).not.toContain(murmurId(name));
+}
+
+/** The guild's members as Murmur user ids: the root channel's member group. */
+const memberIds = () => idsOf(NAMES.filter((n) => memberByUsername(guild.snapshot(), n)));
+
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'alloquy-voice-acl-'));
   murmur = await startMurmurFixture({ workDir: join(work, 'murmur') });
@@ -198,12 +239,12 @@ describe('voice channel ACLs from the guild', () => {
   it('writes channel groups of Murmur user ids: who may connect, speak and mute', async () => {
     const acl = await ice.getACL(generalId());
     expect(acl.acls.filter((a) => !a.inherited).map((a) => [a.group, a.allow, a.deny])).toEqual([
-      ['all', 0, Permission.Enter | Permission.Speak | Permission.MuteDeafen | Permission.MakeChannel | Permission.MakeTempChannel],
+      ['all', 0, Permission.Enter | Permission.Speak | Permission.Whisper | Permission.MuteDeafen | Permission.MakeChannel | Permission.MakeTempChannel],
       [CONNECT_GROUP, Permission.Enter, 0],
-      [SPEAK_GROUP, Permission.Speak, 0],
+      [SPEAK_GROUP, Permission.Speak | Permission.Whisper, 0],
       [MUTE_GROUP, Permission.MuteDeafen, 0],
     ]);
-    // The owner holds everything; dave and gina have no role with CONNECT, so nothing else counts.
+    // The owner holds everything; dave, gina and hank have no role with CONNECT, so nothing else counts.
     expect(await ownGroups(generalId())).toEqual({
       [CONNECT_GROUP]: idsOf(['owner', 'carol', 'erin', 'frank']),
       [SPEAK_GROUP]: idsOf(['owner', 'carol', 'erin', 'frank']),
@@ -429,6 +470,9 @@ describe('voice channel ACLs from the guild', () => {
     const connect = (await ownGroups(generalId()))[CONNECT_GROUP];
     expect(connect).toContain(now);
     expect(connect).not.toContain(old);
+    const members = (await ownGroups(0))[MEMBER_GROUP];
+    expect(members).toContain(now);
+    expect(members).not.toContain(old);
   });
 
   it('follows voice channels the guild creates, renames and deletes', async () => {
@@ -453,3 +497,158 @@ describe('voice channel ACLs from the guild', () => {
     expect((await stateOf(carol.session!)).channelId).toBe(0);
   });
 });
+
+describe('the root channel: a silent lobby', () => {
+  // dave's Murmur password is a random one since he was registered anew above: frank stands in.
+  it('carries the lobby ACL: the guild\'s members in a root group; Murmur\'s admin group and Write for it are gone', async () => {
+    const acl = await ice.getACL(0);
+    expect(acl.inherit).toBe(false);
+    expect(acl.acls.map((a) => [a.group, a.allow, a.deny, a.applyHere, a.applySubs])).toEqual([
+      ['all', 0, Permission.Speak | Permission.Whisper | Permission.TextMessage | Permission.MakeChannel | Permission.MakeTempChannel, true, true],
+      ['all', 0, Permission.Enter, false, true],
+      [MEMBER_GROUP, Permission.TextMessage, 0, true, true],
+      [MEMBER_GROUP, Permission.Enter, 0, false, true],
+    ]);
+    expect(await ownGroups(0)).toEqual({ [MEMBER_GROUP]: memberIds() });
+    // Kicked above: still registered in Murmur, no longer a member.
+    expect((await ice.getRegisteredUsers()).get(murmurId('gina'))).toBe('gina');
+    expect(memberIds()).not.toContain(murmurId('gina'));
+  });
+
+  it('is written at a full sync when it differs, and whoever sat in the root unsuppressed is suppressed', async () => {
+    // Murmur's own root ACL, as a fresh or hand-edited Murmur has it: everyone may speak in the root.
+    const murmurDefault: ChannelAcl = {
+      acls: [
+        { applyHere: true, applySubs: true, inherited: false, userId: -1, group: 'admin', allow: Permission.Write, deny: 0 },
+        { applyHere: true, applySubs: true, inherited: false, userId: -1, group: 'auth', allow: Permission.MakeTempChannel, deny: 0 },
+        { applyHere: true, applySubs: false, inherited: false, userId: -1, group: 'all', allow: Permission.RegisterSelf, deny: 0 },
+      ],
+      groups: [{ name: 'admin', inherited: false, inherit: true, inheritable: true, add: [], remove: [], members: [] }],
+      inherit: false,
+    };
+    await settled();
+    await ice.setACL(0, murmurDefault);
+    const frank = await probe('frank');
+    const before = relay.status().aclWrites;
+    await relay.syncAll();
+    expect(relay.status().aclWrites).toBe(before + 1);
+    expect(await ownGroups(0)).toEqual({ [MEMBER_GROUP]: memberIds() });
+    await eventually(async () => (await stateOf(frank.session!)).suppress, 'frank suppressed in the root');
+    expect((await stateOf(frank.session!)).channelId).toBe(0);
+
+    // The same again is no write.
+    await relay.syncAll();
+    expect(relay.status().aclWrites).toBe(before + 1);
+  });
+
+  it('leaves a kicked member nothing but to sit there: no channel of their own, no text, no channel to enter', async () => {
+    await kickedFromGuild('hank');
+    const hank = await probe('hank');
+    const frank = await probe('frank');
+    const carol = await probe('carol');
+    // Murmur suppresses whoever enters the root: members and outsiders alike.
+    for (const client of [hank, frank, carol]) expect((await stateOf(client.session!)).suppress).toBe(true);
+
+    expect(await tryMakeChannel(hank, 0, 'hank-temp', true)).toEqual({ denied: Permission.MakeTempChannel });
+    expect(await tryMakeChannel(hank, 0, 'hank-room', false)).toEqual({ denied: Permission.MakeChannel });
+    // Nobody else either: Murmur's own root lets every registered user make temporary channels.
+    expect(await tryMakeChannel(carol, 0, 'carol-temp', true)).toEqual({ denied: Permission.MakeTempChannel });
+    expect((await ice.getChannels()).map((c) => c.name)).not.toEqual(expect.arrayContaining(['hank-temp', 'hank-room', 'carol-temp']));
+
+    // Text in the lobby is a member's right, not an outsider's.
+    expect(await trySendText(hank, 0, 'hello from hank', frank)).toEqual({ denied: Permission.TextMessage });
+    expect(await trySendText(carol, 0, 'hello from carol', frank)).toBe('delivered');
+
+    // Murmur answers no more than five requests in a burst from one session (its leaky bucket,
+    // one more a second), and drops the rest silently: hank goes on in a new session.
+    const again = await probe('hank');
+    expect(await tryJoin(again, generalId())).toEqual({ denied: Permission.Enter });
+    // A channel made in Murmur by hand, with no ACL of its own: members may go in (and are
+    // silent there, as in the root); a kicked member may not.
+    const backroom = await ice.addChannel('Backroom', 0);
+    try {
+      expect(await tryJoin(again, backroom)).toEqual({ denied: Permission.Enter });
+      expect(await tryJoin(frank, backroom)).toBe('joined');
+      expect((await stateOf(frank.session!)).suppress).toBe(true);
+    } finally {
+      await ice.removeChannel(backroom);
+    }
+  });
+
+  it('does not let a kicked member be heard in the root; back in the guild with CONNECT, the same session is heard in General', async () => {
+    await kickedFromGuild('hank');
+    const carol = await voice('carol');
+    const hank = await voice('hank');
+    // carol may come back into her last channel; the test starts both in the root.
+    await carol.join(0);
+    expect(hank.currentChannel()?.id).toBe(0);
+    const hankSession = hank.self().session;
+    expect((await stateOf(hankSession)).suppress).toBe(true);
+
+    const transmissions: Int16Array[][] = [];
+    let ended = 0;
+    carol.on('speakingStart', (u) => {
+      if (u.session === hankSession) transmissions.push([]);
+    });
+    carol.on('speakingStop', (u) => {
+      if (u.session === hankSession) ended += 1;
+    });
+    carol.onPcm((session, pcm) => {
+      if (session === hankSession) transmissions.at(-1)?.push(pcm);
+    });
+
+    await hank.play(sineWave({ frequency: 300, durationSeconds: 0.5, amplitude: 0.5 }));
+
+    // hank comes back with an invite and is given CONNECT; both move on from the root, in the
+    // same sessions, into the voice channel they may connect to.
+    guild.join(accounts.get('hank'), guild.createInvite(OPERATOR).code);
+    guild.addMemberRole(OPERATOR, 'hank', voiceRole.id);
+    await settled();
+    expect((await ownGroups(0))[MEMBER_GROUP]).toContain(murmurId('hank'));
+    await carol.join('General');
+    await hank.join('General');
+    expect((await stateOf(hankSession)).suppress).toBe(false);
+    await hank.play(sineWave({ frequency: 660, durationSeconds: 0.5, amplitude: 0.5 }));
+    await eventually(() => ended === 1, 'carol hears hank in General');
+
+    // Murmur relays hank's packets in the order he sent them: had the 300 Hz tone from the root
+    // reached carol, it would have come before the 660 Hz one. One transmission, 660 Hz only.
+    expect(transmissions).toHaveLength(1);
+    const pcm = concatPcm(transmissions[0]!);
+    expect(Math.abs(dominantFrequency(pcm).frequency - 660)).toBeLessThanOrEqual(10);
+    expect(pcm.length / SAMPLE_RATE).toBeLessThan(0.75);
+  });
+
+  it('leaves Murmur\'s SuperUser every right but speaking: it still makes a temporary channel and sends text in the root', async () => {
+    const su = await MumbleProbe.connect({ host: murmur.address, port: murmur.ports.mumble, keepAlive: true });
+    probes.push(su);
+    const mark = su.mark();
+    expect(await su.login('SuperUser', murmur.superUserPassword)).toMatchObject({ ok: true });
+    // ServerSync tells a client what it may do in the root.
+    const sync = await su.waitFor((f) => f.type === MumbleMessage.ServerSync, 5000, mark);
+    const everything = Object.values(Permission).reduce((a, b) => a | b, 0);
+    const speaking = Permission.Speak | Permission.Whisper;
+    expect(Number(fieldsOf(sync).get(4)?.[0]) & ~speaking).toBe(everything & ~speaking);
+
+    const frank = await probe('frank');
+    expect(await trySendText(su, 0, 'hello from SuperUser', frank)).toBe('delivered');
+    const made = await tryMakeChannel(su, 0, 'su-temp', true);
+    expect(made).toMatchObject({ made: expect.any(Number) });
+    expect((await ice.getChannels()).find((c) => c.name === 'su-temp')).toMatchObject({ parentId: 0, temporary: true });
+    // Its channel is no voice channel of the guild: the relay leaves it alone.
+    await relay.syncAll();
+    expect((await ice.getChannels()).some((c) => c.name === 'su-temp')).toBe(true);
+    su.close();
+    await eventually(async () => !(await ice.getChannels()).some((c) => c.name === 'su-temp'), 'the temporary channel gone with SuperUser');
+    expect(aclOf(await ice.getACL(0))).toEqual(aclOf(lobbyAcl(memberIds())));
+  });
+});
+
+/** An ACL's own entries and groups, comparable. */
+function aclOf(acl: ChannelAcl): unknown {
+  return {
+    acls: acl.acls.filter((a) => !a.inherited).map(({ applyHere, applySubs, userId, group, allow, deny }) => ({ applyHere, applySubs, userId, group, allow, deny })),
+    groups: acl.groups.filter((g) => !g.inherited).map(({ name, inherit, inheritable, add, remove }) => ({ name, inherit, inheritable, add: [...add].sort((a, b) => a - b), remove })),
+    inherit: acl.inherit,
+  };
+}
