@@ -115,18 +115,23 @@ describe('HistServ against a real InspIRCd', () => {
 
     alice.send('PRIVMSG #general :\x01ACTION waves\x01');
     alice.send('NOTICE #general :a notice');
+    // Two clients' lines interleave in whatever order InspIRCd reads them: take turns.
+    await waitUntil(() => store.latest('#general', 10).length === 3, 'three messages recorded');
     bob.send(`@+draft/react=👍;+draft/reply=${msgid} TAGMSG #general`);
     bob.send('@+typing=active TAGMSG #general');
     bob.send(`@+draft/reply=${msgid} PRIVMSG #general :hi alice`);
+    await waitUntil(() => store.latest('#general', 10).length === 4, 'four messages recorded');
     alice.send('PRIVMSG #general :tpyo here');
     await waitUntil(() => store.latest('#general', 10).length === 5, 'five messages recorded');
 
-    const typo = store.latest('#general', 10).at(-1)!;
+    // Two clients' lines interleave in whatever order InspIRCd reads them: find by text, not position.
+    const typo = store.latest('#general', 10).find((m) => m.text === 'tpyo here')!;
     alice.send(`@+alloquy/edit=${typo.msgid} PRIVMSG #general :typo here`);
     bob.send(`@+alloquy/delete=${typo.msgid} TAGMSG #general`); // not bob's: ignored
+    await waitUntil(() => histserv.stats().refused >= 1, 'bob refused');
     alice.send('PRIVMSG #general :delete me');
     await waitUntil(() => store.latest('#general', 10).length === 6, 'six messages');
-    const doomed = store.latest('#general', 10).at(-1)!;
+    const doomed = store.latest('#general', 10).find((m) => m.text === 'delete me')!;
     alice.send(`@+alloquy/delete=${doomed.msgid} TAGMSG #general`);
     await waitUntil(() => store.latest('#general', 10).length === 5 && histserv.stats().edits === 1, 'edit and deletion applied');
 
