@@ -21,6 +21,7 @@ import { startControlServer, type ControlServer } from '../../src/server.js';
 import { openDatabase } from '../../src/store/database.js';
 import { httpApi } from '../support/http-api.js';
 import { startMurmurFixture, type MurmurFixture } from './murmur-fixture.js';
+import { eventually } from '../support/eventually.js';
 
 const CLI = resolve(import.meta.dirname, '../../dist/cli/main.js');
 const silent = createLogger('silent');
@@ -35,20 +36,6 @@ let ice: MurmurIceClient;
 let adminToken: string;
 const held: MumbleProbe[] = [];
 
-async function eventually<T>(check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 10_000, what = 'condition'): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined && value !== false) return value as T;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await sleep(50);
-  }
-}
 
 const { call } = httpApi(() => base);
 

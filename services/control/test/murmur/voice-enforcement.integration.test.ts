@@ -26,6 +26,7 @@ import { MurmurStore } from '../../src/murmur/store.js';
 import { VoiceChannels } from '../../src/murmur/voice-channels.js';
 import { openDatabase, type Db } from '../../src/store/database.js';
 import { startMurmurFixture, type MurmurFixture } from './murmur-fixture.js';
+import { eventually as poll } from '../support/eventually.js';
 
 const silent = createLogger('silent');
 /** MumbleProto.PermissionDenied.DenyType.Permission */
@@ -49,19 +50,8 @@ let modRole: Role;
 const probes: MumbleProbe[] = [];
 const voices: VoiceClient[] = [];
 
-async function eventually<T>(check: () => Promise<T | undefined | false> | T | undefined | false, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined && value !== false) return value as T;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await sleep(50);
-  }
+function eventually<T>(check: () => Promise<T | undefined | false> | T | undefined | false, what: string, timeoutMs = 10_000): Promise<T> {
+  return poll(check, timeoutMs, what);
 }
 
 const accountId = (name: Name) => accounts.get(name).id;
