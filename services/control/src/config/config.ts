@@ -57,8 +57,8 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-type Env = Record<string, string | undefined>;
-type PlainObject = Record<string, unknown>;
+export type Env = Record<string, string | undefined>;
+export type PlainObject = Record<string, unknown>;
 
 function defaults(home: string): PlainObject {
   return {
@@ -153,44 +153,66 @@ function setPath(obj: PlainObject, path: string, value: unknown): void {
 
 const BOOLEAN_SETTINGS: Record<string, string> = { 'irc.enabled': 'ALLOQUY_IRC_LINK', 'murmur.enabled': 'ALLOQUY_MURMUR' };
 
-function envValue(path: string, raw: string): unknown {
-  const variable = BOOLEAN_SETTINGS[path];
-  if (variable) {
-    if (!/^(true|false|1|0|yes|no)$/i.test(raw)) throw new ConfigError(`${variable} must be true or false, got "${raw}"`);
-    return /^(true|1|yes)$/i.test(raw);
-  }
-  return raw;
+export interface LayeredConfigSource<T> {
+  schema: z.ZodType<T>;
+  defaults: PlainObject;
+  /** The JSON file; `fileVariable` names the env variable that may move it (then it must exist). */
+  file: string;
+  fileVariable: string;
+  envMap: Record<string, string>;
+  /** Config path → its env variable, for settings that are booleans. */
+  booleans?: Record<string, string>;
+  env: Env;
 }
 
-export function loadConfig(env: Env = process.env, cwd = process.cwd()): ControlConfig {
-  const home = resolve(cwd, env.ALLOQUY_HOME ?? '.alloquy');
-  let merged = defaults(home);
-
-  const filePath = env.ALLOQUY_CONTROL_CONFIG ?? join(home, 'control.json');
-  if (existsSync(filePath)) {
+/**
+ * Every service's one way to configure itself: defaults, deep-merged with an optional JSON file,
+ * then environment variables (env wins: that is how the supervisor and tests pin ports), checked
+ * by a zod schema into a ConfigError that names each bad setting.
+ */
+export function loadLayeredConfig<T>(source: LayeredConfigSource<T>): T {
+  const { env, file } = source;
+  let merged = source.defaults;
+  if (existsSync(file)) {
     let parsed: unknown;
     try {
-      parsed = JSON.parse(readFileSync(filePath, 'utf8'));
+      parsed = JSON.parse(readFileSync(file, 'utf8'));
     } catch (err) {
-      throw new ConfigError(`${filePath} is not valid JSON: ${(err as Error).message}`);
+      throw new ConfigError(`${file} is not valid JSON: ${(err as Error).message}`);
     }
-    if (!isPlainObject(parsed)) throw new ConfigError(`${filePath} must hold a JSON object`);
+    if (!isPlainObject(parsed)) throw new ConfigError(`${file} must hold a JSON object`);
     merged = deepMerge(merged, parsed);
-  } else if (env.ALLOQUY_CONTROL_CONFIG) {
-    throw new ConfigError(`ALLOQUY_CONTROL_CONFIG names ${filePath}, which does not exist`);
+  } else if (env[source.fileVariable]) {
+    throw new ConfigError(`${source.fileVariable} names ${file}, which does not exist`);
   }
 
-  for (const [name, path] of Object.entries(ENV_MAP)) {
+  for (const [name, path] of Object.entries(source.envMap)) {
     const raw = env[name];
-    if (raw !== undefined && raw !== '') setPath(merged, path, envValue(path, raw));
+    if (raw === undefined || raw === '') continue;
+    const variable = source.booleans?.[path];
+    if (variable && !/^(true|false|1|0|yes|no)$/i.test(raw)) throw new ConfigError(`${variable} must be true or false, got "${raw}"`);
+    setPath(merged, path, variable ? /^(true|1|yes)$/i.test(raw) : raw);
   }
 
-  const result = configSchema.safeParse(merged);
+  const result = source.schema.safeParse(merged);
   if (!result.success) {
     const issues = result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new ConfigError(`invalid configuration: ${issues}`);
   }
   return result.data;
+}
+
+export function loadConfig(env: Env = process.env, cwd = process.cwd()): ControlConfig {
+  const home = resolve(cwd, env.ALLOQUY_HOME ?? '.alloquy');
+  return loadLayeredConfig({
+    schema: configSchema,
+    defaults: defaults(home),
+    file: env.ALLOQUY_CONTROL_CONFIG ?? join(home, 'control.json'),
+    fileVariable: 'ALLOQUY_CONTROL_CONFIG',
+    envMap: ENV_MAP,
+    booleans: BOOLEAN_SETTINGS,
+    env,
+  });
 }
 
 /**
