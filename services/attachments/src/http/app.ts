@@ -1,0 +1,93 @@
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import type { Logger } from 'pino';
+import { AttachmentError } from '../errors/attachment-error.js';
+import type { Health } from '../health/health.js';
+import type { AttachmentsMetrics } from '../metrics/metrics.js';
+
+/**
+ * One feature's HTTP surface: its router (mounted at the root; paths are absolute, `/api/v1/...`)
+ * and its part of the OpenAPI document.
+ */
+export interface RouteModule {
+  name: string;
+  router: Router;
+  /** OpenAPI 3.1 `paths` entries. */
+  paths: Record<string, unknown>;
+}
+
+export interface AttachmentsAppDeps {
+  modules: readonly RouteModule[];
+  health: Health;
+  metrics: AttachmentsMetrics;
+  log: Logger;
+  version: string;
+}
+
+/** The bearer token of a request, or an `unauthorized` error. */
+export function bearerToken(req: Request): string {
+  const header = req.headers.authorization;
+  const match = header ? /^Bearer ([^\s]+)$/i.exec(header) : null;
+  if (!match) throw new AttachmentError('unauthorized', 'an "Authorization: Bearer <access token>" header is required');
+  return match[1]!;
+}
+
+export function createAttachmentsApp(deps: AttachmentsAppDeps): express.Express {
+  const { modules, health, metrics, log } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use((req, res, next) => {
+    const end = metrics.httpDuration.startTimer();
+    res.on('finish', () => {
+      const routePath = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
+      end({ method: req.method, route: routePath, status: String(res.statusCode) });
+    });
+    // Nothing this service serves is to be reinterpreted by a browser.
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    next();
+  });
+
+  const openapi = {
+    openapi: '3.1.0',
+    info: { title: 'Alloquy attachments API', version: deps.version },
+    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    paths: Object.assign({}, ...modules.map((m) => m.paths)) as Record<string, unknown>,
+  };
+  app.get('/api/v1/openapi.json', (_req, res) => {
+    res.json(openapi);
+  });
+  app.get('/healthz', (_req, res) => {
+    const report = health.report();
+    res.status(report.status === 'ok' ? 200 : 503).json(report);
+  });
+  app.get('/metrics', async (_req, res, next) => {
+    try {
+      res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  for (const module of modules) app.use(module.router);
+
+  app.use((_req, _res, next) => next(new AttachmentError('not_found', 'no such endpoint')));
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const error = toAttachmentError(err);
+    if (error.code === 'internal') log.error({ err, method: req.method, url: req.originalUrl }, 'request failed');
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    res.status(error.status).json(error.toJSON());
+  });
+  return app;
+}
+
+function toAttachmentError(err: unknown): AttachmentError {
+  if (err instanceof AttachmentError) return err;
+  const e = err as { type?: string; status?: number };
+  if (e?.type === 'entity.too.large') return new AttachmentError('payload_too_large', 'the request body is too large');
+  if (e?.type === 'entity.parse.failed') return new AttachmentError('invalid_request', 'the request body is not valid JSON');
+  if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) return new AttachmentError('invalid_request', 'the request could not be read');
+  return new AttachmentError('internal', 'internal error');
+}

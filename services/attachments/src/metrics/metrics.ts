@@ -1,0 +1,39 @@
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Prometheus series of the attachments service (`GET /metrics`). */
+export class AttachmentsMetrics {
+  readonly registry = new Registry();
+  readonly httpDuration = new Histogram({
+    name: 'alloquy_attachments_http_request_duration_seconds',
+    help: 'HTTP request duration',
+    labelNames: ['method', 'route', 'status'],
+    registers: [this.registry],
+  });
+  readonly uploads = new Counter({
+    name: 'alloquy_attachments_uploads_total',
+    help: 'Finished uploads by kind (image, video, audio, file) and result',
+    labelNames: ['kind', 'result'],
+    registers: [this.registry],
+  });
+  readonly uploadedBytes = new Counter({
+    name: 'alloquy_attachments_uploaded_bytes_total',
+    help: 'Bytes stored from finished uploads',
+    registers: [this.registry],
+  });
+  readonly thumbnails = new Counter({
+    name: 'alloquy_attachments_thumbnails_total',
+    help: 'Images processed into thumbnails, by result',
+    labelNames: ['result'],
+    registers: [this.registry],
+  });
+  readonly embeds = new Counter({
+    name: 'alloquy_attachments_embeds_total',
+    help: 'Link embed lookups by result (fetched, cached, refused, failed)',
+    labelNames: ['result'],
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'alloquy_attachments_' });
+  }
+}
