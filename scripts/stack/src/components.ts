@@ -99,7 +99,10 @@ export const controlComponent: ComponentFactory = ({ settings, repoRoot, control
     name: 'control',
     command: process.execPath,
     args: [controlEntry],
-    listens: [{ host: settings.httpHost, port: settings.ports.http, variable: PORT_ENV_VARS.http }],
+    listens: [
+      { host: settings.httpHost, port: settings.ports.http, variable: PORT_ENV_VARS.http },
+      { host: '127.0.0.1', port: settings.ports.grpc, variable: PORT_ENV_VARS.grpc },
+    ],
     requiredFiles: [{ path: controlEntry, hint: 'build the workspace with `pnpm build` (scripts/up does)' }],
     env: { ...process.env, ...controlServerEnv(settings) },
     cwd: repoRoot,

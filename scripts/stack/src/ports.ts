@@ -31,7 +31,8 @@ export const PORT_ENV_VARS: Readonly<Record<PortName, string>> = Object.freeze({
   ircWs: 'ALLOQUY_IRC_WS_PORT',
   ircLink: 'ALLOQUY_IRC_LINK_PORT',
   http: 'ALLOQUY_HTTP_PORT',
-  grpc: 'ALLOQUY_GRPC_PORT',
+  // The control server reads it under this name, and so do the services that call it.
+  grpc: 'ALLOQUY_CONTROL_GRPC_PORT',
   attachments: 'ALLOQUY_ATTACHMENTS_PORT',
   signalling: 'ALLOQUY_SIGNALLING_PORT',
   mumble: 'ALLOQUY_MUMBLE_PORT',

@@ -97,6 +97,8 @@ export function controlServerEnv(settings: StackSettings): Record<string, string
     ALLOQUY_HOME: layout.home,
     ...portsToEnv(settings.ports),
     ALLOQUY_HTTP_HOST: settings.httpHost,
+    // Its gRPC API (for attachments and signalling) has no caller authentication: loopback only.
+    ALLOQUY_CONTROL_GRPC_HOST: '127.0.0.1',
     ALLOQUY_IRC_SERVER_NAME: irc.serverName,
     ALLOQUY_IRC_SERVER_SID: irc.serverSid,
     ALLOQUY_IRC_NETWORK: irc.network,

@@ -8,6 +8,7 @@ import { GuildService, accountActor } from './guild/service.js';
 import { HistoryStore } from './history/store.js';
 import { startHistServ, type HistServ } from './histserv/index.js';
 import { Health } from './health/health.js';
+import { startAccessServer, type AccessServer } from './grpc/access-server.js';
 import { createHttpApp } from './http/app.js';
 import { accountRoutes } from './http/routes/account-routes.js';
 import { adminRoutes } from './http/routes/admin-routes.js';
@@ -38,6 +39,8 @@ export interface ControlServer {
   guild: GuildService;
   /** The HTTP port actually bound (differs from config when it asked for 0). */
   httpPort: number;
+  /** The gRPC Access service for attachments and signalling; `grpc.port` is the port actually bound. */
+  grpc: AccessServer;
   stop(): Promise<void>;
 }
 
@@ -103,6 +106,17 @@ export async function startControlServer(config: ControlConfig, log: Logger): Pr
   // Keep-alive sockets must not hold shutdown hostage.
   http.keepAliveTimeout = 5000;
   const httpPort = (http.address() as AddressInfo).port;
+  const grpc = await startAccessServer({
+    host: config.grpc.host,
+    port: config.grpc.port,
+    accounts,
+    guild,
+    defaultMaxUploadBytes: config.attachments.defaultMaxUploadBytes,
+    log: log.child({ component: 'grpc' }),
+    registry: metrics.registry,
+  });
+  let grpcUp = true;
+  health.register('grpc', () => (grpcUp ? { status: 'up', address: grpc.address } : { status: 'down', address: grpc.address }));
   const operator = await startOperatorSocket(config.operatorSocketPath, accounts, log.child({ component: 'operator' }), {
     voiceChannelsChanged: () => void murmur?.relay.syncChannels().catch(() => undefined),
     // The CLI changed the guild in the database: reread it and enforce at once.
@@ -111,12 +125,15 @@ export async function startControlServer(config: ControlConfig, log: Logger): Pr
   });
   const sweeper = setInterval(() => accounts.sweep(), 60_000).unref();
 
-  log.info({ http: `${config.http.host}:${httpPort}`, irc: config.irc.enabled, murmur: config.murmur.enabled }, 'control server started');
+  log.info({ http: `${config.http.host}:${httpPort}`, grpc: grpc.address, irc: config.irc.enabled, murmur: config.murmur.enabled }, 'control server started');
 
   return {
-    config, db, accounts, metrics, health, irc, murmur, voiceChannels, guild, httpPort,
+    config, db, accounts, metrics, health, irc, murmur, voiceChannels, guild, httpPort, grpc,
     async stop() {
       clearInterval(sweeper);
+      // Callers of the gRPC API get their answers before the guild and the database go.
+      grpcUp = false;
+      await grpc.stop();
       guild.close();
       // HistServ commits what it holds before the link and the database go.
       await histserv?.stop();

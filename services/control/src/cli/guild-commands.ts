@@ -48,6 +48,47 @@ function names(bits: bigint): string {
   return list.length ? list.join(',') : '-';
 }
 
+const BYTE_UNITS: Readonly<Record<string, number>> = {
+  '': 1,
+  b: 1,
+  k: 1024,
+  kb: 1000,
+  kib: 1024,
+  m: 1024 ** 2,
+  mb: 1000 ** 2,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1000 ** 3,
+  gib: 1024 ** 3,
+  t: 1024 ** 4,
+  tb: 1000 ** 4,
+  tib: 1024 ** 4,
+};
+
+/**
+ * `1048576`, `500M`, `25MB`, `1GiB`, `1.5G` → bytes. Single letters and IEC units are powers of
+ * 1024, SI units (kB, MB, GB, TB) powers of 1000, as `ls -h` and disk vendors respectively mean them.
+ */
+export function parseByteSize(text: string): number {
+  const match = /^([0-9]+(?:\.[0-9]+)?)\s*([a-z]*)$/i.exec(text.trim());
+  const unitName = match?.[2]!.toLowerCase() ?? '';
+  const unit = match && Object.hasOwn(BYTE_UNITS, unitName) ? BYTE_UNITS[unitName] : undefined;
+  if (!match || unit === undefined) {
+    throw new UsageError(`"${text}" is not a size: use bytes or a number with K, M, G, T (1024s) or kB, MB, GB, TB (1000s), e.g. 500M, 2GiB`);
+  }
+  const bytes = Math.round(Number(match[1]) * unit);
+  if (bytes < 1 || !Number.isSafeInteger(bytes)) throw new UsageError(`a size is at least 1 byte and at most ${Number.MAX_SAFE_INTEGER}, got "${text}"`);
+  return bytes;
+}
+
+/** 1073741824 → `1 GiB`; sizes that are not a whole number of a unit stay in bytes. */
+export function formatByteSize(bytes: number): string {
+  for (const [unit, size] of [['TiB', 1024 ** 4], ['GiB', 1024 ** 3], ['MiB', 1024 ** 2], ['KiB', 1024]] as const) {
+    if (bytes >= size && bytes % size === 0) return `${bytes / size} ${unit}`;
+  }
+  return `${bytes} B`;
+}
+
 function overwriteType(word: string): OverwriteType {
   if (word !== 'role' && word !== 'member') throw new UsageError(`expected "role" or "member", got "${word}"`);
   return word;
@@ -235,7 +276,30 @@ export const GUILD_COMMANDS: readonly Command<GuildContext>[] = [
     args: [],
     run(ctx) {
       const roles = [...ctx.guild.snapshot().roles.values()].sort((a, b) => b.position - a.position);
-      ctx.print(formatTable(['ID', 'POSITION', 'NAME', 'PERMISSIONS'], roles.map((r) => [r.id, String(r.position), r.name, names(r.permissions)])));
+      // The upload limit column appears once a role sets one: most servers never do.
+      if (roles.every((r) => r.maxUploadBytes == null)) {
+        ctx.print(formatTable(['ID', 'POSITION', 'NAME', 'PERMISSIONS'], roles.map((r) => [r.id, String(r.position), r.name, names(r.permissions)])));
+        return;
+      }
+      const limit = (bytes: number | null | undefined) => (bytes == null ? '-' : formatByteSize(bytes));
+      ctx.print(
+        formatTable(
+          ['ID', 'POSITION', 'NAME', 'UPLOAD LIMIT', 'PERMISSIONS'],
+          roles.map((r) => [r.id, String(r.position), r.name, limit(r.maxUploadBytes), names(r.permissions)]),
+        ),
+      );
+    },
+  },
+  {
+    name: 'role limit',
+    synopsis: 'ROLE BYTES|none',
+    summary: "set the largest upload a role allows (500M, 2G, 1048576); a member gets the largest of their roles', else the server default",
+    args: ['ROLE', 'BYTES|none'],
+    run(ctx, [name, size]) {
+      const role = ctx.guild.role(name!);
+      const bytes = size!.toLowerCase() === 'none' ? null : parseByteSize(size!);
+      const r = ctx.guild.updateRole(OPERATOR, role.id, { maxUploadBytes: bytes });
+      ctx.print(`${r.name}: ${r.maxUploadBytes == null ? 'no upload limit of its own (the server default applies)' : `uploads up to ${formatByteSize(r.maxUploadBytes)} (${r.maxUploadBytes} bytes)`}`);
     },
   },
   ...(['grant', 'revoke'] as const).map(

@@ -47,6 +47,18 @@ export const configSchema = z.object({
     /** How often presence is polled (it is promised fresh within 2 s). */
     pollIntervalMs: z.coerce.number().int().min(100).max(2000),
   }),
+  grpc: z.object({
+    /**
+     * Where the gRPC API for our HTTP services (proto/alloquy/control/v1/access.proto) listens. Its
+     * callers are not authenticated, so only a loopback address is accepted.
+     */
+    host: z.string().refine(isLoopbackHost, 'the gRPC API has no caller authentication: use a loopback address (127.0.0.1, ::1, localhost)'),
+    port,
+  }),
+  attachments: z.object({
+    /** The upload limit of a member none of whose roles sets one (the gRPC API answers it). */
+    defaultMaxUploadBytes: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+  }),
   operatorSocketPath: z.string(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
 });
@@ -93,9 +105,17 @@ function defaults(home: string): PlainObject {
       serverId: 1,
       pollIntervalMs: 1000,
     },
+    grpc: { host: '127.0.0.1', port: 50051 },
+    attachments: { defaultMaxUploadBytes: 1024 ** 3 },
     operatorSocketPath: join(home, 'run', 'control.sock'),
     logLevel: 'info',
   };
+}
+
+/** 127.0.0.0/8, ::1 (also as an IPv4-mapped address) and `localhost`. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^(?:::ffff:)?127(?:\.(?:25[0-5]|2[0-4][0-9]|1?[0-9]{1,2})){3}$/.test(h);
 }
 
 /** Environment variable → config path. One table so the README can list them. */
@@ -123,6 +143,9 @@ export const ENV_MAP: Record<string, string> = {
   ALLOQUY_MUMBLE_ICE_PORT: 'murmur.icePort',
   ALLOQUY_MURMUR_ICE_SECRET_PATH: 'murmur.iceSecretPath',
   ALLOQUY_MURMUR_SERVER_ID: 'murmur.serverId',
+  ALLOQUY_CONTROL_GRPC_HOST: 'grpc.host',
+  ALLOQUY_CONTROL_GRPC_PORT: 'grpc.port',
+  ALLOQUY_MAX_UPLOAD_BYTES: 'attachments.defaultMaxUploadBytes',
   ALLOQUY_OPERATOR_SOCKET: 'operatorSocketPath',
   ALLOQUY_LOG_LEVEL: 'logLevel',
 };
@@ -204,9 +227,13 @@ export function loadLayeredConfig<T>(source: LayeredConfigSource<T>): T {
 
 export function loadConfig(env: Env = process.env, cwd = process.cwd()): ControlConfig {
   const home = resolve(cwd, env.ALLOQUY_HOME ?? '.alloquy');
+  const base = defaults(home);
+  // A server told to take any free HTTP port is a throwaway one (a test): its gRPC port follows,
+  // so two of them, or one beside a running stack, never fight over 50051.
+  if (env.ALLOQUY_HTTP_PORT === '0') base.grpc = { host: '127.0.0.1', port: 0 };
   return loadLayeredConfig({
     schema: configSchema,
-    defaults: defaults(home),
+    defaults: base,
     file: env.ALLOQUY_CONTROL_CONFIG ?? join(home, 'control.json'),
     fileVariable: 'ALLOQUY_CONTROL_CONFIG',
     envMap: ENV_MAP,

@@ -7,6 +7,7 @@
 import {
   ALL,
   NONE,
+  Permission,
   basePermissions,
   channelPermissions,
   has,
@@ -37,6 +38,11 @@ export interface Role {
   permissions: bigint;
   color: number | null;
   mentionable: boolean;
+  /**
+   * The largest upload (bytes) this role allows its holders; null or absent: the role sets no
+   * limit. See {@link maxUploadBytesOf}.
+   */
+  maxUploadBytes?: number | null;
 }
 
 export interface Category {
@@ -147,6 +153,27 @@ export function channelPermissionsOf(snapshot: GuildSnapshot, member: Member | u
   if (!member) return NONE;
   if (member.isAdmin) return ALL;
   return channelPermissions(asPermissionMember(member), snapshot.permissionGuild, channel, now);
+}
+
+/**
+ * The largest file (bytes) a member may upload: the largest limit among their roles (@everyone
+ * included) that set one, else `defaultBytes`. The owner and administrators are never held below
+ * anyone: they get the largest of every role's limit and the default. 0 for non-members.
+ */
+export function maxUploadBytesOf(snapshot: GuildSnapshot, member: Member | undefined, defaultBytes: number, now: number): number {
+  if (!member) return 0;
+  const limitOf = (roleId: string): number | null => snapshot.roles.get(roleId)?.maxUploadBytes ?? null;
+  if (has(guildPermissionsOf(snapshot, member, now), Permission.ADMINISTRATOR)) {
+    let largest = defaultBytes;
+    for (const role of snapshot.roles.values()) largest = Math.max(largest, role.maxUploadBytes ?? 0);
+    return largest;
+  }
+  let largest: number | null = null;
+  for (const id of [snapshot.everyoneRoleId, ...member.roleIds]) {
+    const limit = limitOf(id);
+    if (limit !== null && (largest === null || limit > largest)) largest = limit;
+  }
+  return largest ?? defaultBytes;
 }
 
 /** Whether `member` holds every flag of `flags` in `channel` at `now`. */

@@ -444,28 +444,38 @@ export class GuildService extends EventEmitter<GuildEvents> implements GuildSour
 
   // ---- roles -------------------------------------------------------------------------------
 
-  createRole(actor: Actor, input: { name: string; permissions?: bigint; color?: number | null; mentionable?: boolean }): Role {
+  createRole(
+    actor: Actor,
+    input: { name: string; permissions?: bigint; color?: number | null; mentionable?: boolean; maxUploadBytes?: number | null },
+  ): Role {
     const who = this.require(actor, Permission.MANAGE_ROLES);
     assertDisplayName('role', input.name);
     if (input.name.toLowerCase() === '@everyone') throw new ControlError('role_taken', 'the @everyone role exists');
     const permissions = input.permissions ?? 0n;
     if (!isValidPermissions(permissions)) throw new ControlError('invalid_request', 'permissions must be a set of defined permission bits');
+    const maxUploadBytes = input.maxUploadBytes ?? null;
+    if (maxUploadBytes !== null) this.requireUploadLimitAuthority(who, actor, maxUploadBytes);
     // New roles start at the bottom (position 1), as in Discord, so the creator can manage them.
     const provisional: Role = { id: '\u0000new', name: input.name, position: 1, permissions: 0n, color: null, mentionable: false };
     if (!who.supreme && !canEditRolePermissions(this.asPermissionMember(who), provisional, permissions, this.current.permissionGuild, this.now())) {
       throw new ControlError('forbidden', 'you may only create roles with permissions you have yourself, below your highest role');
     }
     let id = 0;
-    this.write(who, { action: 'role.create', targetType: 'role', targetName: input.name, changes: { permissions: describeBits(permissions) } }, (entry) => {
+    const changes: Json = { permissions: describeBits(permissions) };
+    if (maxUploadBytes !== null) changes.max_upload_bytes = maxUploadBytes;
+    this.write(who, { action: 'role.create', targetType: 'role', targetName: input.name, changes }, (entry) => {
       this.sql('UPDATE guild_roles SET position = position + 1 WHERE position >= 1').run();
       try {
         id = Number(
-          this.sql('INSERT INTO guild_roles (name, name_folded, position, permissions, color, mentionable, created_at) VALUES (?, ?, 1, ?, ?, ?, ?)').run(
+          this.sql(
+            'INSERT INTO guild_roles (name, name_folded, position, permissions, color, mentionable, max_upload_bytes, created_at) VALUES (?, ?, 1, ?, ?, ?, ?, ?)',
+          ).run(
             input.name,
             input.name.toLowerCase(),
             serializePermissions(permissions),
             input.color ?? null,
             input.mentionable ? 1 : 0,
+            maxUploadBytes,
             this.now(),
           ).lastInsertRowid,
         );
@@ -478,7 +488,11 @@ export class GuildService extends EventEmitter<GuildEvents> implements GuildSour
     return this.role(String(id));
   }
 
-  updateRole(actor: Actor, ref: string, patch: { name?: string; permissions?: bigint; color?: number | null; mentionable?: boolean; position?: number }): Role {
+  updateRole(
+    actor: Actor,
+    ref: string,
+    patch: { name?: string; permissions?: bigint; color?: number | null; mentionable?: boolean; position?: number; maxUploadBytes?: number | null },
+  ): Role {
     const role = this.role(ref);
     const who = this.authority(actor);
     const now = this.now();
@@ -503,6 +517,9 @@ export class GuildService extends EventEmitter<GuildEvents> implements GuildSour
     if (patch.position !== undefined && (!Number.isInteger(patch.position) || patch.position < 1)) {
       throw new ControlError('invalid_request', 'a role position is a whole number of at least 1 (0 is @everyone)');
     }
+    const oldLimit = role.maxUploadBytes ?? null;
+    const limitChanges = patch.maxUploadBytes !== undefined && patch.maxUploadBytes !== oldLimit;
+    if (limitChanges) this.requireUploadLimitAuthority(who, actor, patch.maxUploadBytes ?? null);
     const changes: Json = {};
     if (patch.name !== undefined && patch.name !== role.name) changes.name = { from: role.name, to: patch.name };
     if (patch.permissions !== undefined && patch.permissions !== role.permissions) {
@@ -511,16 +528,18 @@ export class GuildService extends EventEmitter<GuildEvents> implements GuildSour
     if (patch.color !== undefined && patch.color !== role.color) changes.color = { from: role.color, to: patch.color };
     if (patch.mentionable !== undefined && patch.mentionable !== role.mentionable) changes.mentionable = patch.mentionable;
     if (patch.position !== undefined && patch.position !== role.position) changes.position = { from: role.position, to: patch.position };
+    if (limitChanges) changes.max_upload_bytes = { from: oldLimit, to: patch.maxUploadBytes };
     if (Object.keys(changes).length === 0) return role;
     this.write(who, { action: 'role.update', targetType: 'role', targetId: role.id, targetName: role.name, changes }, () => {
       if (patch.position !== undefined && patch.position !== role.position) this.moveRole(role, patch.position);
       try {
-        this.sql('UPDATE guild_roles SET name = ?, name_folded = ?, permissions = ?, color = ?, mentionable = ? WHERE id = ?').run(
+        this.sql('UPDATE guild_roles SET name = ?, name_folded = ?, permissions = ?, color = ?, mentionable = ?, max_upload_bytes = ? WHERE id = ?').run(
           patch.name ?? role.name,
           (patch.name ?? role.name).toLowerCase(),
           serializePermissions(patch.permissions ?? role.permissions),
           patch.color === undefined ? role.color : patch.color,
           (patch.mentionable ?? role.mentionable) ? 1 : 0,
+          patch.maxUploadBytes === undefined ? oldLimit : patch.maxUploadBytes,
           Number(role.id),
         );
       } catch (err) {
@@ -529,6 +548,17 @@ export class GuildService extends EventEmitter<GuildEvents> implements GuildSour
       }
     });
     return this.role(role.id);
+  }
+
+  /**
+   * A role's upload limit decides how much disk its holders may fill, a server resource: setting
+   * it needs MANAGE_GUILD besides what editing the role needs. Null clears it.
+   */
+  private requireUploadLimitAuthority(who: Authority, actor: Actor, bytes: number | null): void {
+    if (bytes !== null && (!Number.isSafeInteger(bytes) || bytes < 1)) {
+      throw new ControlError('invalid_request', 'an upload limit is a whole number of bytes of at least 1 (or null for none)');
+    }
+    if (!who.supreme) this.require(actor, Permission.MANAGE_GUILD);
   }
 
   /** Positions stay a dense 1..n sequence above @everyone. */

@@ -19,6 +19,7 @@ interface RoleRow {
   permissions: string;
   color: number | null;
   mentionable: number;
+  max_upload_bytes: number | null;
 }
 interface ChannelRow {
   id: number;
@@ -66,6 +67,7 @@ export function loadSnapshot(db: Db, version: number): GuildSnapshot {
       permissions: perms(r.permissions),
       color: r.color,
       mentionable: r.mentionable === 1,
+      maxUploadBytes: r.max_upload_bytes,
     });
   }
   const categories: Category[] = (db.prepare('SELECT * FROM guild_categories ORDER BY position, id').all() as {

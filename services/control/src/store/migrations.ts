@@ -265,4 +265,13 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE registration_invites ADD COLUMN revoked_at INTEGER;
     `,
   },
+  {
+    version: 5,
+    name: 'guild roles: per-role upload size limit',
+    sql: `
+      -- The largest upload, in bytes, a holder of this role may make. NULL: the role sets no limit.
+      -- A member's limit is the largest among their roles that set one, else the server default.
+      ALTER TABLE guild_roles ADD COLUMN max_upload_bytes INTEGER CHECK (max_upload_bytes IS NULL OR max_upload_bytes > 0);
+    `,
+  },
 ];

@@ -151,7 +151,7 @@ describe('operations', () => {
   it('reports health and metrics', async () => {
     const health = await call('GET', '/healthz');
     expect(health.status).toBe(200);
-    expect(health.json).toEqual({ status: 'ok', components: { database: { status: 'up' } } });
+    expect(health.json).toEqual({ status: 'ok', components: { database: { status: 'up' }, grpc: { status: 'up', address: expect.any(String) } } });
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metrics).toMatch(/alloquy_logins_total\{via="http",result="ok"\} \d+/);
     expect(metrics).toMatch(/alloquy_logins_total\{via="http",result="invalid"\} \d+/);

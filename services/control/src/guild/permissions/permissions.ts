@@ -40,6 +40,8 @@ export const Permission = Object.freeze({
   BAN_MEMBERS: 1n << 7n,
   /** Time out members below one's own top role (no sending, reacting or speaking while active). */
   MODERATE_MEMBERS: 1n << 8n,
+  /** Add, rename and remove the guild's custom emoji. */
+  MANAGE_EMOJIS: 1n << 9n,
 
   // Text (16–31).
   /** Post messages in a text channel. */

@@ -309,21 +309,27 @@ export function guildRoutes({ guild, relay }: GuildRouteDeps): Route[] {
     route({
       method: 'post',
       path: '/api/v1/roles',
-      summary: 'Create a role just above @everyone (MANAGE_ROLES; only with permissions you have)',
+      summary: 'Create a role just above @everyone (MANAGE_ROLES; only with permissions you have; an upload limit needs MANAGE_GUILD too)',
       tag: 'roles',
       auth: 'user',
       body: RoleCreate,
       responses: { 201: RoleView },
       errors: [403, 409],
       handler({ body, account }) {
-        const role = guild.createRole(accountActor(account), { name: body.name, permissions: body.permissions, color: body.color, mentionable: body.mentionable });
+        const role = guild.createRole(accountActor(account), {
+          name: body.name,
+          permissions: body.permissions,
+          color: body.color,
+          mentionable: body.mentionable,
+          maxUploadBytes: body.max_upload_bytes,
+        });
         return { status: 201, body: roleView(role, guild.snapshot().everyoneRoleId) };
       },
     }),
     route({
       method: 'patch',
       path: '/api/v1/roles/{role}',
-      summary: 'Change a role below your highest (MANAGE_ROLES; you may only grant permissions you have); by id or name',
+      summary: 'Change a role below your highest (MANAGE_ROLES; you may only grant permissions you have; its upload limit needs MANAGE_GUILD too); by id or name',
       tag: 'roles',
       auth: 'user',
       body: RolePatch,
@@ -336,6 +342,7 @@ export function guildRoutes({ guild, relay }: GuildRouteDeps): Route[] {
           color: body.color,
           mentionable: body.mentionable,
           position: body.position,
+          maxUploadBytes: body.max_upload_bytes,
         });
         return { status: 200, body: roleView(role, guild.snapshot().everyoneRoleId) };
       },

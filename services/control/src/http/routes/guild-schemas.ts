@@ -192,19 +192,42 @@ export const RoleView = z.object({
   color: z.number().int().nullable(),
   mentionable: z.boolean(),
   everyone: z.boolean().describe('the @everyone role every member holds'),
+  max_upload_bytes: z
+    .number()
+    .int()
+    .nullable()
+    .describe("the largest upload (bytes) this role allows; null: no limit of its own. A member's limit is the largest among their roles, else the server default"),
 });
 
 export function roleView(r: Role, everyoneRoleId: string): z.infer<typeof RoleView> {
-  return { id: r.id, name: r.name, position: r.position, ...permissionsOut(r.permissions), color: r.color, mentionable: r.mentionable, everyone: r.id === everyoneRoleId };
+  return {
+    id: r.id,
+    name: r.name,
+    position: r.position,
+    ...permissionsOut(r.permissions),
+    color: r.color,
+    mentionable: r.mentionable,
+    everyone: r.id === everyoneRoleId,
+    max_upload_bytes: r.maxUploadBytes ?? null,
+  };
 }
 
 const Color = z.number().int().min(0).max(0xffffff).nullable().describe('RGB as an integer, e.g. 16711680 for red; null for none');
+
+const MaxUploadBytes = z
+  .number()
+  .int()
+  .min(1)
+  .max(Number.MAX_SAFE_INTEGER)
+  .nullable()
+  .describe('the largest upload (bytes) for holders of this role; null removes the limit. Setting it needs MANAGE_GUILD too');
 
 export const RoleCreate = z.strictObject({
   name: z.string().min(1).max(64),
   permissions: PermissionsInput.optional(),
   color: Color.optional(),
   mentionable: z.boolean().optional(),
+  max_upload_bytes: MaxUploadBytes.optional(),
 });
 
 export const RolePatch = z.strictObject({
@@ -212,6 +235,7 @@ export const RolePatch = z.strictObject({
   permissions: PermissionsInput.optional(),
   color: Color.optional(),
   mentionable: z.boolean().optional(),
+  max_upload_bytes: MaxUploadBytes.optional(),
   position: z.number().int().min(1).max(10_000).optional().describe('1 is just above @everyone'),
 });
 
