@@ -23,6 +23,17 @@ export interface AttachmentsAppDeps {
   version: string;
 }
 
+/** Request headers browsers may send: ours, ranges, and the tus protocol's. */
+const CORS_ALLOWED_HEADERS = [
+  'Authorization', 'Content-Type', 'Range', 'If-Range', 'If-None-Match',
+  'Tus-Resumable', 'Upload-Length', 'Upload-Metadata', 'Upload-Offset', 'X-Requested-With',
+].join(', ');
+/** Response headers scripts may read (upload progress, ranges, file names). */
+const CORS_EXPOSED_HEADERS = [
+  'Location', 'Upload-Offset', 'Upload-Length', 'Upload-Metadata', 'Upload-Expires', 'Tus-Resumable', 'Tus-Version',
+  'Tus-Extension', 'Tus-Max-Size', 'Content-Range', 'Content-Length', 'Content-Disposition', 'Accept-Ranges', 'ETag',
+].join(', ');
+
 /** The bearer token of a request, or an `unauthorized` error. */
 export function bearerToken(req: Request): string {
   const header = req.headers.authorization;
@@ -44,6 +55,21 @@ export function createAttachmentsApp(deps: AttachmentsAppDeps): express.Express 
     });
     // Nothing this service serves is to be reinterpreted by a browser.
     res.setHeader('X-Content-Type-Options', 'nosniff');
+    next();
+  });
+
+  // The web client calls from the control server's origin. Every call carries a bearer token and
+  // never a cookie, so any origin may call: a page without the token can do nothing with it.
+  app.use((req, res, next) => {
+    res.setHeader('Access-Control-Allow-Origin', '*');
+    res.setHeader('Access-Control-Expose-Headers', CORS_EXPOSED_HEADERS);
+    if (req.method === 'OPTIONS' && req.headers['access-control-request-method']) {
+      res.setHeader('Access-Control-Allow-Methods', 'GET, HEAD, POST, PATCH, DELETE, OPTIONS');
+      res.setHeader('Access-Control-Allow-Headers', CORS_ALLOWED_HEADERS);
+      res.setHeader('Access-Control-Max-Age', '86400');
+      res.status(204).end();
+      return;
+    }
     next();
   });
 

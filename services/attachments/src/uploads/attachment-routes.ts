@@ -1,0 +1,221 @@
+import busboy from 'busboy';
+import { Router, type Request } from 'express';
+import type { Logger } from 'pino';
+import type { Authorizer, Principal, UploadGrant } from '../authz/authorizer.js';
+import type { AttachmentLinks } from '../downloads/links.js';
+import { AttachmentError } from '../errors/attachment-error.js';
+import { bearerToken, type RouteModule } from '../http/app.js';
+import type { AttachmentStore } from '../store/attachment-store.js';
+import { describeAttachment, isPublicChannel } from './answer.js';
+import { normalizeChannel } from './channel.js';
+import { closeAfterResponse } from './early-response.js';
+import type { AttachmentIngest, StoredUpload, UploadTarget } from './ingest.js';
+import { attachmentAnswerSchema, errorResponses } from './openapi.js';
+
+export interface AttachmentRoutesDeps {
+  ingest: AttachmentIngest;
+  store: AttachmentStore;
+  authorizer: Authorizer;
+  links: AttachmentLinks;
+  log: Logger;
+  /**
+   * The limit while a file arrives before its `channel` field (the channel's own limit is not
+   * known yet); the channel's limit is checked once the field arrives.
+   */
+  unknownChannelMaxBytes: number;
+  now?: () => number;
+}
+
+/**
+ * `POST /api/v1/attachments` (multipart: `file` and `channel`) and `GET /api/v1/attachments/{id}`.
+ * The token is checked before the body is read; the bytes stream into the BlobStore as they
+ * arrive and the upload stops at the caller's size limit.
+ */
+export function attachmentRoutes(deps: AttachmentRoutesDeps): RouteModule {
+  const { ingest, store, authorizer, links, log } = deps;
+  const now = deps.now ?? Date.now;
+  const router = Router();
+
+  router.post('/api/v1/attachments', async (req, res, next) => {
+    try {
+      const token = bearerToken(req);
+      const queryChannel = req.query.channel === undefined ? undefined : normalizeChannel(req.query.channel);
+      // Refuse a bad token or a forbidden channel before reading a byte of the body.
+      const early = queryChannel !== undefined ? await authorizer.authorizeUpload(token, queryChannel) : await authorizer.identify(token);
+      if (!req.is('multipart/form-data')) {
+        throw new AttachmentError('unsupported_media_type', 'send multipart/form-data with the fields "file" and "channel"');
+      }
+      const received = await receiveMultipart(req, {
+        token,
+        authorizer,
+        ingest,
+        unknownChannelMaxBytes: deps.unknownChannelMaxBytes,
+        ...(queryChannel !== undefined ? { channel: queryChannel, grant: early as UploadGrant } : {}),
+      });
+      // The ingest owns the stored bytes from here: it deletes them itself if it refuses.
+      const attachment = await ingest.finish(received.stored, received.target);
+      res.status(201).json(
+        describeAttachment(attachment, { links, origin: links.origin(req), isPublic: received.isPublic, nowSeconds: Math.floor(now() / 1000) }),
+      );
+    } catch (err) {
+      closeAfterResponse(req, res);
+      next(err);
+    }
+  });
+
+  router.get('/api/v1/attachments/:id', async (req, res) => {
+    const principal = await authorizer.identify(bearerToken(req));
+    const attachment = store.get(req.params.id);
+    if (!attachment || !(await authorizer.canRead(principal.accountId, { id: attachment.channelId }))) {
+      throw new AttachmentError('not_found', 'no such attachment');
+    }
+    const isPublic = await isPublicChannel(authorizer, { id: attachment.channelId }, log);
+    res.setHeader('Cache-Control', 'no-store');
+    res.json(describeAttachment(attachment, { links, origin: links.origin(req), isPublic, nowSeconds: Math.floor(now() / 1000) }));
+  });
+
+  return { name: 'attachments', router, paths: attachmentPaths() };
+}
+
+interface MultipartOptions {
+  token: string;
+  authorizer: Authorizer;
+  ingest: AttachmentIngest;
+  unknownChannelMaxBytes: number;
+  /** Known from the query string (then already authorized). */
+  channel?: string;
+  grant?: UploadGrant;
+}
+
+/**
+ * Reads the multipart body: `channel` may come before the file, after it, or in the query. The
+ * file streams into the BlobStore as it arrives, counted against the channel's limit when the
+ * channel is known by then (else `unknownChannelMaxBytes`, and the channel's limit afterwards).
+ */
+async function receiveMultipart(
+  req: Request,
+  options: MultipartOptions,
+): Promise<{ stored: StoredUpload; target: UploadTarget; isPublic: boolean }> {
+  const { token, authorizer, ingest } = options;
+  let bb: busboy.Busboy;
+  try {
+    bb = busboy({
+      headers: req.headers,
+      // Browsers send file names as raw UTF-8 (busboy's default is latin1).
+      defParamCharset: 'utf8',
+      limits: { files: 1, fields: 8, fieldSize: 1024, parts: 16, headerPairs: 64 },
+    });
+  } catch (err) {
+    throw new AttachmentError('invalid_request', `the multipart body cannot be read: ${(err as Error).message}`);
+  }
+
+  let channel = options.channel;
+  let grant: Promise<UploadGrant> | undefined = options.grant ? Promise.resolve(options.grant) : undefined;
+  let filename: string | undefined;
+  let fileTask: Promise<StoredUpload> | undefined;
+  let fail!: (err: unknown) => void;
+  const failed = new Promise<never>((_, reject) => (fail = reject));
+  failed.catch(() => undefined);
+  const parsed = new Promise<void>((resolve) => bb.once('finish', resolve));
+
+  bb.on('field', (name, value) => {
+    if (name !== 'channel' || channel !== undefined) return;
+    try {
+      channel = normalizeChannel(value);
+    } catch (err) {
+      fail(err);
+      return;
+    }
+    grant = authorizer.authorizeUpload(token, channel);
+    grant.catch(fail);
+  });
+  bb.on('file', (name, stream, info) => {
+    if (name !== 'file' || fileTask) {
+      stream.resume();
+      return;
+    }
+    filename = info.filename;
+    fileTask = (async () => {
+      const maxBytes = grant ? (await grant).maxBytes : options.unknownChannelMaxBytes;
+      return ingest.receive(stream, maxBytes);
+    })();
+    fileTask.catch((err) => {
+      stream.resume();
+      fail(err);
+    });
+  });
+  bb.on('filesLimit', () => fail(new AttachmentError('invalid_request', 'send one file per request')));
+  bb.on('partsLimit', () => fail(new AttachmentError('invalid_request', 'too many parts in the form')));
+  bb.on('fieldsLimit', () => fail(new AttachmentError('invalid_request', 'too many fields in the form')));
+  bb.on('error', (err) => fail(err instanceof AttachmentError ? err : new AttachmentError('invalid_request', `the multipart body cannot be read: ${(err as Error).message}`)));
+  // A client that goes away mid-upload: the file stream errors, the partial file is deleted.
+  const onClose = () => {
+    if (!req.complete) bb.destroy(new AttachmentError('invalid_request', 'the upload was interrupted'));
+  };
+  req.once('close', onClose);
+  req.pipe(bb);
+
+  try {
+    await Promise.race([parsed, failed]);
+    if (!fileTask) throw new AttachmentError('invalid_request', 'a "file" field is required');
+    const stored = await Promise.race([fileTask, failed]);
+    if (channel === undefined || !grant) throw new AttachmentError('invalid_request', 'a "channel" field (text channel name, without #) is required');
+    const { maxBytes, account, accountId, channel: resolved } = await grant;
+    if (stored.blob.size > maxBytes) {
+      throw new AttachmentError('payload_too_large', `the file is larger than the ${maxBytes} bytes you may upload here`);
+    }
+    const principal: Principal = { account, accountId };
+    return { stored, target: { principal, channel: { id: resolved.id, name: resolved.name }, filename }, isPublic: resolved.public };
+  } catch (err) {
+    req.unpipe(bb);
+    bb.destroy();
+    // The file may be stored, or about to be (destroying the parser ends its stream): undo it.
+    const stored = await fileTask?.catch(() => undefined);
+    if (stored) await ingest.abandon(stored);
+    throw err;
+  } finally {
+    req.off('close', onClose);
+  }
+}
+
+function attachmentPaths(): Record<string, unknown> {
+  return {
+    '/api/v1/attachments': {
+      post: {
+        summary: 'Upload a file into a channel (multipart)',
+        description:
+          'Streams the file into storage; the type is sniffed from the bytes. Send `channel` before `file` (or as `?channel=`) so the size limit is enforced while the bytes arrive. For large files use the resumable protocol at /api/v1/uploads.',
+        security: [{ bearer: [] }],
+        parameters: [{ name: 'channel', in: 'query', required: false, schema: { type: 'string' }, description: 'Text channel name without #; alternative to the form field' }],
+        requestBody: {
+          required: true,
+          content: {
+            'multipart/form-data': {
+              schema: {
+                type: 'object',
+                required: ['file'],
+                properties: { channel: { type: 'string', description: 'Text channel name without #' }, file: { type: 'string', format: 'binary' } },
+              },
+              encoding: { file: { contentType: '*/*' } },
+            },
+          },
+        },
+        responses: {
+          201: { description: 'Stored', content: { 'application/json': { schema: attachmentAnswerSchema } } },
+          ...errorResponses(400, 401, 403, 404, 409, 413, 415, 422, 503),
+        },
+      },
+    },
+    '/api/v1/attachments/{id}': {
+      get: {
+        summary: 'An attachment, with fresh (signed) URLs',
+        security: [{ bearer: [] }],
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+        responses: {
+          200: { description: 'The attachment', content: { 'application/json': { schema: attachmentAnswerSchema } } },
+          ...errorResponses(401, 404, 503),
+        },
+      },
+    },
+  };
+}
