@@ -114,6 +114,16 @@ export function controlServerEnv(settings: StackSettings): Record<string, string
   };
 }
 
+/** The attachments service's environment: the data folder, its port and the control server's gRPC port. */
+export function attachmentsServiceEnv(settings: StackSettings): Record<string, string> {
+  return {
+    ALLOQUY_HOME: settings.layout.home,
+    ALLOQUY_ATTACHMENTS_HOST: settings.httpHost,
+    ALLOQUY_ATTACHMENTS_PORT: String(settings.ports.attachments),
+    ALLOQUY_CONTROL_GRPC_PORT: String(settings.ports.grpc),
+  };
+}
+
 /** An address to reach a listener bound to `host` from this machine (wildcards mean loopback). */
 export function localAddressFor(host: string): string {
   if (host === '' || host === '0.0.0.0' || host === '*') return '127.0.0.1';
