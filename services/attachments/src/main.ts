@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { ConfigError } from '@alloquy/control/config/config.js';
 import { createLogger } from '@alloquy/control/log/logger.js';
+import { createAssets } from './assets/index.js';
 import { GrpcAuthorizer } from './authz/grpc-authorizer.js';
 import { loadAttachmentsConfig } from './config/config.js';
 import { createEmbeds } from './embeds/index.js';
@@ -32,6 +33,13 @@ async function main(): Promise<void> {
         authorizer: core.authorizer,
         metrics: core.metrics,
         log: core.log.child({ component: 'embeds' }),
+      }).routes,
+      createAssets({
+        config: core.config,
+        db: core.store.db,
+        blobs: core.blobs,
+        authorizer: core.authorizer,
+        log: core.log.child({ component: 'assets' }),
       }).routes,
     ],
   });
