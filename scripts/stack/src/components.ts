@@ -93,6 +93,17 @@ export const murmurComponent: ComponentFactory = ({ settings, murmur }) => {
   };
 };
 
+/** Ready once `/healthz` answers at all (healthy or not: components come up on their own schedule). */
+function answersHealth(baseUrl: string): NonNullable<StackComponentSpec['ready']> {
+  return async ({ signal }) => {
+    while (!signal.aborted) {
+      if ((await fetchHealth(baseUrl)) !== undefined) return;
+      await sleep(100);
+    }
+    throw new Error('exited before answering /healthz');
+  };
+}
+
 export const CONTROL_ENTRY = join('services', 'control', 'dist', 'main.js');
 
 export const controlComponent: ComponentFactory = ({ settings, repoRoot, controlEntry }) => {
@@ -110,13 +121,7 @@ export const controlComponent: ComponentFactory = ({ settings, repoRoot, control
     cwd: repoRoot,
     stopTimeoutMs: 10_000,
     // The server answering /healthz at all is "ready"; the IRC link comes up on its own schedule.
-    async ready({ signal }) {
-      while (!signal.aborted) {
-        if ((await fetchHealth(baseUrl)) !== undefined) return;
-        await sleep(100);
-      }
-      throw new Error('exited before answering /healthz');
-    },
+    ready: answersHealth(baseUrl),
     readyTimeoutMs: 30_000,
   };
 };
@@ -138,13 +143,7 @@ export const attachmentsComponent: ComponentFactory = ({ settings, repoRoot, att
     env: { MALLOC_ARENA_MAX: '2', ...process.env, ...attachmentsServiceEnv(settings) },
     cwd: repoRoot,
     stopTimeoutMs: 10_000,
-    async ready({ signal }) {
-      while (!signal.aborted) {
-        if ((await fetchHealth(baseUrl)) !== undefined) return;
-        await sleep(100);
-      }
-      throw new Error('exited before answering /healthz');
-    },
+    ready: answersHealth(baseUrl),
     readyTimeoutMs: 30_000,
   };
 };

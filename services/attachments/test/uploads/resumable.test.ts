@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PatternFile, request, sha256, tusCreate, tusOffset, tusPatch } from '../../src/bench/client.js';
 import { writePngBomb } from '../images/support/png-bomb.js';
-import { eventually } from '../support/eventually.js';
+import { eventually } from '../../../control/test/support/eventually.js';
 import { filesIn, makePng, storedBlobs } from '../support/files.js';
 import { EVERYONE_MAX_BYTES, MiB, startTestStack, type TestStack } from '../support/stack.js';
 import { forgedTokens } from '../support/tokens.js';

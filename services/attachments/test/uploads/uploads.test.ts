@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request, sha256, uploadFile, uploadMultipart, type HttpResult } from '../../src/bench/client.js';
 import { ATTACHMENT_TAG, parseAttachmentTag } from '../../src/uploads/irc-tags.js';
 import { writePngBomb } from '../images/support/png-bomb.js';
-import { eventually } from '../support/eventually.js';
+import { eventually } from '../../../control/test/support/eventually.js';
 import { filesIn, makeGif, makeJpeg, makePng, storedBlobs } from '../support/files.js';
 import { EVERYONE_MAX_BYTES, MiB, startTestStack, type TestStack } from '../support/stack.js';
 import { forgedTokens } from '../support/tokens.js';
