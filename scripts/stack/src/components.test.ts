@@ -18,7 +18,7 @@ async function context(env: NodeJS.ProcessEnv = {}): Promise<StackContext> {
 
 describe('stackComponents', () => {
   it('starts Murmur after InspIRCd and before the control server', async () => {
-    expect(stackComponents(await context()).map((spec) => spec.name)).toEqual(['inspircd', 'murmur', 'control', 'attachments']);
+    expect(stackComponents(await context()).map((spec) => spec.name)).toEqual(['inspircd', 'murmur', 'coturn', 'control', 'attachments']);
   });
 
   it('runs Murmur in the foreground, TCP and UDP on the voice port, Ice on loopback', async () => {
@@ -57,6 +57,52 @@ describe('settings for Murmur', () => {
       ALLOQUY_MURMUR_ICE_HOST: '127.0.0.1',
       ALLOQUY_MURMUR_ICE_SECRET_PATH: '/data/secrets/murmur-ice.key',
     });
+  });
+});
+
+describe('coturn', () => {
+  it('runs turnserver with the rendered config on loopback TCP+UDP by default', async () => {
+    const ctx = await context();
+    const coturn = stackComponents(ctx).find((spec) => spec.name === 'coturn')!;
+    const port = ctx.settings.ports.turn;
+    expect(coturn.command).toBe('/usr/bin/turnserver');
+    expect(coturn.args).toEqual(['-c', '/data/alloquy/coturn/turnserver.conf']);
+    expect(coturn.listens).toEqual([
+      { host: '127.0.0.1', port, variable: 'ALLOQUY_TURN_PORT' },
+      { host: '127.0.0.1', port, protocol: 'udp', variable: 'ALLOQUY_TURN_PORT' },
+    ]);
+    expect(coturn.cleanExitSignals).toEqual(['SIGTERM']);
+  });
+
+  it('reads the TURN settings, refusing bad ones', () => {
+    const turn = loadStackSettings({ ALLOQUY_HOME: '/data' }).turn;
+    expect(turn).toMatchObject({
+      host: '127.0.0.1',
+      externalIp: null,
+      realm: 'alloquy',
+      relay: { min: 49152, max: 49999 },
+      secretPath: '/data/secrets/turn.key',
+      allowLoopbackPeers: false,
+      allowPrivatePeers: false,
+    });
+    const configured = loadStackSettings({
+      ALLOQUY_HOME: '/data',
+      ALLOQUY_TURN_HOST: '10.0.0.5',
+      ALLOQUY_TURN_EXTERNAL_IP: '203.0.113.9',
+      ALLOQUY_TURN_RELAY_MIN: '40000',
+      ALLOQUY_TURN_RELAY_MAX: '40100',
+      ALLOQUY_TURN_ALLOW_LOOPBACK_PEERS: 'true',
+    }).turn;
+    expect(configured).toMatchObject({ host: '10.0.0.5', externalIp: '203.0.113.9', relay: { min: 40000, max: 40100 }, allowLoopbackPeers: true });
+    expect(() =>
+      loadStackSettings({
+        ALLOQUY_HOME: '/data',
+        ALLOQUY_TURN_HOST: 'turn.example.org',
+        ALLOQUY_TURN_RELAY_MIN: '5000',
+        ALLOQUY_TURN_RELAY_MAX: '4000',
+        ALLOQUY_TURN_ALLOW_LOOPBACK_PEERS: 'yes',
+      }),
+    ).toThrow(/ALLOQUY_TURN_RELAY_MIN \(5000\)[\s\S]*ALLOQUY_TURN_HOST must be an IP address[\s\S]*ALLOQUY_TURN_ALLOW_LOOPBACK_PEERS must be true or false/);
   });
 });
 

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fetchHealth, httpBaseUrl } from './health.js';
 import { INSPIRCD_STOP_SIGNALS, inspircdCommand, waitForInspircdStartup } from './inspircd/process.js';
+import { coturnCommand, DEFAULT_COTURN_BINARY, waitForCoturnStartup } from './coturn/process.js';
 import { MURMUR_CLEAN_EXIT_CODES, murmurCommand, waitForMurmurStartup } from './murmur/process.js';
 import { canListen, waitForTcpPorts } from './net-wait.js';
 import { PORT_ENV_VARS } from './ports.js';
@@ -17,6 +18,8 @@ export interface StackContext {
   inspircd: { configPath: string; binary: string };
   /** murmur.ini, written by prepareMurmur. */
   murmur: { configPath: string; binary: string };
+  /** coturn's binary; default /usr/bin/turnserver (its config is settings.turn.configPath, written by prepareCoturn). */
+  coturnBinary?: string;
   /** The control server's main module (normally <repo>/services/control/dist/main.js). */
   controlEntry: string;
   /** The attachments service's main module; default <repo>/services/attachments/dist/main.js. */
@@ -93,6 +96,33 @@ export const murmurComponent: ComponentFactory = ({ settings, murmur }) => {
   };
 };
 
+/** coturn: TURN relay for WebRTC video, authenticated with the TURN REST API shared secret. */
+export const coturnComponent: ComponentFactory = ({ settings, coturnBinary }) => {
+  const binary = coturnBinary ?? DEFAULT_COTURN_BINARY;
+  const { command, args } = coturnCommand(settings.turn.configPath, binary);
+  const { host } = settings.turn;
+  const port = settings.ports.turn;
+  return {
+    name: 'coturn',
+    command,
+    args,
+    requiredFiles: [{ path: binary, hint: 'install the coturn Debian package (scripts/up does)' }],
+    listens: [
+      { host, port, variable: PORT_ENV_VARS.turn },
+      { host, port, protocol: 'udp', variable: PORT_ENV_VARS.turn },
+    ],
+    cwd: settings.turn.dataDir,
+    stopTimeoutMs: 10_000,
+    // coturn 4.6 does not catch SIGTERM: dying of it is its normal stop.
+    cleanExitCodes: [0],
+    cleanExitSignals: ['SIGTERM'],
+    async ready({ signal, output }) {
+      await waitForCoturnStartup(output, { host: localAddressFor(host), port }, { timeoutMs: 20_000, abortIf: () => abortError(signal) });
+    },
+    readyTimeoutMs: 30_000,
+  };
+};
+
 /** Ready once `/healthz` answers at all (healthy or not: components come up on their own schedule). */
 function answersHealth(baseUrl: string): NonNullable<StackComponentSpec['ready']> {
   return async ({ signal }) => {
@@ -148,11 +178,14 @@ export const attachmentsComponent: ComponentFactory = ({ settings, repoRoot, att
   };
 };
 
-/**
- * The stack, in start order (stopped in reverse). coturn and signalling join this list as they
- * arrive.
- */
-export const STACK_COMPONENTS: readonly ComponentFactory[] = [inspircdComponent, murmurComponent, controlComponent, attachmentsComponent];
+/** The stack, in start order (stopped in reverse). signalling joins this list when it arrives. */
+export const STACK_COMPONENTS: readonly ComponentFactory[] = [
+  inspircdComponent,
+  murmurComponent,
+  coturnComponent,
+  controlComponent,
+  attachmentsComponent,
+];
 
 export function stackComponents(
   context: StackContext,

@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:net';
+import { createSocket, type Socket } from 'node:dgram';
 
 /** Every TCP/UDP port of an Alloquy stack, keyed by what listens on it. */
 export interface StackPorts {
@@ -152,4 +153,67 @@ export async function freeStackPorts(): Promise<StackPorts> {
     result[name] = ports[index]!;
   });
   return result;
+}
+
+/** The UDP ports coturn allocates relays from (ALLOQUY_TURN_RELAY_MIN/MAX). */
+export interface TurnRelayRange {
+  min: number;
+  max: number;
+}
+
+/** Below Linux's ephemeral range (32768-60999) would be ideal but is crowded; coturn skips ports in use. */
+export const DEFAULT_TURN_RELAY_RANGE: Readonly<TurnRelayRange> = Object.freeze({ min: 49152, max: 49999 });
+
+/** Reads ALLOQUY_TURN_RELAY_MIN/MAX; throws on values that are not ports or a reversed range. */
+export function loadTurnRelayRange(env: NodeJS.ProcessEnv = process.env): TurnRelayRange {
+  const problems: string[] = [];
+  const read = (variable: string, fallback: number): number => {
+    const raw = env[variable];
+    if (raw === undefined || raw.trim() === '') return fallback;
+    const parsed = parsePort(raw);
+    if (parsed === undefined) problems.push(`${variable} must be a port number between 1 and 65535, got ${JSON.stringify(raw)}`);
+    return parsed ?? fallback;
+  };
+  const range = {
+    min: read('ALLOQUY_TURN_RELAY_MIN', DEFAULT_TURN_RELAY_RANGE.min),
+    max: read('ALLOQUY_TURN_RELAY_MAX', DEFAULT_TURN_RELAY_RANGE.max),
+  };
+  if (problems.length === 0 && range.min > range.max) {
+    problems.push(`ALLOQUY_TURN_RELAY_MIN (${range.min}) must not be above ALLOQUY_TURN_RELAY_MAX (${range.max})`);
+  }
+  if (problems.length > 0) throw new Error(`Invalid port configuration:\n  ${problems.join('\n  ')}`);
+  return range;
+}
+
+/**
+ * `count` consecutive UDP ports on 127.0.0.1 that were all free a moment ago
+ * (a relay range for tests), from a random start in 20000-29999, below the
+ * kernel's ephemeral range so other tests' sockets rarely land in it.
+ */
+export async function freeUdpPortRange(count: number): Promise<TurnRelayRange> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const min = 20000 + Math.floor(Math.random() * (10000 - count));
+    const sockets: Socket[] = [];
+    let free = true;
+    try {
+      for (let port = min; port < min + count && free; port++) {
+        const socket = createSocket('udp4');
+        sockets.push(socket);
+        free = await new Promise<boolean>((resolve) => {
+          socket.once('error', () => resolve(false));
+          socket.bind({ address: '127.0.0.1', port, exclusive: true }, () => resolve(true));
+        });
+      }
+    } finally {
+      await Promise.all(sockets.map((socket) => new Promise<void>((resolve) => {
+        try {
+          socket.close(() => resolve());
+        } catch {
+          resolve(); // Never bound.
+        }
+      })));
+    }
+    if (free) return { min, max: min + count - 1 };
+  }
+  throw new Error(`found no ${count} consecutive free UDP ports on 127.0.0.1`);
 }

@@ -1,5 +1,7 @@
 import { homeLayout, resolveHome, type HomeLayout } from './home.js';
-import { loadPorts, portsToEnv, type StackPorts } from './ports.js';
+import { isIP } from 'node:net';
+import { join, resolve } from 'node:path';
+import { loadPorts, loadTurnRelayRange, portsToEnv, type StackPorts, type TurnRelayRange } from './ports.js';
 
 /**
  * What the stack's components must agree on (ports, names, paths), resolved and validated.
@@ -12,6 +14,7 @@ export interface StackSettings {
   httpHost: string;
   /** Where Murmur's voice port (TCP and UDP) listens; '' for every interface (ALLOQUY_MUMBLE_HOST). */
   mumbleHost: string;
+  turn: TurnSettings;
   irc: {
     serverName: string;
     serverSid: string;
@@ -21,6 +24,25 @@ export interface StackSettings {
     /** Where InspIRCd listens for the services link and the control server connects. */
     linkHost: string;
   };
+}
+
+/** coturn's settings (the port is ports.turn). */
+export interface TurnSettings {
+  /** Where TURN listens and relays from: an IP address of this machine (ALLOQUY_TURN_HOST; default 127.0.0.1). */
+  host: string;
+  /** The public address announced behind NAT (ALLOQUY_TURN_EXTERNAL_IP); null when host is reachable as is. */
+  externalIp: string | null;
+  realm: string;
+  relay: TurnRelayRange;
+  /** The TURN REST API shared secret; the signalling service reads it too (ALLOQUY_TURN_SECRET_PATH). */
+  secretPath: string;
+  /** Only for tests (ALLOQUY_TURN_ALLOW_LOOPBACK_PEERS=true): relays may reach 127.0.0.0/8. */
+  allowLoopbackPeers: boolean;
+  /** ALLOQUY_TURN_ALLOW_PRIVATE_PEERS=true lets relays reach private ranges (a LAN-only deployment). */
+  allowPrivatePeers: boolean;
+  /** coturn's folder (user database, pid file) and its rendered config. */
+  dataDir: string;
+  configPath: string;
 }
 
 const SERVER_ID = /^[0-9][0-9A-Z]{2}$/;
@@ -73,16 +95,55 @@ export function loadStackSettings(env: NodeJS.ProcessEnv = process.env, cwd: str
   if (/[\s"\\]/.test(mumbleHost)) {
     problems.push(`ALLOQUY_MUMBLE_HOST must be one address or host name, got ${JSON.stringify(mumbleHost)}`);
   }
+  let relay: TurnRelayRange | undefined;
+  try {
+    relay = loadTurnRelayRange(env);
+  } catch (error) {
+    problems.push((error as Error).message);
+  }
+  const turnHost = read('ALLOQUY_TURN_HOST', '127.0.0.1');
+  if (isIP(turnHost) === 0) problems.push(`ALLOQUY_TURN_HOST must be an IP address of this machine, got ${JSON.stringify(turnHost)}`);
+  const turnExternal = env.ALLOQUY_TURN_EXTERNAL_IP?.trim() || null;
+  if (turnExternal !== null && isIP(turnExternal) === 0) {
+    problems.push(`ALLOQUY_TURN_EXTERNAL_IP must be an IP address, got ${JSON.stringify(turnExternal)}`);
+  }
+  const turnRealm = read('ALLOQUY_TURN_REALM', irc.network.toLowerCase());
+  if (/\s/.test(turnRealm)) problems.push(`ALLOQUY_TURN_REALM must be one word, got ${JSON.stringify(turnRealm)}`);
+  const flag = (name: string): boolean => {
+    const value = env[name]?.trim().toLowerCase();
+    if (value === undefined || value === '' || value === 'false' || value === '0') return false;
+    if (value === 'true' || value === '1') return true;
+    problems.push(`${name} must be true or false, got ${JSON.stringify(env[name])}`);
+    return false;
+  };
+  const allowLoopbackPeers = flag('ALLOQUY_TURN_ALLOW_LOOPBACK_PEERS');
+  const allowPrivatePeers = flag('ALLOQUY_TURN_ALLOW_PRIVATE_PEERS');
+  if (ports !== undefined && relay !== undefined && ports.turn >= relay.min && ports.turn <= relay.max) {
+    problems.push(`ALLOQUY_TURN_PORT (${ports.turn}) lies inside the relay range ${relay.min}-${relay.max}`);
+  }
   // Passed through as is: the control server owns the meaning of its log levels.
-  if (problems.length > 0 || ports === undefined) {
+  if (problems.length > 0 || ports === undefined || relay === undefined) {
     throw new Error(`Invalid Alloquy configuration:\n  ${problems.join('\n  ')}`);
   }
   const home = resolveHome(env, cwd);
+  const layout = homeLayout(home, env);
+  const turnSecretPath = env.ALLOQUY_TURN_SECRET_PATH?.trim();
   return {
-    layout: homeLayout(home, env),
+    layout,
     ports,
     httpHost: read('ALLOQUY_HTTP_HOST', '0.0.0.0'),
     mumbleHost,
+    turn: {
+      host: turnHost,
+      externalIp: turnExternal,
+      realm: turnRealm,
+      relay,
+      secretPath: turnSecretPath ? resolve(home, turnSecretPath) : join(layout.secretsDir, 'turn.key'),
+      allowLoopbackPeers,
+      allowPrivatePeers,
+      dataDir: join(home, 'coturn'),
+      configPath: join(home, 'coturn', 'turnserver.conf'),
+    },
     irc,
   };
 }

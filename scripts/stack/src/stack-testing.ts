@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fetchHealth, httpBaseUrl, ircLinkUp, type HealthReport } from './health.js';
 import { repoRoot } from './home.js';
-import { freeStackPorts, loadPorts, PORT_ENV_VARS, PORT_NAMES, portsToEnv, type StackPorts } from './ports.js';
-import { localAddressFor } from './settings.js';
+import { freeStackPorts, freeUdpPortRange, loadPorts, PORT_ENV_VARS, PORT_NAMES, portsToEnv, type StackPorts } from './ports.js';
+import { loadStackSettings, localAddressFor } from './settings.js';
 import { isRunning, isSupervisedProcess } from './supervisor.js';
 import { LineRing, tailFile } from './text-tail.js';
 
@@ -27,6 +27,8 @@ export interface RunningStack {
   home: string;
   /** The environment `up` was started with (without the inherited variables). */
   env: Readonly<Record<string, string>>;
+  /** coturn on 127.0.0.1:ports.turn, relaying between loopback peers; its TURN REST API shared secret. */
+  turn: { host: string; port: number; url: string; secret: string; realm: string };
   /** The control server's base URL, e.g. http://127.0.0.1:41234 */
   httpUrl: string;
   /** The pid of a running component (from $ALLOQUY_HOME/run/<name>.pid), if it is running. */
@@ -64,8 +66,15 @@ export async function startStack(options: StartStackOptions): Promise<RunningSta
     ALLOQUY_HOME: home,
     ALLOQUY_HTTP_HOST: '127.0.0.1',
     ALLOQUY_MUMBLE_HOST: '127.0.0.1',
+    // Test peers (browsers, turnutils) are all on loopback, which production coturn refuses to relay to.
+    ALLOQUY_TURN_ALLOW_LOOPBACK_PEERS: 'true',
     ...portEnv,
   };
+  if (given.ALLOQUY_TURN_RELAY_MIN === undefined && given.ALLOQUY_TURN_RELAY_MAX === undefined) {
+    const relay = await freeUdpPortRange(40);
+    env.ALLOQUY_TURN_RELAY_MIN = String(relay.min);
+    env.ALLOQUY_TURN_RELAY_MAX = String(relay.max);
+  }
   for (const [key, value] of Object.entries(given)) if (value !== undefined) env[key] = value;
   const ports = loadPorts(env);
 
@@ -153,9 +162,18 @@ export async function startStack(options: StartStackOptions): Promise<RunningSta
     await sleep(100);
   }
 
+  const settings = loadStackSettings(env, repoRoot());
+  const turnSecret = (await readFile(settings.turn.secretPath, 'utf8')).trim();
   return {
     upPid: up.pid!,
     ports,
+    turn: {
+      host: settings.turn.host,
+      port: ports.turn,
+      url: `turn:${settings.turn.host}:${ports.turn}`,
+      secret: turnSecret,
+      realm: settings.turn.realm,
+    },
     home,
     env,
     httpUrl,

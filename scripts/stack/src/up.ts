@@ -11,6 +11,7 @@ import { fetchHealth, httpBaseUrl, ircLinkUp } from './health.js';
 import { ensureHome, ensureSecret, repoRoot } from './home.js';
 import { prepareFastConnect, type FastConnectModules } from './inspircd/fast-connect.js';
 import { DEFAULT_INSPIRCD_BINARY, writeInspircdFiles } from './inspircd/process.js';
+import { prepareCoturn } from './coturn/process.js';
 import { DEFAULT_MURMUR_AUTOBAN } from './murmur/config.js';
 import { DEFAULT_MURMUR_BINARY, prepareMurmur } from './murmur/process.js';
 import { loadStackSettings, localAddressFor, type StackSettings } from './settings.js';
@@ -41,6 +42,8 @@ async function main(): Promise<number> {
   const murmurServerPassword = await ensureSecret(layout.murmurServerPasswordPath, 32);
   // Typed (or pasted) into a Mumble client by an operator: shorter than the machine secrets.
   const murmurSuperUserPassword = await ensureSecret(layout.murmurSuperUserPasswordPath, 16);
+  // The TURN REST API shared secret: coturn checks, and the signalling service mints, credentials with it.
+  const turnSecret = await ensureSecret(settings.turn.secretPath, 32);
   const certificate = await ensureCertificate(layout.tlsDir, certificateHostnames(settings));
   if (certificate.created) console.log(`Created a self-signed TLS certificate: ${certificate.certPath}`);
 
@@ -99,6 +102,19 @@ async function main(): Promise<number> {
       tls: certificate,
       registerName: irc.network,
       autoban: DEFAULT_MURMUR_AUTOBAN,
+    });
+    await prepareCoturn({
+      configPath: settings.turn.configPath,
+      dataDir: settings.turn.dataDir,
+      listenIp: settings.turn.host,
+      externalIp: settings.turn.externalIp,
+      port: ports.turn,
+      relayMin: settings.turn.relay.min,
+      relayMax: settings.turn.relay.max,
+      secret: turnSecret,
+      realm: settings.turn.realm,
+      allowLoopbackPeers: settings.turn.allowLoopbackPeers,
+      allowPrivatePeers: settings.turn.allowPrivatePeers,
     });
   } catch (error) {
     console.error((error as Error).message);
@@ -182,6 +198,12 @@ function printEndpoints(settings: StackSettings, certPath: string): void {
       `TCP+UDP, ${settings.mumbleHost === '' ? 'all interfaces' : `bound to ${settings.mumbleHost}`}; Alloquy accounts; certificate ${certPath}`,
     ],
     ['Murmur Ice', `127.0.0.1:${ports.mumbleIce}`, 'loopback only; control server <-> Murmur'],
+    [
+      'TURN (coturn)',
+      `turn:${settings.turn.externalIp ?? settings.turn.host}:${ports.turn}`,
+      `UDP+TCP, relays ${settings.turn.relay.min}-${settings.turn.relay.max}/udp; TURN REST API secret ${settings.turn.secretPath}` +
+        (settings.turn.allowLoopbackPeers ? '; relays to loopback (testing only)' : ''),
+    ],
   ];
   const width = Math.max(...rows.map(([label]) => label.length));
   const urlWidth = Math.max(...rows.map(([, url]) => url.length));
