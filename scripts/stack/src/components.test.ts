@@ -18,7 +18,7 @@ async function context(env: NodeJS.ProcessEnv = {}): Promise<StackContext> {
 
 describe('stackComponents', () => {
   it('starts Murmur after InspIRCd and before the control server', async () => {
-    expect(stackComponents(await context()).map((spec) => spec.name)).toEqual(['inspircd', 'murmur', 'coturn', 'control', 'attachments']);
+    expect(stackComponents(await context()).map((spec) => spec.name)).toEqual(['inspircd', 'murmur', 'coturn', 'control', 'attachments', 'signalling']);
   });
 
   it('runs Murmur in the foreground, TCP and UDP on the voice port, Ice on loopback', async () => {

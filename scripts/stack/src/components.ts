@@ -8,7 +8,7 @@ import { coturnCommand, DEFAULT_COTURN_BINARY, waitForCoturnStartup } from './co
 import { MURMUR_CLEAN_EXIT_CODES, murmurCommand, waitForMurmurStartup } from './murmur/process.js';
 import { canListen, waitForTcpPorts } from './net-wait.js';
 import { PORT_ENV_VARS } from './ports.js';
-import { attachmentsServiceEnv, controlServerEnv, localAddressFor, type StackSettings } from './settings.js';
+import { attachmentsServiceEnv, controlServerEnv, signallingServiceEnv, localAddressFor, type StackSettings } from './settings.js';
 import type { ComponentSpec } from './supervisor.js';
 
 /** What a component factory may draw on; prepared by `up` before anything starts. */
@@ -24,6 +24,8 @@ export interface StackContext {
   controlEntry: string;
   /** The attachments service's main module; default <repo>/services/attachments/dist/main.js. */
   attachmentsEntry?: string;
+  /** The signalling service's main module; default <repo>/services/signalling/dist/main.js. */
+  signallingEntry?: string;
 }
 
 export interface StackComponentSpec extends ComponentSpec {
@@ -178,13 +180,33 @@ export const attachmentsComponent: ComponentFactory = ({ settings, repoRoot, att
   };
 };
 
-/** The stack, in start order (stopped in reverse). signalling joins this list when it arrives. */
+export const SIGNALLING_ENTRY = join('services', 'signalling', 'dist', 'main.js');
+
+/** The signalling service: WebRTC rooms for voice channels and short-lived TURN credentials. */
+export const signallingComponent: ComponentFactory = ({ settings, repoRoot, signallingEntry }) => {
+  const entry = signallingEntry ?? join(repoRoot, SIGNALLING_ENTRY);
+  return {
+    name: 'signalling',
+    command: process.execPath,
+    args: [entry],
+    listens: [{ host: settings.httpHost, port: settings.ports.signalling, variable: PORT_ENV_VARS.signalling }],
+    requiredFiles: [{ path: entry, hint: 'build the workspace with `pnpm build` (scripts/up does)' }],
+    env: { ...process.env, ...signallingServiceEnv(settings) },
+    cwd: repoRoot,
+    stopTimeoutMs: 10_000,
+    ready: answersHealth(httpBaseUrl(localAddressFor(settings.httpHost), settings.ports.signalling)),
+    readyTimeoutMs: 30_000,
+  };
+};
+
+/** The stack, in start order (stopped in reverse). */
 export const STACK_COMPONENTS: readonly ComponentFactory[] = [
   inspircdComponent,
   murmurComponent,
   coturnComponent,
   controlComponent,
   attachmentsComponent,
+  signallingComponent,
 ];
 
 export function stackComponents(

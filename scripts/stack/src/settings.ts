@@ -185,6 +185,20 @@ export function attachmentsServiceEnv(settings: StackSettings): Record<string, s
   };
 }
 
+/** The signalling service's environment: its port, the control server's gRPC port, and coturn's address and secret. */
+export function signallingServiceEnv(settings: StackSettings): Record<string, string> {
+  const { turn, ports } = settings;
+  const turnAddress = turn.externalIp ?? turn.host;
+  return {
+    ALLOQUY_HOME: settings.layout.home,
+    ALLOQUY_SIGNALLING_HOST: settings.httpHost,
+    ALLOQUY_SIGNALLING_PORT: String(ports.signalling),
+    ALLOQUY_CONTROL_GRPC_PORT: String(ports.grpc),
+    ALLOQUY_TURN_SECRET_PATH: turn.secretPath,
+    ALLOQUY_TURN_URLS: `turn:${turnAddress}:${ports.turn}?transport=udp,turn:${turnAddress}:${ports.turn}?transport=tcp`,
+  };
+}
+
 /** An address to reach a listener bound to `host` from this machine (wildcards mean loopback). */
 export function localAddressFor(host: string): string {
   if (host === '' || host === '0.0.0.0' || host === '*') return '127.0.0.1';

@@ -1,0 +1,51 @@
+/**
+ * The one error type of the signalling service. Over HTTP it becomes a status and
+ * `{"error":{"code","message"}}`; over the WebSocket an `error` message with the same code.
+ * The message is safe to show to the end user.
+ */
+export type SignallingErrorCode =
+  | 'unauthorized'
+  | 'invalid_token'
+  | 'forbidden'
+  | 'not_found'
+  | 'invalid_request'
+  | 'invalid_message'
+  | 'not_in_room'
+  | 'unknown_peer'
+  | 'rate_limited'
+  | 'control_unavailable'
+  | 'bad_gateway'
+  | 'internal';
+
+const STATUS: Record<SignallingErrorCode, number> = {
+  unauthorized: 401,
+  invalid_token: 401,
+  forbidden: 403,
+  not_found: 404,
+  invalid_request: 400,
+  invalid_message: 400,
+  not_in_room: 409,
+  unknown_peer: 404,
+  rate_limited: 429,
+  control_unavailable: 503,
+  bad_gateway: 502,
+  internal: 500,
+};
+
+export class SignallingError extends Error {
+  override name = 'SignallingError';
+  constructor(
+    readonly code: SignallingErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+
+  get status(): number {
+    return STATUS[this.code];
+  }
+
+  toJSON(): { error: { code: SignallingErrorCode; message: string } } {
+    return { error: { code: this.code, message: this.message } };
+  }
+}

@@ -1,0 +1,96 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '@alloquy/control/config/config.js';
+import { Permission } from '@alloquy/control/guild/permissions/permissions.js';
+import { OPERATOR } from '@alloquy/control/guild/service.js';
+import { createLogger } from '@alloquy/control/log/logger.js';
+import { startControlServer, type ControlServer } from '@alloquy/control/server.js';
+import { GrpcVoiceAccess } from '../../src/authz/voice-access.js';
+import { loadSignallingConfig } from '../../src/config/config.js';
+import { startSignallingServer, type SignallingServer } from '../../src/server.js';
+
+export const PASSWORD = 'correct horse battery staple';
+export const TURN_URLS = ['turn:127.0.0.1:3478?transport=udp', 'turn:127.0.0.1:3478?transport=tcp'];
+export const USERS = ['alice', 'bob', 'carol'] as const;
+export type User = (typeof USERS)[number];
+
+export interface TestStack {
+  control: ControlServer;
+  signalling: SignallingServer;
+  home: string;
+  baseUrl: string;
+  wsUrl: string;
+  tokens: Record<User, string>;
+  ids: Record<User, number>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A real control server (accounts, guild, gRPC Access service; IRC and Murmur off) in a temp home
+ * and the signalling service in front of it. Voice channels: `General` (everyone may connect and
+ * use video), `Stage` (VIDEO denied to @everyone but alice), `Private` (only alice may CONNECT).
+ */
+export async function startTestStack(): Promise<TestStack> {
+  const home = mkdtempSync(join(tmpdir(), 'alloquy-signalling-'));
+  const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', 'test');
+  const control = await startControlServer(
+    loadConfig({
+      ALLOQUY_HOME: home,
+      ALLOQUY_HTTP_HOST: '127.0.0.1',
+      ALLOQUY_HTTP_PORT: '0',
+      ALLOQUY_IRC_LINK: 'false',
+      ALLOQUY_MURMUR: 'false',
+      ALLOQUY_OPERATOR_SOCKET: join(home, 'run', 'control.sock'),
+    }),
+    log.child({ service: 'control' }),
+  );
+  let signalling: SignallingServer | undefined;
+  const access = new GrpcVoiceAccess({ address: control.grpc.address, timeoutMs: 5000 });
+  try {
+    // The first account is a server admin: keep it out of the cast.
+    await control.accounts.register('owner', PASSWORD);
+    const ids = {} as Record<User, number>;
+    for (const user of USERS) ids[user] = (await control.accounts.register(user, PASSWORD)).id;
+    const g = control.guild;
+    g.createChannel(OPERATOR, { kind: 'voice', name: 'Stage' });
+    g.setOverwrite(OPERATOR, 'Stage', { type: 'role', target: '@everyone', allow: 0n, deny: Permission.VIDEO });
+    g.setOverwrite(OPERATOR, 'Stage', { type: 'member', target: String(ids.alice), allow: Permission.VIDEO, deny: 0n });
+    g.createChannel(OPERATOR, { kind: 'voice', name: 'Private' });
+    g.setOverwrite(OPERATOR, 'Private', { type: 'role', target: '@everyone', allow: 0n, deny: Permission.CONNECT });
+    g.setOverwrite(OPERATOR, 'Private', { type: 'member', target: String(ids.alice), allow: Permission.CONNECT, deny: 0n });
+    const tokens = {} as Record<User, string>;
+    for (const user of USERS) tokens[user] = (await control.accounts.login(user, PASSWORD, { via: 'cli' })).access_token;
+
+    const config = loadSignallingConfig({
+      ALLOQUY_HOME: home,
+      ALLOQUY_SIGNALLING_HOST: '127.0.0.1',
+      ALLOQUY_SIGNALLING_PORT: '0',
+      ALLOQUY_CONTROL_GRPC_ADDRESS: control.grpc.address,
+      ALLOQUY_TURN_URLS: TURN_URLS.join(','),
+    });
+    signalling = await startSignallingServer(config, log.child({ service: 'signalling' }), { access });
+    const running = signalling;
+    return {
+      control,
+      signalling: running,
+      home,
+      baseUrl: `http://127.0.0.1:${running.httpPort}`,
+      wsUrl: `ws://127.0.0.1:${running.httpPort}/api/v1/signalling`,
+      tokens,
+      ids,
+      async stop() {
+        await running.stop();
+        access.close();
+        await control.stop();
+        rmSync(home, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    await signalling?.stop();
+    access.close();
+    await control.stop();
+    rmSync(home, { recursive: true, force: true });
+    throw err;
+  }
+}
