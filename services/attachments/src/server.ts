@@ -8,7 +8,7 @@ import type { AttachmentsConfig } from './config/config.js';
 import { downloadRoutes } from './downloads/download-routes.js';
 import { AttachmentLinks, DEFAULT_LINK_POLICY, type LinkPolicy } from './downloads/links.js';
 import { UrlSigner } from './downloads/url-signer.js';
-import { Health } from './health/health.js';
+import { Health } from '@alloquy/control/health/health.js';
 import { createAttachmentsApp, type RouteModule } from './http/app.js';
 import { AttachmentsMetrics } from './metrics/metrics.js';
 import type { BlobStore } from './storage/blob-store.js';

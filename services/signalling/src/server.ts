@@ -5,7 +5,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { ensureSecret } from '@alloquy/control/config/config.js';
 import type { VoiceAccess } from './authz/voice-access.js';
 import type { SignallingConfig } from './config/config.js';
-import { Health } from './health/health.js';
+import { Health } from '@alloquy/control/health/health.js';
 import { bearerFromHeader, createSignallingApp } from './http/app.js';
 import { SignallingMetrics } from './metrics/metrics.js';
 import { Rooms } from './rooms/rooms.js';

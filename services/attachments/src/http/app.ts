@@ -1,7 +1,7 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { Logger } from 'pino';
 import { AttachmentError } from '../errors/attachment-error.js';
-import type { Health } from '../health/health.js';
+import type { Health } from '@alloquy/control/health/health.js';
 import type { AttachmentsMetrics } from '../metrics/metrics.js';
 
 /**

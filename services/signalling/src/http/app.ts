@@ -1,7 +1,7 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { Logger } from 'pino';
 import { SignallingError } from '../errors/signalling-error.js';
-import type { Health } from '../health/health.js';
+import type { Health } from '@alloquy/control/health/health.js';
 import type { SignallingMetrics } from '../metrics/metrics.js';
 
 export interface SignallingAppDeps {
