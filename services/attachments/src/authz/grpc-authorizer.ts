@@ -8,10 +8,9 @@
  * channel `not_found` (404), and a control server that is down or does not answer before the
  * deadline `control_unavailable` (503): never an upload let through by default.
  */
-import { AccessCallError, AccessClient } from '@alloquy/control/grpc/access-client.js';
-import { status } from '@grpc/grpc-js';
+import { AccessClient, accessFailure, askAccess, type AccessCallError, type AccessFailureCode } from '@alloquy/control/grpc/access-client.js';
 import type { ChannelDecision, ChannelInfo, ChannelRef as WireChannelRef } from '@alloquy/control/grpc/access-proto.js';
-import { AttachmentError, type AttachmentErrorCode } from '../errors/attachment-error.js';
+import { AttachmentError } from '../errors/attachment-error.js';
 import type { Authorizer, ChannelRef, ChannelSummary, Principal, UploadGrant } from './authorizer.js';
 
 export interface GrpcAuthorizerOptions {
@@ -86,13 +85,8 @@ export class GrpcAuthorizer implements Authorizer {
     this.client.close();
   }
 
-  private async ask<T>(call: () => Promise<T>): Promise<T> {
-    try {
-      return await call();
-    } catch (err) {
-      if (err instanceof AccessCallError) throw toAttachmentError(err);
-      throw err;
-    }
+  private ask<T>(call: () => Promise<T>): Promise<T> {
+    return askAccess(call, newAttachmentError);
   }
 }
 
@@ -114,24 +108,10 @@ function refusal(decision: ChannelDecision, what: string): AttachmentError {
   return new AttachmentError('forbidden', `${what} in #${decision.channel.name} needs ${decision.missing.join(' and ')}`);
 }
 
-/** gRPC status → our code; anything else (INTERNAL, UNIMPLEMENTED, ...) is the control server's fault: `bad_gateway`. */
-const STATUS_TO_CODE: ReadonlyMap<status, AttachmentErrorCode> = new Map([
-  [status.UNAUTHENTICATED, 'invalid_token'],
-  [status.PERMISSION_DENIED, 'forbidden'],
-  [status.NOT_FOUND, 'not_found'],
-  [status.INVALID_ARGUMENT, 'invalid_request'],
-  [status.UNAVAILABLE, 'control_unavailable'],
-  [status.DEADLINE_EXCEEDED, 'control_unavailable'],
-  [status.CANCELLED, 'control_unavailable'],
-  [status.RESOURCE_EXHAUSTED, 'control_unavailable'],
-]);
-
 export function toAttachmentError(err: AccessCallError): AttachmentError {
-  const code = STATUS_TO_CODE.get(err.code) ?? 'bad_gateway';
-  if (code === 'control_unavailable') {
-    const why = err.code === status.DEADLINE_EXCEEDED ? 'did not answer in time' : 'cannot be reached';
-    return new AttachmentError(code, `the control server ${why}; try again shortly`);
-  }
-  if (code === 'bad_gateway') return new AttachmentError(code, 'the control server could not answer the permission check');
-  return new AttachmentError(code, err.message);
+  return accessFailure(err, newAttachmentError);
+}
+
+function newAttachmentError(code: AccessFailureCode, message: string): AttachmentError {
+  return new AttachmentError(code, message);
 }

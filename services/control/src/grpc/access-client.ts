@@ -37,10 +37,44 @@ export class AccessCallError extends Error {
   ) {
     super(message);
   }
+}
 
-  /** The call never got an answer from a working control server (down, restarting, too slow). */
-  get unavailable(): boolean {
-    return this.code === grpc.status.UNAVAILABLE || this.code === grpc.status.DEADLINE_EXCEEDED || this.code === grpc.status.CANCELLED;
+/** What a failed Access call means to the calling service; each service's error type has these codes. */
+export type AccessFailureCode = 'invalid_token' | 'forbidden' | 'not_found' | 'invalid_request' | 'control_unavailable' | 'bad_gateway';
+
+/** gRPC status → failure code; anything else (INTERNAL, UNIMPLEMENTED, ...) is the control server's fault: `bad_gateway`. */
+const STATUS_TO_FAILURE: ReadonlyMap<grpc.status, AccessFailureCode> = new Map([
+  [grpc.status.UNAUTHENTICATED, 'invalid_token'],
+  [grpc.status.PERMISSION_DENIED, 'forbidden'],
+  [grpc.status.NOT_FOUND, 'not_found'],
+  [grpc.status.INVALID_ARGUMENT, 'invalid_request'],
+  [grpc.status.UNAVAILABLE, 'control_unavailable'],
+  [grpc.status.DEADLINE_EXCEEDED, 'control_unavailable'],
+  [grpc.status.CANCELLED, 'control_unavailable'],
+  [grpc.status.RESOURCE_EXHAUSTED, 'control_unavailable'],
+]);
+
+/**
+ * Turns a failed call into the caller's own error, built by `make`: a control server that is down
+ * or late is `control_unavailable`, never a request let through by default.
+ */
+export function accessFailure<E>(err: AccessCallError, make: (code: AccessFailureCode, message: string) => E): E {
+  const code = STATUS_TO_FAILURE.get(err.code) ?? 'bad_gateway';
+  if (code === 'control_unavailable') {
+    const why = err.code === grpc.status.DEADLINE_EXCEEDED ? 'did not answer in time' : 'cannot be reached';
+    return make(code, `the control server ${why}; try again shortly`);
+  }
+  if (code === 'bad_gateway') return make(code, 'the control server could not answer the permission check');
+  return make(code, err.message);
+}
+
+/** Runs one Access call, rethrowing its AccessCallError as the caller's own error (see accessFailure). */
+export async function askAccess<T, E>(call: () => Promise<T>, make: (code: AccessFailureCode, message: string) => E): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if (err instanceof AccessCallError) throw accessFailure(err, make);
+    throw err;
   }
 }
 

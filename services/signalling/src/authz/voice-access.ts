@@ -8,9 +8,8 @@
  * permission `forbidden`, an unknown channel `not_found`, a control server down or late
  * `control_unavailable`: never a join let through by default.
  */
-import { AccessCallError, AccessClient } from '@alloquy/control/grpc/access-client.js';
-import { status } from '@grpc/grpc-js';
-import { SignallingError, type SignallingErrorCode } from '../errors/signalling-error.js';
+import { AccessClient, askAccess, type AccessFailureCode } from '@alloquy/control/grpc/access-client.js';
+import { SignallingError } from '../errors/signalling-error.js';
 
 export interface Identity {
   account: string;
@@ -59,33 +58,10 @@ export class GrpcVoiceAccess implements VoiceAccess {
   }
 }
 
-async function ask<T>(call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (err) {
-    if (err instanceof AccessCallError) throw toSignallingError(err);
-    throw err;
-  }
+function ask<T>(call: () => Promise<T>): Promise<T> {
+  return askAccess(call, newSignallingError);
 }
 
-/** gRPC status → our code; anything else (INTERNAL, UNIMPLEMENTED, ...) is the control server's fault: `bad_gateway`. */
-const STATUS_TO_CODE: ReadonlyMap<status, SignallingErrorCode> = new Map([
-  [status.UNAUTHENTICATED, 'invalid_token'],
-  [status.PERMISSION_DENIED, 'forbidden'],
-  [status.NOT_FOUND, 'not_found'],
-  [status.INVALID_ARGUMENT, 'invalid_request'],
-  [status.UNAVAILABLE, 'control_unavailable'],
-  [status.DEADLINE_EXCEEDED, 'control_unavailable'],
-  [status.CANCELLED, 'control_unavailable'],
-  [status.RESOURCE_EXHAUSTED, 'control_unavailable'],
-]);
-
-export function toSignallingError(err: AccessCallError): SignallingError {
-  const code = STATUS_TO_CODE.get(err.code) ?? 'bad_gateway';
-  if (code === 'control_unavailable') {
-    const why = err.code === status.DEADLINE_EXCEEDED ? 'did not answer in time' : 'cannot be reached';
-    return new SignallingError(code, `the control server ${why}; try again shortly`);
-  }
-  if (code === 'bad_gateway') return new SignallingError(code, 'the control server could not answer the permission check');
-  return new SignallingError(code, err.message);
+function newSignallingError(code: AccessFailureCode, message: string): SignallingError {
+  return new SignallingError(code, message);
 }
