@@ -1,7 +1,9 @@
-import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import type { Health } from '@alloquy/control/health/health.js';
+import { bearerFromHeader, createServiceApp } from '@alloquy/control/http/service-app.js';
+import type express from 'express';
+import type { Request, Router } from 'express';
 import type { Logger } from 'pino';
 import { AttachmentError } from '../errors/attachment-error.js';
-import type { Health } from '@alloquy/control/health/health.js';
 import type { AttachmentsMetrics } from '../metrics/metrics.js';
 
 /**
@@ -36,77 +38,53 @@ const CORS_EXPOSED_HEADERS = [
 
 /** The bearer token of a request, or an `unauthorized` error. */
 export function bearerToken(req: Request): string {
-  const header = req.headers.authorization;
-  const match = header ? /^Bearer ([^\s]+)$/i.exec(header) : null;
-  if (!match) throw new AttachmentError('unauthorized', 'an "Authorization: Bearer <access token>" header is required');
-  return match[1]!;
+  const token = bearerFromHeader(req.headers.authorization);
+  if (token === undefined) throw new AttachmentError('unauthorized', 'an "Authorization: Bearer <access token>" header is required');
+  return token;
 }
 
 export function createAttachmentsApp(deps: AttachmentsAppDeps): express.Express {
-  const { modules, health, metrics, log } = deps;
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('etag', false);
-  app.use((req, res, next) => {
-    const end = metrics.httpDuration.startTimer();
-    res.on('finish', () => {
-      const routePath = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
-      end({ method: req.method, route: routePath, status: String(res.statusCode) });
-    });
-    // Nothing this service serves is to be reinterpreted by a browser.
-    res.setHeader('X-Content-Type-Options', 'nosniff');
-    next();
-  });
-
-  // The web client calls from the control server's origin. Every call carries a bearer token and
-  // never a cookie, so any origin may call: a page without the token can do nothing with it.
-  app.use((req, res, next) => {
-    res.setHeader('Access-Control-Allow-Origin', '*');
-    res.setHeader('Access-Control-Expose-Headers', CORS_EXPOSED_HEADERS);
-    if (req.method === 'OPTIONS' && req.headers['access-control-request-method']) {
-      res.setHeader('Access-Control-Allow-Methods', 'GET, HEAD, POST, PATCH, DELETE, OPTIONS');
-      res.setHeader('Access-Control-Allow-Headers', CORS_ALLOWED_HEADERS);
-      res.setHeader('Access-Control-Max-Age', '86400');
-      res.status(204).end();
-      return;
-    }
-    next();
-  });
-
+  const { modules } = deps;
   const openapi = {
     openapi: '3.1.0',
     info: { title: 'Alloquy attachments API', version: deps.version },
     components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     paths: Object.assign({}, ...modules.map((m) => m.paths)) as Record<string, unknown>,
   };
-  app.get('/api/v1/openapi.json', (_req, res) => {
-    res.json(openapi);
+  return createServiceApp({
+    health: deps.health,
+    metrics: deps.metrics,
+    log: deps.log,
+    before: [
+      (_req, res, next) => {
+        // Nothing this service serves is to be reinterpreted by a browser.
+        res.setHeader('X-Content-Type-Options', 'nosniff');
+        next();
+      },
+      // The web client calls from the control server's origin. Every call carries a bearer token and
+      // never a cookie, so any origin may call: a page without the token can do nothing with it.
+      (req, res, next) => {
+        res.setHeader('Access-Control-Allow-Origin', '*');
+        res.setHeader('Access-Control-Expose-Headers', CORS_EXPOSED_HEADERS);
+        if (req.method === 'OPTIONS' && req.headers['access-control-request-method']) {
+          res.setHeader('Access-Control-Allow-Methods', 'GET, HEAD, POST, PATCH, DELETE, OPTIONS');
+          res.setHeader('Access-Control-Allow-Headers', CORS_ALLOWED_HEADERS);
+          res.setHeader('Access-Control-Max-Age', '86400');
+          res.status(204).end();
+          return;
+        }
+        next();
+      },
+    ],
+    mount(app) {
+      app.get('/api/v1/openapi.json', (_req, res) => {
+        res.json(openapi);
+      });
+      for (const module of modules) app.use(module.router);
+    },
+    toError: toAttachmentError,
+    notFound: () => new AttachmentError('not_found', 'no such endpoint'),
   });
-  app.get('/healthz', (_req, res) => {
-    const report = health.report();
-    res.status(report.status === 'ok' ? 200 : 503).json(report);
-  });
-  app.get('/metrics', async (_req, res, next) => {
-    try {
-      res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
-    } catch (err) {
-      next(err);
-    }
-  });
-
-  for (const module of modules) app.use(module.router);
-
-  app.use((_req, _res, next) => next(new AttachmentError('not_found', 'no such endpoint')));
-  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const error = toAttachmentError(err);
-    if (error.code === 'internal') log.error({ err, method: req.method, url: req.originalUrl }, 'request failed');
-    if (res.headersSent) {
-      res.destroy();
-      return;
-    }
-    res.status(error.status).json(error.toJSON());
-  });
-  return app;
 }
 
 function toAttachmentError(err: unknown): AttachmentError {

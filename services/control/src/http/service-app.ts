@@ -1,0 +1,84 @@
+/**
+ * The HTTP shell shared by the services beside the control server (attachments, signalling):
+ * route-labelled request timing, `/healthz`, `/metrics`, and the closing not-found and error
+ * handlers that send every failure as the service's own error type.
+ */
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import type { Histogram, Registry } from 'prom-client';
+import type { Health } from '../health/health.js';
+import type { Logger } from '../log/logger.js';
+
+/** What the shell needs of a service's error type. */
+export interface ServiceHttpError {
+  readonly code: string;
+  readonly status: number;
+  toJSON(): unknown;
+}
+
+export interface ServiceAppOptions {
+  health: Health;
+  metrics: { httpDuration: Histogram<'method' | 'route' | 'status'>; registry: Registry };
+  log: Logger;
+  /** Run on every request before any route: response headers, CORS. */
+  before: readonly RequestHandler[];
+  /** The service's own endpoints, mounted after `/healthz` and `/metrics`. */
+  mount(app: express.Express): void;
+  /** Any thrown error as the service's error; code `internal` is logged. */
+  toError(err: unknown): ServiceHttpError;
+  /** The error for a path no route serves. */
+  notFound(): ServiceHttpError;
+  /** How a failed request's URL is logged (default: `req.originalUrl`). */
+  logUrl?(req: Request): string;
+}
+
+const BEARER = /^Bearer ([^\s]+)$/i;
+
+/** The bearer token of an `Authorization` header, or undefined. */
+export function bearerFromHeader(header: string | undefined): string | undefined {
+  const match = header ? BEARER.exec(header) : null;
+  return match ? match[1] : undefined;
+}
+
+export function createServiceApp(options: ServiceAppOptions): express.Express {
+  const { health, metrics, log } = options;
+  const logUrl = options.logUrl ?? ((req: Request) => req.originalUrl);
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use((req, res, next) => {
+    const end = metrics.httpDuration.startTimer();
+    res.on('finish', () => {
+      // The route pattern, not the raw URL, so label cardinality stays bounded.
+      const routePath = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
+      end({ method: req.method, route: routePath, status: String(res.statusCode) });
+    });
+    next();
+  });
+  for (const handler of options.before) app.use(handler);
+
+  app.get('/healthz', (_req, res) => {
+    const report = health.report();
+    res.status(report.status === 'ok' ? 200 : 503).json(report);
+  });
+  app.get('/metrics', async (_req, res, next) => {
+    try {
+      res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    } catch (err) {
+      next(err);
+    }
+  });
+  options.mount(app);
+
+  app.use((_req, _res, next) => next(options.notFound()));
+  // express recognises an error handler by its four parameters.
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const error = options.toError(err);
+    if (error.code === 'internal') log.error({ err, method: req.method, url: logUrl(req) }, 'request failed');
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    res.status(error.status).json(error.toJSON());
+  });
+  return app;
+}
