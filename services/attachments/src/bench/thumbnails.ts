@@ -41,6 +41,7 @@ import sharp from 'sharp';
 import { THUMBNAIL_WEBP } from '../images/image-processor.js';
 import { DEFAULT_THUMBNAIL_EDGES } from '../images/thumbnail-plan.js';
 import { LocalMediaProcessor } from '../media/media-processor.js';
+import { parseBenchArgs } from './args.js';
 
 const CONVERT = '/usr/bin/convert';
 const TIME = '/usr/bin/time';
@@ -57,33 +58,16 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const opts: Options = { runs: 24, concurrency: availableParallelism(), warmup: 2, rounds: 3, magickThreads: 1, keep: false };
-  const names: Record<string, keyof Options> = {
-    '--runs': 'runs',
-    '--concurrency': 'concurrency',
-    '--warmup': 'warmup',
-    '--rounds': 'rounds',
-    '--magick-threads': 'magickThreads',
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--help' || a === '-h') {
-      process.stderr.write('usage: scripts/bench/thumbnails [--runs N] [--concurrency N] [--warmup N] [--rounds N] [--magick-threads N] [--keep]\n');
-      process.exit(0);
-    }
-    if (a === '--keep') {
-      opts.keep = true;
-      continue;
-    }
-    const key = names[a];
-    const value = Number(argv[++i]);
-    if (!key || !Number.isInteger(value) || value < (key === 'warmup' ? 0 : 1)) {
-      process.stderr.write(`thumbnails bench: bad option ${a}\n`);
-      process.exit(2);
-    }
-    (opts as unknown as Record<string, number>)[key] = value;
-  }
-  return opts;
+  return parseBenchArgs(
+    argv,
+    { runs: 24, concurrency: availableParallelism(), warmup: 2, rounds: 3, magickThreads: 1, keep: false },
+    {
+      bench: 'thumbnails',
+      usage: 'scripts/bench/thumbnails [--runs N] [--concurrency N] [--warmup N] [--rounds N] [--magick-threads N] [--keep]',
+      flags: { '--runs': 'runs', '--concurrency': 'concurrency', '--warmup': 'warmup', '--rounds': 'rounds', '--magick-threads': 'magickThreads' },
+      zeroAllowed: ['warmup'],
+    },
+  );
 }
 
 const log = (line: string) => process.stderr.write(`thumbnails bench: ${line}\n`);

@@ -24,33 +24,23 @@ import { startControlServer } from '@alloquy/control/server.js';
 import { GrpcAuthorizer } from '../authz/grpc-authorizer.js';
 import { loadAttachmentsConfig } from '../config/config.js';
 import { startAttachmentsServer } from '../server.js';
+import { parseBenchArgs } from './args.js';
 import { PatternFile, tusCreate, tusOffset, tusPatch, uploadMultipart, type HttpResult } from './client.js';
 
 const MiB = 1024 * 1024;
 const PASSWORD = 'benchmark password 1';
 
 function parseArgs(argv: string[]) {
-  const opts = { sizeMib: 256, runs: 3, chunkMib: 32, resumeMib: 1024, keep: false };
-  const names: Record<string, keyof typeof opts> = { '--size-mib': 'sizeMib', '--runs': 'runs', '--chunk-mib': 'chunkMib', '--resume-mib': 'resumeMib' };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--help' || a === '-h') {
-      process.stderr.write('usage: scripts/bench/uploads [--size-mib N] [--runs N] [--chunk-mib N] [--resume-mib N] [--keep]\n');
-      process.exit(0);
-    }
-    if (a === '--keep') {
-      opts.keep = true;
-      continue;
-    }
-    const key = names[a];
-    const value = Number(argv[++i]);
-    if (!key || !Number.isInteger(value) || value < (key === 'resumeMib' ? 0 : 1)) {
-      process.stderr.write(`uploads bench: bad option ${a}\n`);
-      process.exit(2);
-    }
-    (opts as Record<string, number | boolean>)[key] = value;
-  }
-  return opts;
+  return parseBenchArgs(
+    argv,
+    { sizeMib: 256, runs: 3, chunkMib: 32, resumeMib: 1024, keep: false },
+    {
+      bench: 'uploads',
+      usage: 'scripts/bench/uploads [--size-mib N] [--runs N] [--chunk-mib N] [--resume-mib N] [--keep]',
+      flags: { '--size-mib': 'sizeMib', '--runs': 'runs', '--chunk-mib': 'chunkMib', '--resume-mib': 'resumeMib' },
+      zeroAllowed: ['resumeMib'],
+    },
+  );
 }
 
 const mbPerSecond = (bytes: number, ms: number) => Math.round((bytes / 1e6 / (ms / 1000)) * 10) / 10;
