@@ -14,7 +14,7 @@ import { loadAttachmentsConfig } from '../../src/config/config.js';
 import { createEmbeds } from '../../src/embeds/index.js';
 import { startAttachmentsServer, type AttachmentsCore, type AttachmentsServer } from '../../src/server.js';
 import { startTestStack, type TestStack } from '../support/stack.js';
-import { forgedTokens } from '../support/tokens.js';
+import { forgedTokens } from '../../../control/test/support/tokens.js';
 import { makePng, ogPage, sendHtml, startServer, streamBytes, type TestServer } from './support.js';
 
 const embedModules = (core: AttachmentsCore) => [

@@ -8,7 +8,7 @@ import { writePngBomb } from '../images/support/png-bomb.js';
 import { eventually } from '../../../control/test/support/eventually.js';
 import { filesIn, makePng, storedBlobs } from '../support/files.js';
 import { EVERYONE_MAX_BYTES, MiB, startTestStack, type TestStack } from '../support/stack.js';
-import { forgedTokens } from '../support/tokens.js';
+import { forgedTokens } from '../../../control/test/support/tokens.js';
 
 const TUS = { 'tus-resumable': '1.0.0' };
 

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { forgedTokens } from '../support/tokens.js';
+import { forgedTokens } from '../../../control/test/support/tokens.js';
 import { TestClient } from '../support/client.js';
 import { startTestStack, TURN_URLS, type TestStack } from '../support/stack.js';
 

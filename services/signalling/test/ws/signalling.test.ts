@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Permission } from '@alloquy/control/guild/permissions/permissions.js';
 import { OPERATOR } from '@alloquy/control/guild/service.js';
-import { forgedTokens } from '../support/tokens.js';
+import { forgedTokens } from '../../../control/test/support/tokens.js';
 import { TestClient, type Message } from '../support/client.js';
 import { startTestStack, type TestStack } from '../support/stack.js';
 
