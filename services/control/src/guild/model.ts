@@ -113,11 +113,20 @@ export function foldName(name: string): string {
   return name.replace(/[A-Z]/g, (c) => c.toLowerCase());
 }
 
-/** A member by account name (case-insensitive). */
+const byUsername = new WeakMap<GuildSnapshot, Map<string, Member>>();
+
+/**
+ * A member by account name (case-insensitive). Snapshots are immutable, so the name index is
+ * built once per snapshot: the history recorder asks for every line it records.
+ */
 export function memberByUsername(snapshot: GuildSnapshot, username: string): Member | undefined {
-  const folded = foldName(username);
-  for (const member of snapshot.members.values()) if (foldName(member.username) === folded) return member;
-  return undefined;
+  let index = byUsername.get(snapshot);
+  if (!index) {
+    index = new Map();
+    for (const member of snapshot.members.values()) index.set(foldName(member.username), member);
+    byUsername.set(snapshot, index);
+  }
+  return index.get(foldName(username));
 }
 
 /** `#general` → the text channel `general`; anything else → undefined. */

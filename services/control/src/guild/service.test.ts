@@ -11,6 +11,7 @@ import { AccountService, type Account } from '../accounts/account-service.js';
 import { AccessTokens } from '../accounts/tokens.js';
 import { ControlError } from '../errors/control-error.js';
 import { openDatabase, type Db } from '../store/database.js';
+import { memberByUsername } from './model.js';
 import { Permission, has, permissionsFromNames } from './permissions/index.js';
 import { GuildService, MAX_TIMEOUT_MS, OPERATOR, accountActor, type Actor } from './service.js';
 
@@ -103,6 +104,17 @@ describe('a fresh guild', () => {
     expect(guild.channel('general', 'voice').kind).toBe('voice');
     expect(guild.channel(guild.channel('General').id).name).toBe('General');
     refused(() => guild.channel('nowhere'), 'not_found');
+  });
+
+  it('finds members by account name in any case, in the snapshot asked about', () => {
+    const before = guild.snapshot();
+    expect(memberByUsername(before, 'BoB')?.accountId).toBe(users.get('bob')!.id);
+    expect(memberByUsername(before, 'nobody')).toBeUndefined();
+    guild.kick(OPERATOR, 'bob');
+    // Each snapshot answers for itself: the old one still has bob, the new one does not.
+    expect(memberByUsername(guild.snapshot(), 'bob')).toBeUndefined();
+    expect(memberByUsername(before, 'bob')?.username).toBe('bob');
+    expect(memberByUsername(guild.snapshot(), 'Carol')?.username).toBe('carol');
   });
 });
 

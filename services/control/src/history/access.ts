@@ -1,11 +1,10 @@
 import {
-  foldName,
   ircChannelName,
   mayIn,
+  memberByUsername,
   textChannelByIrcName,
   type Channel,
   type GuildSnapshot,
-  type Member,
 } from '../guild/model.js';
 import { Permission } from '../guild/permissions/index.js';
 
@@ -14,22 +13,6 @@ import { Permission } from '../guild/permissions/index.js';
  * snapshot: VIEW_CHANNEL and READ_HISTORY in the channel. Used by the HTTP API and HistServ.
  */
 export const READ_HISTORY_FLAGS: bigint = Permission.VIEW_CHANNEL | Permission.READ_HISTORY;
-
-const indexes = new WeakMap<GuildSnapshot, Map<string, Member>>();
-
-/**
- * The member for an account name (case-insensitive), like the model's memberByUsername but
- * indexed once per snapshot: the recorder asks for every line it records.
- */
-export function memberOf(snapshot: GuildSnapshot, username: string): Member | undefined {
-  let index = indexes.get(snapshot);
-  if (!index) {
-    index = new Map();
-    for (const member of snapshot.members.values()) index.set(foldName(member.username), member);
-    indexes.set(snapshot, index);
-  }
-  return index.get(foldName(username));
-}
 
 export type ChannelAccess =
   | { kind: 'ok'; channel: Channel; ircName: string }
@@ -40,14 +23,14 @@ export type ChannelAccess =
 export function historyAccess(snapshot: GuildSnapshot, username: string, name: string, now: number): ChannelAccess {
   const channel = textChannelByIrcName(snapshot, name.startsWith('#') ? name : `#${name}`);
   if (!channel) return { kind: 'unknown' };
-  const member = memberOf(snapshot, username);
+  const member = memberByUsername(snapshot, username);
   if (!mayIn(snapshot, member, channel, READ_HISTORY_FLAGS, now)) return { kind: 'forbidden', channel };
   return { kind: 'ok', channel, ircName: ircChannelName(channel) };
 }
 
 /** Every text channel whose history `username` may read, in display order. */
 export function readableTextChannels(snapshot: GuildSnapshot, username: string, now: number): Channel[] {
-  const member = memberOf(snapshot, username);
+  const member = memberByUsername(snapshot, username);
   if (!member) return [];
   return snapshot.channels.filter((c) => c.kind === 'text' && mayIn(snapshot, member, c, READ_HISTORY_FLAGS, now));
 }

@@ -34,8 +34,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { foldName, mayIn, textChannelByIrcName, ircChannelName, type GuildSnapshot, type GuildSource } from '../guild/model.js';
-import { memberOf } from '../history/access.js';
+import { foldName, mayIn, memberByUsername, textChannelByIrcName, ircChannelName, type GuildSnapshot, type GuildSource } from '../guild/model.js';
 import { Permission } from '../guild/permissions/index.js';
 import type { InboundChatMessage } from '../irc-link/handlers.js';
 import { foldCase } from '../irc-link/network-state.js';
@@ -124,7 +123,7 @@ export function interpretMessage(
   const time = tagTime(tags) ?? receivedAt;
   const msgid = tagMsgid(tags) ?? newMsgid();
   // Permissions matter only for reactions, edits and deletions: look the member up only then.
-  const may = (flags: bigint) => mayIn(snapshot, sender.account === null ? undefined : memberOf(snapshot, sender.account), channel, flags, receivedAt);
+  const may = (flags: bigint) => mayIn(snapshot, sender.account === null ? undefined : memberByUsername(snapshot, sender.account), channel, flags, receivedAt);
   // Edits and deletions: the author, or a moderator of this channel, and only within it.
   const authorizeChange = (): Authorize | null => {
     if (sender.account === null) return null;
