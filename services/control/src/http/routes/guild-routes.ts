@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ControlError } from '../../errors/control-error.js';
 import type { Channel } from '../../guild/model.js';
-import { Permission, hasAny, type OverwriteType } from '../../guild/permissions/index.js';
+import { Permission, has, hasAny, type OverwriteType } from '../../guild/permissions/index.js';
 import { accountActor, type Actor, type GuildService } from '../../guild/service.js';
 import type { MurmurRelay } from '../../murmur/relay.js';
 import { route, type Route } from '../route.js';
@@ -61,10 +61,13 @@ export function guildRoutes({ guild, relay }: GuildRouteDeps): Route[] {
     return channelView(guild.snapshot(), channel, perms, hasAny(perms, Permission.MANAGE_ROLES | Permission.MANAGE_CHANNELS));
   };
 
-  /** A channel the caller can see, by id or name; hidden ones are as absent as missing ones. */
+  /**
+   * A channel the caller can see, by id or name; hidden ones are as absent as missing ones.
+   * VIEW_CHANNEL in this one channel is what `visibleChannels` checks in each.
+   */
   const visibleChannel = (actor: Actor, ref: string): Channel => {
     const found = guild.findChannel(ref);
-    if (!found || !guild.visibleChannels(actor).some((c) => c.id === found.id)) throw new ControlError('not_found', `no channel "${ref}"`);
+    if (!found || !has(guild.permissionsOf(actor, found), Permission.VIEW_CHANNEL)) throw new ControlError('not_found', `no channel "${ref}"`);
     return found;
   };
 
