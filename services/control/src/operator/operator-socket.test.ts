@@ -95,6 +95,21 @@ describe('operator socket', () => {
     expect(emitted).toEqual(['created:alice']);
   });
 
+  it.each([
+    ['created', JSON.stringify({ password: 5 })],
+    ['created', 'null'],
+    ['created', JSON.stringify(['alice-password'])],
+    ['password-changed', JSON.stringify({ pass: 'alice-password' })],
+    // The right password, but with a change that never carries one.
+    ['enabled', JSON.stringify({ password: 'alice-password' })],
+  ])('treats POST /accounts/alice/%s %s as no password', async (change, body) => {
+    emitted.length = 0;
+    passwordsSeen.length = 0;
+    expect(await send('POST', `/accounts/alice/${change}`, body)).toBe(204);
+    expect(passwordsSeen).toEqual([]);
+    expect(emitted).toEqual([`${change}:alice`]);
+  });
+
   it('refuses a huge body without acting on it', async () => {
     emitted.length = 0;
     expect(await send('POST', '/accounts/alice/created', JSON.stringify({ password: 'p'.repeat(200_000) }))).toBe(413);

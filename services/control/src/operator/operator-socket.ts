@@ -39,6 +39,9 @@ const GuildChangeBody = z.strictObject({
   targetId: z.string().min(1).max(64).optional(),
 });
 
+/** With `created` and `password-changed`: anything else, or no body, is no password. */
+const PasswordBody = z.object({ password: z.string() });
+
 const MemberRemovalBody = z.strictObject({
   accountId: z.number().int().min(1),
   username: z.string().min(1).max(64),
@@ -89,14 +92,14 @@ function decodeSegment(segment: string): string | null {
   }
 }
 
-function passwordFrom(body: string): string | undefined {
-  if (!body) return undefined;
-  try {
-    const parsed = JSON.parse(body) as { password?: unknown };
-    return typeof parsed.password === 'string' ? parsed.password : undefined;
-  } catch {
-    return undefined;
-  }
+/** The body for `hook`, parsed and handed over: the status to answer (404 with no hook). */
+function deliver<T>(body: string, schema: z.ZodType<T>, hook: ((value: T) => void) | undefined, announce: (value: T) => void): number {
+  if (!hook) return 404;
+  const value = parseBody(schema, body);
+  if (value === null) return 400;
+  announce(value);
+  hook(value);
+  return 204;
 }
 
 export function startOperatorSocket(path: string, accounts: AccountService, log: Logger, hooks: OperatorHooks = {}): Promise<Server> {
@@ -111,35 +114,16 @@ export function startOperatorSocket(path: string, accounts: AccountService, log:
       return;
     }
     if (req.method === 'POST' && (req.url === '/guild/changed' || req.url === '/guild/removed')) {
-      const changed = req.url === '/guild/changed';
-      const hook = changed ? hooks.guildChanged : hooks.memberRemoved;
       const body = await readBody(req);
       if (body === null) {
         res.writeHead(413, { connection: 'close' }).end();
         return;
       }
-      if (!hook) {
-        res.writeHead(404).end();
-        return;
-      }
-      if (changed) {
-        const change = parseBody(GuildChangeBody, body);
-        if (!change) {
-          res.writeHead(400).end();
-          return;
-        }
-        log.info({ action: change.action, target: change.targetId }, 'operator changed the guild');
-        hooks.guildChanged!(change);
-      } else {
-        const removal = parseBody(MemberRemovalBody, body);
-        if (!removal) {
-          res.writeHead(400).end();
-          return;
-        }
-        log.info({ username: removal.username, kind: removal.kind }, 'operator removed a member');
-        hooks.memberRemoved!(removal);
-      }
-      res.writeHead(204).end();
+      const status =
+        req.url === '/guild/changed'
+          ? deliver(body, GuildChangeBody, hooks.guildChanged, (c) => log.info({ action: c.action, target: c.targetId }, 'operator changed the guild'))
+          : deliver(body, MemberRemovalBody, hooks.memberRemoved, (r) => log.info({ username: r.username, kind: r.kind }, 'operator removed a member'));
+      res.writeHead(status).end();
       return;
     }
     const match = ACCOUNT_CHANGE_PATH.exec(req.url ?? '');
@@ -154,7 +138,7 @@ export function startOperatorSocket(path: string, accounts: AccountService, log:
       res.writeHead(413, { connection: 'close' }).end();
       return;
     }
-    const password = passwordFrom(body);
+    const password = parseBody(PasswordBody, body)?.password;
     const account = username === null ? undefined : accounts.find(username);
     if (!account) {
       res.writeHead(404).end();
