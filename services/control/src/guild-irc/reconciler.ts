@@ -197,8 +197,10 @@ class Reconciler implements GuildIrcEnforcement {
     this.count.runs++;
     try {
       const desired = this.currentDesired();
+      // The hub's mode letters and limits are fixed for the link: resolve them once per run.
+      const ctx = this.diffContext();
       const keys = dirty === 'all' ? this.allChannelKeys(desired) : dirty;
-      for (const key of keys) this.reconcileChannel(key, desired);
+      for (const key of keys) this.reconcileChannel(key, desired, ctx);
     } catch (err) {
       this.count.errors++;
       this.log.error({ err }, 'IRC guild enforcement run failed');
@@ -238,11 +240,11 @@ class Reconciler implements GuildIrcEnforcement {
 
   // ---- one channel --------------------------------------------------------------------------
 
-  private reconcileChannel(key: string, desired: DesiredGuild): void {
+  private reconcileChannel(key: string, desired: DesiredGuild, ctx: DiffContext): void {
     if (!key.startsWith('#')) return;
     const wanted = desired.channels.get(key);
-    if (wanted) this.enforce(wanted);
-    else if (!this.options.ownedElsewhere?.(key)) this.foreign(key, desired.adhocChannels);
+    if (wanted) this.enforce(wanted, ctx);
+    else if (!this.options.ownedElsewhere?.(key)) this.foreign(key, desired.adhocChannels, ctx);
   }
 
   private diffContext(): DiffContext {
@@ -267,8 +269,7 @@ class Reconciler implements GuildIrcEnforcement {
     return user ? { account: user.account, ours: this.link.isOurClient(uid) } : undefined;
   }
 
-  private enforce(wanted: DesiredChannel): void {
-    const ctx = this.diffContext();
+  private enforce(wanted: DesiredChannel, ctx: DiffContext): void {
     let actual = this.link.network.findChannel(wanted.ircName);
     if (!actual || !actual.members.has(this.holder.uid) || actual.ts > wanted.ts) {
       // The older timestamp wins: keep the hub's when older, so its modes and history stay.
@@ -291,11 +292,11 @@ class Reconciler implements GuildIrcEnforcement {
     }
   }
 
-  private foreign(key: string, adhocChannels: boolean): void {
+  private foreign(key: string, adhocChannels: boolean, ctx: DiffContext): void {
     const actual = this.link.network.channels.get(key);
     if (!actual) return;
     const name = actual.name;
-    const plan = planForeignChannel(actual, { user: (uid) => this.userView(uid), holder: this.holder.uid }, adhocChannels);
+    const plan = planForeignChannel(actual, ctx, adhocChannels);
     // Leave first, so the users still inside see HistServ go before they are shown out.
     if (plan.part && this.link.partChannel(this.holder.uid, name, KICK_REASONS.removed)) this.count.parts++;
     for (const kick of plan.kicks) {
