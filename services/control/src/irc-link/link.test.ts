@@ -356,6 +356,9 @@ describe('ServicesLink lifecycle', () => {
     expect(() => new ServicesLink({ ...base, sid: 'ABC' })).toThrow(/server id/);
     expect(() => new ServicesLink({ ...base, serverName: 'nodot' })).toThrow(/server name/);
     expect(() => new ServicesLink({ ...base, password: 'has space' })).toThrow(/password/);
+    // The agent is a pseudo-client like any other: its nick and ident go into UID as middle parameters.
+    expect(() => new ServicesLink({ ...base, agent: { nick: 'has space' } })).toThrow(/nick/);
+    expect(() => new ServicesLink({ ...base, agent: { ident: 'bad ident' } })).toThrow(/ident/);
   });
 
   it('backs off exponentially with jitter up to the maximum', () => {

@@ -29,7 +29,7 @@ import net from 'node:net';
 import { inboundHandlers, type ChannelEvent, type InboundChatMessage, type LinkContext } from './handlers.js';
 import { DEFAULT_MAX_BODY_BYTES, parseLine, serializeMessage, type IrcMessage, type OutgoingMessage } from './line.js';
 import { silentLogger, type LinkLogger } from './logger.js';
-import { packModeChanges, type ModeChange } from './modes.js';
+import { arePrefixModes, packModeChanges, type ModeChange } from './modes.js';
 import { NetworkState, foldCase } from './network-state.js';
 import {
   HubCapabilities,
@@ -241,14 +241,11 @@ export class ServicesLink extends EventEmitter<ServicesLinkEvents> {
     this.log = options.logger ?? silentLogger;
     this.random = options.random ?? Math.random;
     this.uids = new UidGenerator(options.sid);
-    this.agent = {
-      uid: this.uids.allocate(),
+    this.agent = this.registerClient({
       nick: options.agent?.nick ?? 'Alloquy',
       ident: options.agent?.ident ?? 'alloquy',
       realname: options.agent?.realname ?? 'Alloquy services',
-      signon: Math.floor(Date.now() / 1000),
-    };
-    this.clients.set(this.agent.uid, this.agent);
+    });
     this.sasl = new SaslAgent({
       authenticator: options.authenticator,
       logger: this.log,
@@ -355,6 +352,14 @@ export class ServicesLink extends EventEmitter<ServicesLinkEvents> {
    * @throws Error on an invalid nick or ident, or a nick another pseudo-client has.
    */
   addPseudoClient(spec: PseudoClientSpec): PseudoClientHandle {
+    const client = this.registerClient(spec);
+    // Once our burst is out (bursting or up), the hub accepts new clients at any time.
+    if (this.hub !== null && (this.phase === 'bursting' || this.phase === 'up')) this.introduce(client);
+    return handleOf(client);
+  }
+
+  /** Validate a pseudo-client (the agent included) and give it the next UID. */
+  private registerClient(spec: PseudoClientSpec): PseudoClient {
     const ident = spec.ident ?? spec.nick.toLowerCase().slice(0, 10);
     if (!PSEUDO_NICK.test(spec.nick)) throw new Error(`invalid pseudo-client nick ${JSON.stringify(spec.nick)}`);
     if (!PSEUDO_IDENT.test(ident)) throw new Error(`invalid pseudo-client ident ${JSON.stringify(ident)}`);
@@ -369,9 +374,7 @@ export class ServicesLink extends EventEmitter<ServicesLinkEvents> {
       signon: Math.floor(Date.now() / 1000),
     };
     this.clients.set(client.uid, client);
-    // Once our burst is out (bursting or up), the hub accepts new clients at any time.
-    if (this.hub !== null && (this.phase === 'bursting' || this.phase === 'up')) this.introduce(client);
-    return handleOf(client);
+    return client;
   }
 
   /** Our pseudo-client with this UID, if any. */
@@ -402,7 +405,7 @@ export class ServicesLink extends EventEmitter<ServicesLinkEvents> {
     if (!this.linkUp || !kinds || !this.clients.has(uid) || !isChannelName(channel)) return false;
     if (!Number.isSafeInteger(ts) || ts < 1) return false;
     // An unknown prefix letter in FJOIN makes InspIRCd drop the link.
-    if ([...prefixes].some((letter) => kinds.get(letter) !== 'prefix')) return false;
+    if (!arePrefixModes(prefixes, kinds)) return false;
     if (!this.sendOwn({ source: this.options.sid, command: 'FJOIN', params: [channel, String(ts), '+', `${prefixes},${uid}`] })) return false;
     const { channel: state, reset } = this.stateView.applyFjoin(channel, ts, [], [{ uid, prefixes }], kinds, this.options.serverName);
     if (reset) this.log.info({ channel: state.name, ts }, 'lowered a channel timestamp: the hub reset its modes');
