@@ -8,7 +8,7 @@
  */
 import type { IrcMessage, OutgoingMessage } from './line.js';
 import type { LinkLogger } from './logger.js';
-import { parseModeChanges, type ModeChange, type ModeKinds } from './modes.js';
+import { arePrefixModes, parseModeChanges, type ModeChange, type ModeKinds } from './modes.js';
 import { foldCase, type JoinMember, type NetworkState } from './network-state.js';
 import { globMatch, isServerName, isSid, isUid, parseTimestamp, type HubCapabilities } from './protocol.js';
 import type { SaslAgent } from './sasl.js';
@@ -233,7 +233,7 @@ const fjoin: InboundHandler = (ctx, message, source) => {
     // Our own clients join only through our FJOINs, never the hub's.
     if (!isUid(uid) || uid.startsWith(ctx.ourSid)) continue;
     // Prefix letters must be prefix modes the hub told us about.
-    if ([...prefixes].some((letter) => kinds.get(letter) !== 'prefix')) continue;
+    if (!arePrefixModes(prefixes, kinds)) continue;
     members.push({ uid, prefixes });
   }
   const existed = ctx.state.findChannel(channel) !== undefined;
@@ -263,8 +263,7 @@ const fmode: InboundHandler = (ctx, message, source) => {
 const ijoin: InboundHandler = (ctx, message, source) => {
   const [channel, , tsText, prefixes = ''] = message.params;
   if (channel === undefined || !channel.startsWith('#') || !ctx.state.users.has(source)) return false;
-  const kinds = modeKinds(ctx);
-  const granted = [...prefixes].every((letter) => kinds.get(letter) === 'prefix') ? prefixes : '';
+  const granted = arePrefixModes(prefixes, modeKinds(ctx)) ? prefixes : '';
   ctx.state.joinChannel(channel, parseTimestamp(tsText) ?? 0, source, granted);
   const state = ctx.state.findChannel(channel);
   if (state) ctx.onChannelEvent({ kind: 'join', channel: state.name, uids: [source] });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { formatModeLine, modeKindsByLetter, packModeChanges, parseModeChanges, takesParam, type ModeChange } from './modes.js';
+import { arePrefixModes, formatModeLine, modeKindsByLetter, packModeChanges, parseModeChanges, takesParam, type ModeChange } from './modes.js';
 import { HubCapabilities } from './protocol.js';
 
 /** The CAPAB CHANMODES InspIRCd 3.15 sends with our config (captured from the real daemon). */
@@ -31,6 +31,14 @@ describe('mode kinds from CAPAB', () => {
       { type: 'weird', name: 'w', letter: 'w' },
     ]);
     expect([...byLetter]).toEqual([['a', 'simple']]);
+  });
+
+  it('accepts only advertised prefix modes as member prefixes', () => {
+    expect(arePrefixModes('', kinds)).toBe(true);
+    expect(arePrefixModes('ov', kinds)).toBe(true);
+    expect(arePrefixModes('ob', kinds)).toBe(false);
+    expect(arePrefixModes('oZ', kinds)).toBe(false);
+    expect(arePrefixModes(',', kinds)).toBe(false);
   });
 
   it('knows which kinds take a parameter when set and when unset', () => {

@@ -39,6 +39,12 @@ export function takesParam(kind: ModeKind, adding: boolean): boolean {
   }
 }
 
+/** Whether every letter of `letters` is a prefix mode the hub advertised (an unknown one in FJOIN drops the link). */
+export function arePrefixModes(letters: string, kinds: ModeKinds): boolean {
+  for (const letter of letters) if (kinds.get(letter) !== 'prefix') return false;
+  return true;
+}
+
 export interface ParsedModes {
   readonly changes: ModeChange[];
   /** Letters the hub never advertised (skipped without consuming a parameter, as InspIRCd does). */
