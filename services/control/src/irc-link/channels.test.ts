@@ -187,6 +187,69 @@ describe('channel state from the hub', () => {
   });
 });
 
+describe('malformed channel and account lines from the hub', () => {
+  function snapshot(net: NetworkState): unknown {
+    return {
+      channels: [...net.channels].map(([key, c]) => [key, c.name, c.ts, [...c.members], [...c.modes], [...c.lists].map(([l, m]) => [l, [...m.keys()]]), c.topic, c.topicTs, c.topicSetter]),
+      users: [...net.users.values()].map((u) => [u.uid, u.nick, u.account, [...u.channels]]),
+    };
+  }
+
+  it('ignores each one without changing state or reporting anything', async () => {
+    const { link } = await upLink();
+    const events = collect(link);
+    const accounts: unknown[] = [];
+    link.on('account', (change) => accounts.push(change));
+    const before = snapshot(link.network);
+    const counters = link.counters();
+    const garbage = [
+      `:1HB FTOPIC #nowhere ${TS} ${TS + 30} x :t`,
+      `:1HB FTOPIC #room ${TS} abc x :t`,
+      `:1HB FTOPIC #room ${TS} :t`,
+      `:1HB FTOPIC`,
+      `:1HB METADATA 1HBAAAAAA accountname`,
+      `:1HB METADATA 9ZZAAAAAA accountname :mallory`,
+      `:1HB METADATA 1HBAAAAAA`,
+      `:1HBAAAAAZ IJOIN #room 1`,
+      `:1HBAAAAAB IJOIN room 1`,
+      `:1HBAAAAAB IJOIN`,
+      `:1HBAAAAAB PART #nowhere :x`,
+      `:1HBAAAAAB PART`,
+      `:1HBAAAAAA KICK #room 9ZZAAAAAA :x`,
+      `:1HBAAAAAA KICK #room`,
+      `:1HB FMODE #room abc +i`,
+      `:1HB FMODE #room ${TS}`,
+      `:1HB FMODE #nowhere ${TS} +i`,
+      `:1HB FJOIN #x 0 + :1HBAAAAAA`,
+      `:1HB FJOIN x ${TS} + :1HBAAAAAA`,
+      `:1HB FJOIN #x ${TS} +`,
+    ];
+    for (const line of garbage) link.handleInboundLine(line);
+    const after = link.counters();
+    expect(after.ignoredLines - counters.ignoredLines).toBe(garbage.length);
+    expect(after.handlerErrors).toBe(counters.handlerErrors);
+    expect(after.parseErrors).toBe(counters.parseErrors);
+    expect(snapshot(link.network)).toEqual(before);
+    expect(events).toEqual([]);
+    expect(accounts).toEqual([]);
+    expect(link.status().state).toBe('up');
+  });
+
+  it('uses what it can of a half-valid line: no unknown members, no unadvertised prefixes', async () => {
+    const { link } = await upLink();
+    const events = collect(link);
+    // Nobody the hub introduced: no channel comes of it.
+    link.handleInboundLine(`:1HB FJOIN #ghost ${TS} +nt :o,9ZZAAAAAA`);
+    expect(link.network.findChannel('#ghost')).toBeUndefined();
+    // 'b' is not a prefix mode: the join stands, the prefixes do not.
+    link.handleInboundLine(`:1HBAAAAAB IJOIN #room 1 ${TS} ob`);
+    expect(link.network.findChannel('#room')!.members.get('1HBAAAAAB')).toBe('');
+    link.handleInboundLine(`:1HB FJOIN #room ${TS} + :ob,1HBAAAAAB`);
+    expect(link.network.findChannel('#room')!.members.get('1HBAAAAAB')).toBe('');
+    expect(events).toEqual([{ kind: 'join', channel: '#room', uids: ['1HBAAAAAB'] }]);
+  });
+});
+
 describe('channel operations services send', () => {
   it('FJOINs a pseudo-client with a prefix and mirrors it', async () => {
     const { hub, link } = await upLink();
