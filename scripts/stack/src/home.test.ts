@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, stat, writeFile, chmod } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ensureHome, ensureSecret, homeLayout, repoRoot, resolveHome } from './home.js';
+import { ensureHome, ensureSecret, homeLayout, repoRoot, resolveHome, writePrivateFile } from './home.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -70,5 +70,18 @@ describe('ensureSecret', () => {
     const path = join(dir, 'd.key');
     await writeFile(path, '\n');
     await expect(ensureSecret(path)).rejects.toThrow(/exists but is empty/);
+  });
+});
+
+describe('writePrivateFile', () => {
+  it('creates the folder and writes the file 0600, tightening a file that was readable by others', async () => {
+    const path = join(dir, 'conf', 'daemon.conf');
+    await writePrivateFile(path, 'password=one\n');
+    expect(await readFile(path, 'utf8')).toBe('password=one\n');
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
+    await chmod(path, 0o644);
+    await writePrivateFile(path, 'password=two\n');
+    expect(await readFile(path, 'utf8')).toBe('password=two\n');
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
   });
 });

@@ -85,6 +85,17 @@ export async function ensureHome(layout: HomeLayout): Promise<void> {
 }
 
 /**
+ * Writes a file that holds secrets (a daemon's config with its passwords) with mode 0600,
+ * creating its folder. writeFile's mode only applies to a new file, so an existing one is
+ * tightened as well.
+ */
+export async function writePrivateFile(path: string, content: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, content, { mode: 0o600 });
+  await chmod(path, 0o600);
+}
+
+/**
  * Returns the secret stored at `path`, creating it first (`bytes` random bytes,
  * hex encoded, mode 0600) when it does not exist. The control server may create
  * the same file concurrently, so creation is atomic: the secret is written to a

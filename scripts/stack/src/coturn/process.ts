@@ -1,8 +1,9 @@
 import { createHmac } from 'node:crypto';
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { createWriteStream } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { spawnDaemon, type DaemonExit } from '../daemon-process.js';
+import { writePrivateFile } from '../home.js';
 import { waitForTcpPorts, type WaitOptions } from '../net-wait.js';
 import { readCoturnTemplate, renderCoturnConfig, type CoturnConfigOptions } from './config.js';
 
@@ -36,10 +37,7 @@ export async function prepareCoturn(options: PrepareCoturnOptions): Promise<{ co
     userdbPath: join(dataDir, 'turndb'),
     pidPath: join(dataDir, 'turnserver.pid'),
   });
-  await mkdir(dirname(configPath), { recursive: true });
-  await writeFile(configPath, rendered, { mode: 0o600 });
-  // writeFile keeps the mode of an existing file.
-  await chmod(configPath, 0o600);
+  await writePrivateFile(configPath, rendered);
   return { configPath };
 }
 

@@ -3,6 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { completePorts, spawnDaemon, type DaemonExit } from '../daemon-process.js';
+import { writePrivateFile } from '../home.js';
 import { waitForTcpPorts } from '../net-wait.js';
 import { tailFile } from '../text-tail.js';
 import { ensureCertificate } from '../tls.js';
@@ -121,7 +122,7 @@ export async function writeInspircdFiles(
   const rendered = renderInspircdConfig(config, { ...options, motdPath });
   await mkdir(dir, { recursive: true });
   await writeFile(motdPath, renderInspircdMotd(motd, options.server), { mode: 0o644 });
-  await writeFile(configPath, rendered, { mode: 0o600 });
+  await writePrivateFile(configPath, rendered);
   return { configPath, motdPath };
 }
 

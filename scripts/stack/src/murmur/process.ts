@@ -1,12 +1,13 @@
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { chmod, chown, lstat, mkdir, readdir, writeFile } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { completePorts, spawnDaemon, type DaemonExit } from '../daemon-process.js';
+import { writePrivateFile } from '../home.js';
 import { waitForTcpPorts } from '../net-wait.js';
 import { localAddressFor } from '../settings.js';
 import { ensureCertificate } from '../tls.js';
@@ -111,10 +112,7 @@ export async function prepareMurmur(options: PrepareMurmurOptions): Promise<Prep
     pidPath: join(dataDir, 'murmur.pid'),
     runAsUser: user?.name ?? null,
   });
-  await mkdir(dirname(configPath), { recursive: true });
-  await writeFile(configPath, rendered, { mode: 0o600 });
-  // writeFile keeps the mode of an existing file.
-  await chmod(configPath, 0o600);
+  await writePrivateFile(configPath, rendered);
   await setSuperUserPassword(configPath, superUserPassword, binary);
   return { configPath, dataDir, databasePath, user };
 }
