@@ -84,4 +84,26 @@ describe('renderCoturnConfig', () => {
     expect(() => renderCoturnConfig(template, { ...options, realm: 'two words' })).toThrow(/realm/);
     expect(() => renderCoturnConfig(template, { ...options, userdbPath: '/data/a\nno-auth' })).toThrow(/control character/);
   });
+
+  it('names every problem at once, in one error', () => {
+    let message = '';
+    try {
+      renderCoturnConfig(template, { ...options, listenIp: 'turn.example.org', externalIp: 'nat', port: 49160, secret: '', realm: 'two words' });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    for (const problem of [
+      'the TURN port 49160 lies inside the relay range 49152-49999',
+      'the TURN listening address "turn.example.org" must be an IP address',
+      'the TURN external address "nat" must be an IP address',
+      'the TURN shared secret must be one word',
+      'the TURN realm "two words" must be one word',
+    ]) {
+      expect(message).toContain(problem);
+    }
+  });
+
+  it("refuses a value with '#', which coturn would read as the start of a comment", () => {
+    expect(() => renderCoturnConfig(template, { ...options, pidPath: '/data/#coturn/turnserver.pid' })).toThrow(/pidPath contains a control character or '#'/);
+  });
 });
