@@ -101,6 +101,8 @@ export class MurmurRelay {
   private fullSyncQueued: Promise<void> | undefined;
   private channelSyncQueued: Promise<void> | undefined;
   private correctionsQueued = false;
+  /** Set while murmurChannelIdsChanged runs: the guild change it publishes is the relay's own. */
+  private notifying = false;
   /** What the relay last wrote into each voice channel's ACL (Murmur channel id → grants); guild mode only. */
   private readonly grants = new Map<number, VoiceGrantSets>();
   /** Whether the root channel's ACL is the silent lobby, as last written or checked. */
@@ -252,7 +254,9 @@ export class MurmurRelay {
   // --- guild events ---------------------------------------------------------------------
 
   private touchChannels(): void {
-    if (this.stopped) return;
+    // The guild republishing the Murmur channel ids this relay just recorded grants nobody
+    // anything: the pass that recorded them has written the ACLs already.
+    if (this.stopped || this.notifying) return;
     void this.syncChannels().catch(() => undefined);
   }
 
@@ -542,10 +546,13 @@ export class MurmurRelay {
   }
 
   private notifyMurmurChannelIds(): void {
+    this.notifying = true;
     try {
       this.murmurChannelIdsChanged?.();
     } catch (err) {
       this.log.error({ err }, 'murmurChannelIdsChanged listener threw');
+    } finally {
+      this.notifying = false;
     }
   }
 

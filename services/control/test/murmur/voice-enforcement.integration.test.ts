@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { concatPcm, dominantFrequency, SAMPLE_RATE, sineWave, VoiceClient } from '@alloquy/client/voice';
 import { decodeProto, encodeProto, MumbleMessage, MumbleProbe, type MumbleFrame } from '@alloquy/stack';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { AccountService } from '../../src/accounts/account-service.js';
 import { createAccountService } from '../../src/accounts/create-account-service.js';
 import { loadConfig } from '../../src/config/config.js';
@@ -485,6 +485,21 @@ describe('voice channel ACLs from the guild', () => {
     await settled();
     expect((await ice.getChannels()).some((c) => c.id === id)).toBe(false);
     expect((await stateOf(carol.session!)).channelId).toBe(0);
+  });
+
+  it('checks the ACLs once for a new voice channel, not again for the Murmur id it recorded', async () => {
+    // Every pass over the channels reads the root channel's ACL exactly once (the lobby).
+    const rootReads = vi.spyOn(relayClient, 'getACL');
+    try {
+      const created = guild.createChannel(OPERATOR, { kind: 'voice', name: 'Annex' });
+      await settled();
+      expect(guild.snapshot().channels.find((c) => c.id === created.id)?.murmurChannelId).toBe(new VoiceChannels(db).find('Annex')!.murmurChannelId);
+      expect(rootReads.mock.calls.filter(([channelId]) => channelId === 0)).toHaveLength(1);
+      guild.deleteChannel(OPERATOR, created.id);
+      await settled();
+    } finally {
+      rootReads.mockRestore();
+    }
   });
 });
 
