@@ -1,3 +1,4 @@
+import { bearerFromHeader } from '@alloquy/control/http/service-app.js';
 import { Router, type Request, type Response } from 'express';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
@@ -60,7 +61,7 @@ export function downloadRoutes(deps: DownloadRoutesDeps): RouteModule {
     }
     if (await channelIsPublic(attachment.channelId)) return { cacheControl: IMMUTABLE };
     if (req.headers.authorization) {
-      const token = /^Bearer ([^\s]+)$/i.exec(req.headers.authorization)?.[1];
+      const token = bearerFromHeader(req.headers.authorization);
       const principal = token ? await authorizer.identify(token) : undefined;
       if (principal && (await authorizer.canRead(principal.accountId, { id: attachment.channelId }))) return { cacheControl: 'private, no-cache' };
     }

@@ -7,6 +7,7 @@ import type { Health } from '../health/health.js';
 import type { ControlMetrics } from '../metrics/metrics.js';
 import { buildOpenApi } from './openapi.js';
 import { expressPath, type Route } from './route.js';
+import { bearerFromHeader, createServiceApp } from './service-app.js';
 
 export interface HttpAppDeps {
   routes: readonly Route[];
@@ -21,10 +22,9 @@ export interface HttpAppDeps {
 const JSON_LIMIT = '64kb';
 
 function bearer(req: Request): string {
-  const header = req.headers.authorization;
-  const match = header ? /^Bearer ([^\s]+)$/i.exec(header) : null;
-  if (!match) throw new ControlError('unauthorized', 'an "Authorization: Bearer <access token>" header is required');
-  return match[1]!;
+  const token = bearerFromHeader(req.headers.authorization);
+  if (!token) throw new ControlError('unauthorized', 'an "Authorization: Bearer <access token>" header is required');
+  return token;
 }
 
 /**
@@ -33,40 +33,25 @@ function bearer(req: Request): string {
  */
 export function createHttpApp(deps: HttpAppDeps): express.Express {
   const { routes, accounts, health, metrics, log } = deps;
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('etag', false);
-
-  app.use((req, res, next) => {
-    const end = metrics.httpDuration.startTimer();
-    res.on('finish', () => {
-      // The route pattern, not the raw URL, so label cardinality stays bounded.
-      const routePath = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
-      end({ method: req.method, route: routePath, status: String(res.statusCode) });
-    });
-    next();
-  });
-
-  app.use(express.json({ limit: JSON_LIMIT, strict: true }));
-
   const openapi = buildOpenApi(routes, { title: 'Alloquy control API', version: deps.version });
-  app.get('/api/v1/openapi.json', (_req, res) => {
-    res.json(openapi);
+  return createServiceApp({
+    health,
+    metrics,
+    log,
+    before: [express.json({ limit: JSON_LIMIT, strict: true })],
+    toError: toControlError,
+    notFound: () => new ControlError('not_found', 'no such endpoint'),
+    mount(app) {
+      app.get('/api/v1/openapi.json', (_req, res) => {
+        res.json(openapi);
+      });
+      mountRoutes(app, routes, accounts);
+    },
   });
+}
 
-  app.get('/healthz', (_req, res) => {
-    const report = health.report();
-    res.status(report.status === 'ok' ? 200 : 503).json(report);
-  });
-
-  app.get('/metrics', async (_req, res, next) => {
-    try {
-      res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
-    } catch (err) {
-      next(err);
-    }
-  });
-
+/** Every route of the table, validated by its schemas and authorized by its `auth`. */
+function mountRoutes(app: express.Express, routes: readonly Route[], accounts: AccountService): void {
   for (const r of routes) {
     app[r.method](expressPath(r.path), async (req: Request, res: Response, next: NextFunction) => {
       try {
@@ -103,17 +88,6 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
     });
   }
 
-  app.use((_req, _res, next) => next(new ControlError('not_found', 'no such endpoint')));
-
-  // express recognises an error handler by its four parameters.
-  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const error = toControlError(err);
-    if (error.code === 'internal') log.error({ err, method: req.method, url: req.originalUrl }, 'request failed');
-    if (error.retryAfterSeconds) res.setHeader('Retry-After', String(error.retryAfterSeconds));
-    res.status(error.status).json(error.toJSON());
-  });
-
-  return app;
 }
 
 /** A validation failure in one line: `field: problem; other: problem`. */

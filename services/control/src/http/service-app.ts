@@ -1,6 +1,6 @@
 /**
- * The HTTP shell shared by the services beside the control server (attachments, signalling):
- * route-labelled request timing, `/healthz`, `/metrics`, and the closing not-found and error
+ * The HTTP shell shared by the control server and the services beside it (attachments,
+ * signalling): route-labelled request timing, `/healthz`, `/metrics`, and the closing not-found and error
  * handlers that send every failure as the service's own error type.
  */
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
@@ -12,6 +12,8 @@ import type { Logger } from '../log/logger.js';
 export interface ServiceHttpError {
   readonly code: string;
   readonly status: number;
+  /** Sent as `Retry-After` (rate limits). */
+  readonly retryAfterSeconds?: number;
   toJSON(): unknown;
 }
 
@@ -78,6 +80,7 @@ export function createServiceApp(options: ServiceAppOptions): express.Express {
       res.destroy();
       return;
     }
+    if (error.retryAfterSeconds) res.setHeader('Retry-After', String(error.retryAfterSeconds));
     res.status(error.status).json(error.toJSON());
   });
   return app;
