@@ -18,6 +18,8 @@ import {
   type GuildDecision,
   type IdentifyRequest,
   type IdentifyResponse,
+  type LookupAccountsRequest,
+  type LookupAccountsResponse,
 } from './access-proto.js';
 
 export interface AccessClientOptions {
@@ -115,6 +117,10 @@ export class AccessClient {
 
   getChannel(request: GetChannelRequest): Promise<ChannelInfo> {
     return this.call('GetChannel', request);
+  }
+
+  lookupAccounts(request: LookupAccountsRequest): Promise<LookupAccountsResponse> {
+    return this.call('LookupAccounts', request);
   }
 
   close(): void {

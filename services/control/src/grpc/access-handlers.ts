@@ -30,11 +30,13 @@ import type {
   GuildDecision,
   IdentifyRequest,
   IdentifyResponse,
+  LookupAccountsRequest,
+  LookupAccountsResponse,
   ReceivedChannelRef,
 } from './access-proto.js';
 
 /** Bounds on request fields: enough for any real value, small enough that no request is costly. */
-export const LIMITS = Object.freeze({ tokenChars: 8192, channelNameChars: 200, accountNameChars: 64, permissions: 64 });
+export const LIMITS = Object.freeze({ tokenChars: 8192, channelNameChars: 200, accountNameChars: 64, permissions: 64, lookupAccounts: 25 });
 
 export class AccessFailure extends Error {
   override name = 'AccessFailure';
@@ -131,6 +133,22 @@ export class AccessHandlers {
     const ref = channelRef(req.channel);
     const snapshot = this.deps.guild.snapshot();
     return channelInfo(snapshot, resolveChannel(snapshot, ref), this.now());
+  }
+
+  lookupAccounts(req: LookupAccountsRequest): LookupAccountsResponse {
+    const names = req.accounts ?? [];
+    if (names.length === 0 || names.length > LIMITS.lookupAccounts) throw invalid(`name 1 to ${LIMITS.lookupAccounts} accounts`);
+    for (const name of names) {
+      if (typeof name !== 'string' || name === '' || name.length > LIMITS.accountNameChars) throw invalid(`an account name is 1 to ${LIMITS.accountNameChars} characters`);
+    }
+    const members = this.deps.guild.snapshot().members;
+    return {
+      accounts: names.map((name) => {
+        const account = this.deps.accounts.find(name);
+        if (!account) return { account: '', account_id: 0, member: false, disabled: false };
+        return { account: account.username, account_id: account.id, member: members.has(String(account.id)), disabled: account.disabled };
+      }),
+    };
   }
 
   /** An unknown account (CheckAccount) is answered like a non-member: nothing allowed. */

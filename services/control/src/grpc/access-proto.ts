@@ -116,3 +116,18 @@ export interface GuildDecision {
 export interface GetChannelRequest {
   channel: ChannelRef;
 }
+
+export interface LookupAccountsRequest {
+  accounts: string[];
+}
+
+export interface AccountInfo {
+  account: string;
+  account_id: number;
+  member: boolean;
+  disabled: boolean;
+}
+
+export interface LookupAccountsResponse {
+  accounts: AccountInfo[];
+}

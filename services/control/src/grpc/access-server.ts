@@ -73,6 +73,7 @@ export async function startAccessServer(options: AccessServerOptions): Promise<A
     CheckAccount: unary('CheckAccount', (r) => handlers.checkAccount(r)),
     AuthorizeGuild: unary('AuthorizeGuild', (r) => handlers.authorizeGuild(r)),
     GetChannel: unary('GetChannel', (r) => handlers.getChannel(r)),
+    LookupAccounts: unary('LookupAccounts', (r) => handlers.lookupAccounts(r)),
   });
 
   const host = options.host.includes(':') && !options.host.startsWith('[') ? `[${options.host}]` : options.host;

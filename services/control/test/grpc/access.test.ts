@@ -344,6 +344,34 @@ describe('CheckAccount', () => {
   });
 });
 
+describe('LookupAccounts', () => {
+  it('answers each name in order: members, a kicked one, a disabled one, an unknown one', async () => {
+    // mallory was disabled by an earlier test of this file.
+    server.guild.kick(OPERATOR, 'frank', 'test');
+    let answer;
+    try {
+      answer = await client.lookupAccounts({ accounts: ['BOB', 'frank', 'mallory', 'nobody', 'alice'] });
+    } finally {
+      server.guild.join(server.accounts.get('frank'));
+      server.guild.addMemberRole(OPERATOR, 'frank', 'RoleManager');
+    }
+    expect(answer.accounts).toEqual([
+      { account: 'bob', account_id: server.accounts.get('bob').id, member: true, disabled: false },
+      { account: 'frank', account_id: server.accounts.get('frank').id, member: false, disabled: false },
+      { account: 'mallory', account_id: server.accounts.get('mallory').id, member: false, disabled: true },
+      { account: '', account_id: 0, member: false, disabled: false },
+      { account: 'alice', account_id: server.accounts.get('alice').id, member: true, disabled: false },
+    ]);
+  });
+
+  it('refuses no names, 26 names and empty or overlong names as INVALID_ARGUMENT', async () => {
+    await failure(client.lookupAccounts({ accounts: [] }), status.INVALID_ARGUMENT);
+    await failure(client.lookupAccounts({ accounts: Array(26).fill('bob') }), status.INVALID_ARGUMENT);
+    await failure(client.lookupAccounts({ accounts: ['bob', ''] }), status.INVALID_ARGUMENT);
+    await failure(client.lookupAccounts({ accounts: ['x'.repeat(65)] }), status.INVALID_ARGUMENT);
+  });
+});
+
 describe('AuthorizeGuild and GetChannel', () => {
   it('answers guild-wide permissions: MANAGE_EMOJIS and MANAGE_GUILD', async () => {
     expect(await client.authorizeGuild({ token: tokens.owner, permissions: ['MANAGE_EMOJIS', 'MANAGE_GUILD'] })).toMatchObject({ account: 'owner', allowed: true, missing: [] });
