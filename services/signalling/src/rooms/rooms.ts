@@ -1,21 +1,27 @@
+import type { RoomGrant } from '../authz/room-access.js';
 import type { PeerInfo, ServerMessage, TrackKind } from '../protocol/messages.js';
 
 /** One connection's presence in a room. */
 export interface Member {
   readonly peerId: string;
   readonly account: string;
-  readonly tracks: Set<TrackKind>;
+  /** Published tracks and the MediaStream id each travels in (null when the client gave none). */
+  readonly tracks: Map<TrackKind, string | null>;
   send(message: ServerMessage): void;
 }
 
 export class Room {
   readonly members = new Map<string, Member>();
-  constructor(
-    /** The control server's channel id: a renamed channel stays the same room. */
-    readonly channelId: string,
-    /** `voice:<canonical name>` as announced to clients. */
-    readonly name: string,
-  ) {}
+  constructor(readonly grant: RoomGrant) {}
+
+  get key(): string {
+    return this.grant.key;
+  }
+
+  /** As announced to clients. */
+  get name(): string {
+    return this.grant.name;
+  }
 
   /** Every member but `except`. */
   broadcast(message: ServerMessage, except?: string): void {
@@ -24,10 +30,21 @@ export class Room {
 }
 
 export function peerInfo(member: Member): PeerInfo {
-  return { peerId: member.peerId, account: member.account, tracks: [...member.tracks].sort() };
+  return { peerId: member.peerId, account: member.account, ...trackInfo(member) };
 }
 
-/** Live rooms, keyed by channel id; a room exists while it has members. */
+/** A member's tracks as announced: the kinds, sorted, and the stream ids clients match them with. */
+export function trackInfo(member: Member): Pick<PeerInfo, 'tracks' | 'streams'> {
+  const tracks = [...member.tracks.keys()].sort();
+  const streams: PeerInfo['streams'] = {};
+  for (const kind of tracks) {
+    const stream = member.tracks.get(kind);
+    if (stream) streams[kind] = stream;
+  }
+  return { tracks, streams };
+}
+
+/** Live rooms, keyed by voice channel id or by a call's account ids; a room exists while it has members. */
 export class Rooms {
   private readonly rooms = new Map<string, Room>();
 
@@ -42,11 +59,11 @@ export class Rooms {
   }
 
   /** Adds `member`, announcing it to those already there; answers the room. */
-  join(channelId: string, name: string, member: Member): Room {
-    let room = this.rooms.get(channelId);
+  join(grant: RoomGrant, member: Member): Room {
+    let room = this.rooms.get(grant.key);
     if (!room) {
-      room = new Room(channelId, name);
-      this.rooms.set(channelId, room);
+      room = new Room(grant);
+      this.rooms.set(grant.key, room);
     }
     room.broadcast({ type: 'joined', room: room.name, peer: peerInfo(member) });
     room.members.set(member.peerId, member);
@@ -57,6 +74,6 @@ export class Rooms {
   leave(room: Room, member: Member): void {
     if (!room.members.delete(member.peerId)) return;
     room.broadcast({ type: 'left', room: room.name, peerId: member.peerId });
-    if (room.members.size === 0) this.rooms.delete(room.channelId);
+    if (room.members.size === 0) this.rooms.delete(room.key);
   }
 }

@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
+import { authorizeJoin, authorizePublish } from '../authz/room-access.js';
 import type { Identity, VoiceAccess } from '../authz/voice-access.js';
 import { SignallingError } from '../errors/signalling-error.js';
 import type { SignallingMetrics } from '../metrics/metrics.js';
 import { clientMessageSchema, requestIdOf, type ClientMessage, type RelayMessage, type ServerMessage, type TrackKind } from '../protocol/messages.js';
 import { parseRoomName } from '../rooms/room-name.js';
-import { peerInfo, type Member, type Room, type Rooms } from '../rooms/rooms.js';
+import { peerInfo, trackInfo, type Member, type Room, type Rooms } from '../rooms/rooms.js';
 import type { TurnCredentials } from '../turn/turn-credentials.js';
 import { TokenBucket } from './rate-limit.js';
 
@@ -31,7 +32,7 @@ export const CLOSE = { policy: 1008, authFailed: 4001, helloTimeout: 4002 } as c
  */
 export class Session implements Member {
   readonly peerId = randomUUID();
-  readonly tracks = new Set<TrackKind>();
+  readonly tracks = new Map<TrackKind, string | null>();
   private token: string | undefined;
   private identity: Identity | undefined;
   private room: Room | undefined;
@@ -52,7 +53,7 @@ export class Session implements Member {
     }, deps.limits.helloTimeoutMs);
     socket.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
     socket.on('close', () => this.onClose());
-    if (headerToken !== undefined) this.enqueue(() => this.hello(headerToken));
+    if (headerToken !== undefined) this.enqueue(() => this.hello(headerToken, undefined));
   }
 
   get account(): string {
@@ -114,28 +115,29 @@ export class Session implements Member {
 
   private async handle(message: ClientMessage): Promise<void> {
     if (this.closed) return;
-    if (message.type === 'hello') return this.hello(message.token);
+    if (message.type === 'hello') return this.hello(message.token, message.id);
     if (!this.identity || this.token === undefined) throw new SignallingError('unauthorized', 'say hello with an access token first');
     switch (message.type) {
       case 'refresh':
-        return this.refresh(message.token);
+        return this.refresh(message.token, message.id);
       case 'join':
-        return this.join(message.room);
+        return this.join(message.room, message.id);
       case 'leave':
-        this.leaveRoom();
-        return;
+        return this.leave(message.id);
       case 'publish':
-        return this.publish(message.track);
+        return this.publish(message.track, message.stream ?? null, message.id);
       case 'unpublish':
-        return this.unpublish(message.track);
+        return this.unpublish(message.track, message.id);
       case 'offer':
       case 'answer':
       case 'candidate':
+      case 'renegotiate':
+      case 'transceiver':
         return this.relay(message);
     }
   }
 
-  private async hello(token: string): Promise<void> {
+  private async hello(token: string, ref: string | number | undefined): Promise<void> {
     if (this.identity) throw new SignallingError('invalid_message', 'already said hello; use refresh to replace the token');
     const identity = await this.deps.access.identify(token);
     if (this.closed) return;
@@ -143,56 +145,72 @@ export class Session implements Member {
     this.token = token;
     clearTimeout(this.helloTimer);
     this.deps.log.debug({ peerId: this.peerId, account: identity.account }, 'connected');
-    this.send({ type: 'welcome', peerId: this.peerId, account: identity.account, turn: this.deps.mintTurn(identity.account, 'welcome') });
+    this.send({ type: 'welcome', peerId: this.peerId, account: identity.account, turn: this.deps.mintTurn(identity.account, 'welcome'), ...refOf(ref) });
   }
 
   /** A fresh access token (they are short-lived) for later permission checks, and fresh TURN credentials. */
-  private async refresh(token: string): Promise<void> {
+  private async refresh(token: string, ref: string | number | undefined): Promise<void> {
     const identity = await this.deps.access.identify(token);
     if (identity.accountId !== this.identity!.accountId) throw new SignallingError('forbidden', 'the new token belongs to another account');
     this.token = token;
-    this.send({ type: 'refreshed', turn: this.deps.mintTurn(identity.account, 'refresh') });
+    this.send({ type: 'refreshed', turn: this.deps.mintTurn(identity.account, 'refresh'), ...refOf(ref) });
   }
 
-  private async join(name: string): Promise<void> {
-    const ref = parseRoomName(name);
-    const grant = await this.deps.access.authorizeVoice(this.token!, ref.channel, ['CONNECT'], 'joining');
+  private async join(name: string, ref: string | number | undefined): Promise<void> {
+    const grant = await authorizeJoin(this.deps.access, this.token!, parseRoomName(name));
     if (this.closed) return;
-    if (this.room?.channelId === grant.channelId) throw new SignallingError('invalid_message', 'already in this room');
+    if (this.room?.key === grant.key) throw new SignallingError('invalid_message', 'already in this room');
     this.leaveRoom();
-    const room = this.deps.rooms.join(grant.channelId, `voice:${grant.channelName}`, this);
+    const room = this.deps.rooms.join(grant, this);
     this.room = room;
     this.deps.metrics.roomMembers.inc();
     const peers = [...room.members.values()].filter((m) => m.peerId !== this.peerId).map(peerInfo);
-    this.send({ type: 'room', room: room.name, channelId: room.channelId, peerId: this.peerId, peers });
+    const where = grant.kind === 'voice' ? { channelId: grant.channelId } : { accounts: grant.accounts };
+    this.send({ type: 'room', room: room.name, kind: grant.kind, ...where, peerId: this.peerId, peers, ...refOf(ref) });
   }
 
-  private async publish(track: TrackKind): Promise<void> {
+  private async leave(ref: string | number | undefined): Promise<void> {
     const room = this.requireRoom();
-    // Checked again at every publish: VIDEO may have been taken away since the join.
-    await this.deps.access.authorizeVoice(this.token!, room.channelId, ['CONNECT', 'VIDEO'], `sharing a ${track === 'screen' ? 'screen' : 'camera'}`);
-    if (this.room !== room || this.tracks.has(track)) return;
-    this.tracks.add(track);
-    this.announceTracks(room);
+    this.leaveRoom();
+    this.send({ type: 'left', room: room.name, peerId: this.peerId, ...refOf(ref) });
   }
 
-  private async unpublish(track: TrackKind): Promise<void> {
+  private async publish(track: TrackKind, stream: string | null, ref: string | number | undefined): Promise<void> {
     const room = this.requireRoom();
-    if (!this.tracks.delete(track)) return;
-    this.announceTracks(room);
+    // Checked again at every publish: VIDEO (or membership) may have been taken away since the join.
+    await authorizePublish(this.deps.access, this.token!, room.grant, `sharing a ${track === 'screen' ? 'screen' : 'camera'}`);
+    if (this.room !== room) throw new SignallingError('not_in_room', 'you left the room before the track was allowed');
+    const changed = !this.tracks.has(track) || this.tracks.get(track) !== stream;
+    this.tracks.set(track, stream);
+    this.announceTracks(room, ref, changed);
+  }
+
+  private async unpublish(track: TrackKind, ref: string | number | undefined): Promise<void> {
+    const room = this.requireRoom();
+    this.announceTracks(room, ref, this.tracks.delete(track));
   }
 
   private async relay(message: RelayMessage): Promise<void> {
     const room = this.requireRoom();
     const peer = room.members.get(message.to);
     if (!peer || peer === this) throw new SignallingError('unknown_peer', `no peer ${message.to} in ${room.name}`);
-    if (message.type === 'candidate') peer.send({ type: 'candidate', from: this.peerId, candidate: message.candidate });
-    else peer.send({ type: message.type, from: this.peerId, sdp: message.sdp });
+    switch (message.type) {
+      case 'candidate':
+        return peer.send({ type: 'candidate', from: this.peerId, candidate: message.candidate });
+      case 'renegotiate':
+        return peer.send({ type: 'renegotiate', from: this.peerId });
+      case 'transceiver':
+        return peer.send({ type: 'transceiver', from: this.peerId, kind: message.kind });
+      default:
+        return peer.send({ type: message.type, from: this.peerId, sdp: message.sdp });
+    }
   }
 
-  private announceTracks(room: Room): void {
-    // The sender hears it too: that is its acknowledgement.
-    room.broadcast({ type: 'tracks', room: room.name, peerId: this.peerId, tracks: [...this.tracks].sort() });
+  /** The sender always hears its tracks (with `ref`: that is its acknowledgement); the others only a change. */
+  private announceTracks(room: Room, ref: string | number | undefined, changed: boolean): void {
+    const message = { type: 'tracks', room: room.name, peerId: this.peerId, ...trackInfo(this) } as const;
+    if (changed) room.broadcast(message, this.peerId);
+    this.send({ ...message, ...refOf(ref) });
   }
 
   private requireRoom(): Room {
@@ -224,4 +242,8 @@ export class Session implements Member {
     this.deps.metrics.connections.dec();
     if (this.identity) this.deps.log.debug({ peerId: this.peerId, account: this.identity.account }, 'disconnected');
   }
+}
+
+function refOf(ref: string | number | undefined): { ref?: string | number } {
+  return ref === undefined ? {} : { ref };
 }

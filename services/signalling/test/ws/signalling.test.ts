@@ -7,7 +7,7 @@ import { Permission } from '@alloquy/control/guild/permissions/permissions.js';
 import { OPERATOR } from '@alloquy/control/guild/service.js';
 import { forgedTokens } from '../../../control/test/support/tokens.js';
 import { TestClient, type Message } from '../support/client.js';
-import { startTestStack, type TestStack } from '../support/stack.js';
+import { PASSWORD, startTestStack, type TestStack } from '../support/stack.js';
 
 let stack: TestStack;
 const open: TestClient[] = [];
@@ -40,13 +40,22 @@ describe('a voice room', () => {
     expect(alice.roomMessage).toMatchObject({ room: 'voice:General', peerId: alice.peerId, peers: [] });
 
     const bob = await joined(stack.tokens.bob, 'voice:General');
-    expect(bob.roomMessage.peers).toEqual([{ peerId: alice.peerId, account: 'alice', tracks: [] }]);
-    expect(await alice.client.next('joined')).toEqual({ type: 'joined', room: 'voice:General', peer: { peerId: bob.peerId, account: 'bob', tracks: [] } });
+    expect(bob.roomMessage).toMatchObject({ kind: 'voice', channelId: expect.stringMatching(/^\d+$/) });
+    expect(bob.roomMessage.peers).toEqual([{ peerId: alice.peerId, account: 'alice', tracks: [], streams: {} }]);
+    expect(await alice.client.next('joined')).toEqual({
+      type: 'joined',
+      room: 'voice:General',
+      peer: { peerId: bob.peerId, account: 'bob', tracks: [], streams: {} },
+    });
 
-    alice.client.send({ type: 'publish', track: 'camera' });
-    const cameraAnnounce = { type: 'tracks', room: 'voice:General', peerId: alice.peerId, tracks: ['camera'] };
+    // The publisher's own copy echoes its request id: that is its acknowledgement.
+    alice.client.send({ type: 'publish', track: 'camera', stream: '{a1b2-c3}', id: 'pub-1' });
+    const cameraAnnounce = { type: 'tracks', room: 'voice:General', peerId: alice.peerId, tracks: ['camera'], streams: { camera: '{a1b2-c3}' } };
     expect(await bob.client.next('tracks')).toEqual(cameraAnnounce);
-    expect(await alice.client.next('tracks')).toEqual(cameraAnnounce);
+    expect(await alice.client.next('tracks')).toEqual({ ...cameraAnnounce, ref: 'pub-1' });
+    // Publishing the same stream again changes nothing for the others, and is still acknowledged.
+    alice.client.send({ type: 'publish', track: 'camera', stream: '{a1b2-c3}', id: 'pub-2' });
+    expect(await alice.client.next('tracks')).toEqual({ ...cameraAnnounce, ref: 'pub-2' });
 
     alice.client.send({ type: 'offer', to: bob.peerId, sdp: 'v=0 offer' });
     expect(await bob.client.next('offer')).toEqual({ type: 'offer', from: alice.peerId, sdp: 'v=0 offer' });
@@ -57,6 +66,12 @@ describe('a voice room', () => {
     expect(await alice.client.next('candidate')).toEqual({ type: 'candidate', from: bob.peerId, candidate });
     alice.client.send({ type: 'candidate', to: bob.peerId, candidate: null });
     expect(await bob.client.next('candidate')).toEqual({ type: 'candidate', from: alice.peerId, candidate: null });
+    // simple-peer's answering side asks the offering side to renegotiate or add a transceiver.
+    bob.client.send({ type: 'renegotiate', to: alice.peerId });
+    expect(await alice.client.next('renegotiate')).toEqual({ type: 'renegotiate', from: bob.peerId });
+    bob.client.send({ type: 'transceiver', to: alice.peerId, kind: 'video' });
+    expect(await alice.client.next('transceiver')).toEqual({ type: 'transceiver', from: bob.peerId, kind: 'video' });
+    expect(await bob.client.refused({ type: 'transceiver', to: alice.peerId, kind: 'data' }, 'bad-kind')).toMatchObject({ code: 'invalid_message' });
 
     bob.client.send({ type: 'publish', track: 'screen' });
     expect(await alice.client.next('tracks')).toMatchObject({ peerId: bob.peerId, tracks: ['screen'] });
@@ -69,11 +84,13 @@ describe('a voice room', () => {
     const carol = await joined(stack.tokens.carol, 'voice:General');
     const peers = (carol.roomMessage.peers as Message[]).sort((a, b) => String(a.account).localeCompare(String(b.account)));
     expect(peers).toEqual([
-      { peerId: alice.peerId, account: 'alice', tracks: ['camera'] },
-      { peerId: bob.peerId, account: 'bob', tracks: ['camera'] },
+      { peerId: alice.peerId, account: 'alice', tracks: ['camera'], streams: { camera: '{a1b2-c3}' } },
+      { peerId: bob.peerId, account: 'bob', tracks: ['camera'], streams: {} },
     ]);
 
-    bob.client.send({ type: 'leave' });
+    bob.client.send({ type: 'leave', id: 'bye' });
+    expect(await bob.client.next('left')).toEqual({ type: 'left', room: 'voice:General', peerId: bob.peerId, ref: 'bye' });
+    expect(await bob.client.refused({ type: 'leave' }, 'bye-again')).toMatchObject({ code: 'not_in_room' });
     expect(await alice.client.next('left')).toEqual({ type: 'left', room: 'voice:General', peerId: bob.peerId });
     expect(await carol.client.next('left')).toEqual({ type: 'left', room: 'voice:General', peerId: bob.peerId });
     // Once gone, bob can no longer be addressed.
@@ -144,6 +161,64 @@ describe('a voice room', () => {
     alice.client.close();
     bob.client.close();
     carol.close();
+  });
+});
+
+describe('a DM call', () => {
+  it('puts the people it names in one room, whoever names it and however', async () => {
+    const alice = await joined(stack.tokens.alice, 'dm:Bob');
+    expect(alice.roomMessage).toMatchObject({ room: 'dm:alice,bob', kind: 'dm', accounts: ['alice', 'bob'], peers: [] });
+    expect(alice.roomMessage).not.toHaveProperty('channelId');
+    const bob = await joined(stack.tokens.bob, 'dm:bob,alice');
+    expect(bob.roomMessage).toMatchObject({ room: 'dm:alice,bob', peers: [{ peerId: alice.peerId, account: 'alice' }] });
+    expect(await alice.client.next('joined')).toMatchObject({ room: 'dm:alice,bob', peer: { peerId: bob.peerId } });
+
+    // No VIDEO bit applies to a call (bob may not share video in the voice channel Stage).
+    bob.client.send({ type: 'publish', track: 'camera', stream: 'bob-cam', id: 'cam' });
+    expect(await bob.client.next('tracks', (m) => m.ref === 'cam')).toMatchObject({ tracks: ['camera'] });
+    expect(await alice.client.next('tracks')).toMatchObject({ peerId: bob.peerId, streams: { camera: 'bob-cam' } });
+    alice.client.send({ type: 'offer', to: bob.peerId, sdp: 'v=0 call' });
+    expect(await bob.client.next('offer')).toEqual({ type: 'offer', from: alice.peerId, sdp: 'v=0 call' });
+
+    // carol naming the same two lands in a call of three, not in theirs.
+    const carol = await joined(stack.tokens.carol, 'dm:alice,bob');
+    expect(carol.roomMessage).toMatchObject({ room: 'dm:alice,bob,carol', peers: [] });
+    expect(await carol.client.refused({ type: 'offer', to: alice.peerId, sdp: 'v=0' }, 'intrude')).toMatchObject({ code: 'unknown_peer' });
+    for (const c of [alice, bob, carol]) c.client.close();
+  });
+
+  it('holds a group call of three', async () => {
+    const alice = await joined(stack.tokens.alice, 'dm:bob,carol');
+    const bob = await joined(stack.tokens.bob, 'dm:carol,alice');
+    const carol = await joined(stack.tokens.carol, 'dm:alice,bob,carol');
+    expect(carol.roomMessage).toMatchObject({ room: 'dm:alice,bob,carol', accounts: ['alice', 'bob', 'carol'] });
+    expect((carol.roomMessage.peers as Message[]).map((p) => p.account).sort()).toEqual(['alice', 'bob']);
+    for (const c of [alice, bob, carol]) c.client.close();
+  });
+
+  it('refuses unknown, kicked and disabled people, a call with nobody else, and a kicked caller', async () => {
+    const { control } = stack;
+    await control.accounts.register('dana', PASSWORD);
+    await control.accounts.register('erin', PASSWORD);
+    const dana = (await control.accounts.login('dana', PASSWORD, { via: 'cli' })).access_token;
+    control.accounts.setDisabled('erin', true);
+    const { client } = await hello(stack.tokens.alice);
+    expect(await client.refused({ type: 'join', room: 'dm:nobody' }, 'unknown')).toMatchObject({ code: 'not_found', message: 'there is no account nobody' });
+    expect(await client.refused({ type: 'join', room: 'dm:erin' }, 'disabled')).toMatchObject({ code: 'forbidden' });
+    expect(await client.refused({ type: 'join', room: 'dm:alice' }, 'alone')).toMatchObject({ code: 'invalid_message' });
+    expect(await client.refused({ type: 'join', room: 'dm:bob,nobody' }, 'one-unknown')).toMatchObject({ code: 'not_found' });
+
+    const danaClient = (await joined(dana, 'dm:alice')).client;
+    control.guild.kick(OPERATOR, 'dana', 'test');
+    try {
+      expect(await client.refused({ type: 'join', room: 'dm:dana' }, 'kicked')).toMatchObject({ code: 'forbidden', message: 'dana is not a member of this server' });
+      // Membership is checked again at every publish.
+      expect(await danaClient.refused({ type: 'publish', track: 'camera' }, 'kicked-publish')).toMatchObject({ code: 'forbidden' });
+      expect(await danaClient.refused({ type: 'join', room: 'dm:alice' }, 'kicked-join')).toMatchObject({ code: 'forbidden' });
+    } finally {
+      control.guild.join(control.accounts.get('dana'));
+    }
+    client.close();
   });
 });
 
