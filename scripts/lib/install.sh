@@ -8,6 +8,8 @@ ALLOQUY_PNPM_VERSION="${ALLOQUY_PNPM_VERSION:-9.15.9}"
 # let node-gyp build better-sqlite3 where no prebuilt binary fits.
 # acl: setfacl lets Murmur (which drops to mumble-server) pass through a 0700 folder such as /root.
 ALLOQUY_APT_PACKAGES=(inspircd inspircd-dev mumble-server coturn openssl acl g++ make python3 imagemagick)
+# Only the tests need these: headless Chromium (driven by playwright-core) for the WebRTC tests.
+ALLOQUY_TEST_APT_PACKAGES=(chromium)
 # Debian starts these daemons with their stock configs where systemd runs;
 # Alloquy runs its own instances on the same ports.
 ALLOQUY_DISTRO_DAEMONS=(inspircd mumble-server coturn)
