@@ -25,6 +25,8 @@ export interface ShownVideo {
   /** performance.now() when the stream was handed over, and when its first frame was presented. */
   shownAt: number;
   firstFrameAt: number | undefined;
+  /** When the first frame had been received and decoded (WebRTC's receiveTime + processingDuration). */
+  firstFrameDecodedAt: number | undefined;
 }
 
 export interface PeerSample {
@@ -38,6 +40,8 @@ let signalling: SignallingConnection | undefined;
 let room: VideoRoom | undefined;
 const shown = new Map<string, { video: HTMLVideoElement; info: ShownVideo }>();
 const events: string[] = [];
+/** When the connection to each account came up (performance.now()). */
+const connectedAt = new Map<string, number>();
 const serviceErrors: Array<{ code: string; message: string }> = [];
 
 function failure(err: unknown): PageFailure {
@@ -74,9 +78,21 @@ export function join(name: string, iceTransportPolicy: RTCIceTransportPolicy = '
       video.autoplay = true;
       video.playsInline = true;
       video.dataset.key = key;
-      const info: ShownVideo = { account: member.account, peerId: member.peerId, kind, videoWidth: 0, videoHeight: 0, shownAt: performance.now(), firstFrameAt: undefined };
-      video.requestVideoFrameCallback((now) => {
-        info.firstFrameAt = now;
+      const info: ShownVideo = {
+        account: member.account,
+        peerId: member.peerId,
+        kind,
+        videoWidth: 0,
+        videoHeight: 0,
+        shownAt: performance.now(),
+        firstFrameAt: undefined,
+        firstFrameDecodedAt: undefined,
+      };
+      // The callback's own `now` is when the rendering step began, often before the frame even
+      // arrived; the metadata says when it was received, decoded (processingDuration, seconds) and presented.
+      video.requestVideoFrameCallback((_now, frame) => {
+        info.firstFrameAt = frame.presentationTime;
+        info.firstFrameDecodedAt = frame.receiveTime !== undefined ? frame.receiveTime + (frame.processingDuration ?? 0) * 1000 : frame.presentationTime;
       });
       video.srcObject = stream;
       document.body.append(video);
@@ -90,9 +106,55 @@ export function join(name: string, iceTransportPolicy: RTCIceTransportPolicy = '
     });
     joined.on('peerJoined', (m) => events.push(`joined ${m.account}`));
     joined.on('peerLeft', (m) => events.push(`left ${m.account}`));
-    joined.on('peerConnected', (m) => events.push(`connected ${m.account}`));
+    joined.on('peerConnected', (m) => {
+      events.push(`connected ${m.account}`);
+      connectedAt.set(m.account, performance.now());
+    });
     joined.on('peerError', ({ member, error }) => events.push(`error ${member.account} ${error.message}`));
     return { room: joined.name, peers: joined.members.map((m) => m.account) };
+  });
+}
+
+export interface FirstFrameTiming {
+  /** Milliseconds from asking to join: until the service answered, the peer connection was up, the
+   * remote stream was handed over, its first frame was decoded, and that frame was presented. */
+  joinedMs: number;
+  connectedMs: number;
+  streamMs: number;
+  decodedMs: number;
+  presentedMs: number;
+  pair: CandidatePairInfo | undefined;
+}
+
+/**
+ * Joins `roomName` and times the way to the first frame of `account`'s `kind` (the benchmark).
+ * Everything is measured here, in the page, on one clock.
+ */
+export function timeFirstFrame(roomName: string, policy: RTCIceTransportPolicy, account: string, kind: 'camera' | 'screen', timeoutMs: number): Promise<FirstFrameTiming | PageFailure> {
+  return attempt(async () => {
+    connectedAt.delete(account);
+    const started = performance.now();
+    const joined = await join(roomName, policy);
+    if ('failed' in joined) throw new Error(`join failed: ${joined.message}`);
+    const joinedAt = performance.now();
+    const deadline = started + timeoutMs;
+    for (;;) {
+      const entry = [...shown.values()].find((v) => v.info.account === account && v.info.kind === kind);
+      if (entry?.info.firstFrameDecodedAt !== undefined && entry.info.firstFrameAt !== undefined) {
+        const peer = requireRoom().members.find((m) => m.account === account);
+        const stats = peer ? await requireRoom().stats(peer.peerId) : undefined;
+        return {
+          joinedMs: joinedAt - started,
+          connectedMs: (connectedAt.get(account) ?? Number.NaN) - started,
+          streamMs: entry.info.shownAt - started,
+          decodedMs: entry.info.firstFrameDecodedAt - started,
+          presentedMs: entry.info.firstFrameAt - started,
+          pair: stats?.pair,
+        };
+      }
+      if (performance.now() > deadline) throw new Error(`no frame of ${account}'s ${kind} within ${timeoutMs} ms; events: ${events.slice(-8).join(', ')}`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
   });
 }
 

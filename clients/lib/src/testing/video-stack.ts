@@ -145,6 +145,10 @@ export class VideoPage {
     return this.page.evaluate(() => globalThis.videoPage.leave());
   }
 
+  timeFirstFrame(room: string, policy: RTCIceTransportPolicy, account: string, kind: 'camera' | 'screen', timeoutMs: number) {
+    return this.page.evaluate(([r, p, a, k, t]) => globalThis.videoPage.timeFirstFrame(r, p, a, k, t), [room, policy, account, kind, timeoutMs] as const);
+  }
+
   probeTurn(server: RTCIceServer) {
     return this.page.evaluate((s) => globalThis.videoPage.probeTurn(s), server);
   }
