@@ -65,6 +65,8 @@ class PeerLink {
   streams: Partial<Record<TrackKind, string>> = {};
   /** Remote streams that arrived, by id; matched to kinds by `streams`. */
   readonly incoming = new Map<string, MediaStream>();
+  /** Stream ids once announced: when one is no longer, its stream will not come back. */
+  readonly announced = new Set<string>();
   /** What has been handed to the application, by kind. */
   readonly shown = new Map<TrackKind, MediaStream>();
   connection: RTCPeerConnection | undefined;
@@ -73,6 +75,9 @@ class PeerLink {
     this.member = { peerId: info.peerId, account: info.account, tracks: [] };
   }
 }
+
+/** The room each connection is in. */
+const activeRooms = new WeakMap<SignallingConnection, VideoRoom>();
 
 export class VideoRoom extends Emitter<VideoRoomEvents> {
   /** As the service names it: `voice:<channel>` or `dm:<accounts>`. */
@@ -97,16 +102,13 @@ export class VideoRoom extends Emitter<VideoRoomEvents> {
    */
   static async join(signalling: SignallingConnection, room: string, options: VideoRoomOptions = {}): Promise<VideoRoom> {
     const videoRoom = new VideoRoom(signalling, options);
-    // Listening before the join: a member may join right after us, before we handle our reply.
-    const early: ServerMessage[] = [];
-    const stopEarly = signalling.on('message', (m) => early.push(m));
-    try {
-      const reply = await signalling.request({ type: 'join', room }, 'room');
-      videoRoom.enter(reply);
-    } finally {
-      stopEarly();
-    }
-    for (const message of early) videoRoom.onMessage(message);
+    const reply = await signalling.request({ type: 'join', room }, 'room');
+    // The reply resolves this await in a microtask of the message's own event, so nothing sent
+    // after it (a member joining right after us) can arrive before enter() listens.
+    // The service keeps a connection in one room: it has just left the previous one.
+    activeRooms.get(signalling)?.end('joined another room');
+    activeRooms.set(signalling, videoRoom);
+    videoRoom.enter(reply);
     return videoRoom;
   }
 
@@ -276,7 +278,6 @@ export class VideoRoom extends Emitter<VideoRoomEvents> {
 
   /** simple-peer's signals, in the service's words. */
   private forward(link: PeerLink, data: SimplePeer.SignalData): void {
-    // simple-peer's typings say RTCIceCandidate; it sends the init fields only.
     const to = link.member.peerId;
     switch (data.type) {
       case 'offer':
@@ -319,10 +320,13 @@ export class VideoRoom extends Emitter<VideoRoomEvents> {
         this.emit('remoteStream', { member: link.member, kind, stream });
       }
     }
-    // A stream once shown and now replaced or withdrawn will not come back.
-    for (const [id, stream] of link.incoming) {
-      if (!claimed.has(id) && ![...link.shown.values()].includes(stream) && Object.keys(link.streams).length > 0) link.incoming.delete(id);
+    // A stream once announced and now replaced or withdrawn will not come back.
+    for (const id of link.announced) {
+      if (claimed.has(id)) continue;
+      link.announced.delete(id);
+      link.incoming.delete(id);
     }
+    for (const id of claimed) if (id !== undefined) link.announced.add(id);
   }
 
   private unlink(peerId: string): void {
@@ -406,6 +410,7 @@ export class VideoRoom extends Emitter<VideoRoomEvents> {
 
   private end(reason: string): void {
     if (this.ended) return;
+    if (activeRooms.get(this.signalling) === this) activeRooms.delete(this.signalling);
     for (const kind of [...this.local.keys()]) this.dropLocal(kind);
     this.ended = true;
     for (const stop of this.unsubscribe.splice(0)) stop();
@@ -415,7 +420,10 @@ export class VideoRoom extends Emitter<VideoRoomEvents> {
   }
 }
 
-/** RTCIceCandidateInit as the service accepts it (no undefined fields). */
+/**
+ * RTCIceCandidateInit as the service accepts it (no undefined fields). simple-peer's typings say
+ * RTCIceCandidate; it sends the init fields only.
+ */
 function candidateInit(c: RTCIceCandidateInit): { candidate: string; sdpMid?: string | null; sdpMLineIndex?: number | null; usernameFragment?: string | null } {
   return {
     candidate: c.candidate ?? '',
