@@ -43,7 +43,7 @@ export async function startSignallingServer(config: SignallingConfig, log: Logge
   const metrics = new SignallingMetrics();
   const health = new Health();
   const rooms = new Rooms();
-  const mintTurn = (account: string, via: 'welcome' | 'refresh' | 'http') => {
+  const mintTurn = (account: string, via: 'welcome' | 'refresh' | 'renew' | 'http') => {
     metrics.turnCredentials.inc({ via });
     return mintTurnCredentials({ secret: turnSecret, account, urls: config.turn.urls, ttlSeconds: config.turn.ttlSeconds, nowMs: now() });
   };

@@ -14,6 +14,9 @@ type Reply<T extends ServerMessage['type']> = Extract<ServerMessage, { type: T }
 /** A client message without the `id` the connection assigns. */
 type Request = ClientMessage extends infer M ? (M extends unknown ? Omit<M, 'id'> : never) : never;
 
+/** WebSocket.OPEN (the constant is static on the class, which callers may pass in). */
+const OPEN = 1;
+
 /** What is needed of a WebSocket class: the WHATWG constructor (browsers, `ws`). */
 export type WebSocketConstructor = new (url: string) => WebSocket;
 
@@ -26,6 +29,11 @@ export interface SignallingConnectionOptions {
   WebSocket?: WebSocketConstructor;
   /** How long a request waits for its reply (default 10 s). */
   requestTimeoutMs?: number;
+  /**
+   * When to renew TURN credentials, in ms after getting them (default: half their ttl). coturn
+   * checks them only when allocating, so they matter for the peer connections still to come.
+   */
+  turnRenewalMs?: number;
 }
 
 export interface SignallingEvents {
@@ -33,8 +41,10 @@ export interface SignallingEvents {
   message: ServerMessage;
   /** An `error` the service sent about nothing we are waiting for (e.g. a relay to a peer that left). */
   serviceError: Extract<ServerMessage, { type: 'error' }>;
-  /** TURN credentials changed (after `refresh`). */
+  /** TURN credentials changed (renewed, or after `refresh`). */
   turn: TurnInfo;
+  /** Renewing TURN credentials failed (an expired access token: call refresh); retried in 30 s. */
+  turnRenewalFailed: VideoError;
   closed: { code: number; reason: string };
 }
 
@@ -49,6 +59,7 @@ export class SignallingConnection extends Emitter<SignallingEvents> {
   private readonly pending = new Map<string, Pending>();
   private nextId = 1;
   private closedWith: { code: number; reason: string } | undefined;
+  private renewalTimer: ReturnType<typeof setTimeout> | undefined;
   /** This connection's peer id, as others in a room know it. */
   peerId = '';
   account = '';
@@ -57,6 +68,7 @@ export class SignallingConnection extends Emitter<SignallingEvents> {
   private constructor(
     private readonly socket: WebSocket,
     private readonly timeoutMs: number,
+    private readonly turnRenewalMs: number | undefined,
   ) {
     super();
     socket.addEventListener('message', (event) => this.onMessage(event.data));
@@ -80,12 +92,12 @@ export class SignallingConnection extends Emitter<SignallingEvents> {
       socket.addEventListener('open', opened, { once: true });
       socket.addEventListener('error', failed, { once: true });
     });
-    const connection = new SignallingConnection(socket, options.requestTimeoutMs ?? 10_000);
+    const connection = new SignallingConnection(socket, options.requestTimeoutMs ?? 10_000, options.turnRenewalMs);
     try {
       const welcome = await connection.request({ type: 'hello', token: options.token }, 'welcome');
       connection.peerId = welcome.peerId;
       connection.account = welcome.account;
-      connection.turn = welcome.turn;
+      connection.setTurn(welcome.turn, false);
     } catch (err) {
       connection.close();
       throw err;
@@ -100,14 +112,34 @@ export class SignallingConnection extends Emitter<SignallingEvents> {
   /** Replaces the access token (before it expires) and takes the fresh TURN credentials. */
   async refresh(token: string): Promise<TurnInfo> {
     const reply = await this.request({ type: 'refresh', token }, 'refreshed');
-    this.turn = reply.turn;
-    this.emit('turn', reply.turn);
+    this.setTurn(reply.turn, true);
     return reply.turn;
+  }
+
+  private setTurn(turn: TurnInfo, announce: boolean): void {
+    this.turn = turn;
+    if (announce) this.emit('turn', turn);
+    this.scheduleTurnRenewal(this.turnRenewalMs ?? (turn.ttl * 1000) / 2);
+  }
+
+  private scheduleTurnRenewal(delayMs: number): void {
+    clearTimeout(this.renewalTimer);
+    if (this.closedWith || !(delayMs > 0)) return;
+    this.renewalTimer = setTimeout(() => {
+      this.request({ type: 'turn' }, 'turn').then(
+        (reply) => this.setTurn(reply.turn, true),
+        (err: VideoError) => {
+          if (this.closedWith) return;
+          this.emit('turnRenewalFailed', err);
+          this.scheduleTurnRenewal(30_000);
+        },
+      );
+    }, delayMs);
   }
 
   /** Sends a request and resolves with its reply, or rejects with the service's refusal. */
   request<T extends ServerMessage['type']>(message: Request, replyType: T): Promise<Reply<T>> {
-    if (this.closedWith) return Promise.reject(this.closedError());
+    if (this.closedWith || this.socket.readyState !== OPEN) return Promise.reject(this.closedError());
     const id = `r${this.nextId++}`;
     return new Promise<Reply<T>>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -121,7 +153,7 @@ export class SignallingConnection extends Emitter<SignallingEvents> {
 
   /** Sends without waiting (relays: offers, answers, candidates). Dropped once closed. */
   send(message: Request): void {
-    if (this.closedWith) return;
+    if (this.closedWith || this.socket.readyState !== OPEN) return;
     this.socket.send(JSON.stringify(message));
   }
 
@@ -154,6 +186,7 @@ export class SignallingConnection extends Emitter<SignallingEvents> {
   private onClose(code: number, reason: string): void {
     if (this.closedWith) return;
     this.closedWith = { code, reason };
+    clearTimeout(this.renewalTimer);
     for (const waiting of this.pending.values()) {
       clearTimeout(waiting.timer);
       waiting.reject(this.closedError());
@@ -164,6 +197,6 @@ export class SignallingConnection extends Emitter<SignallingEvents> {
 
   private closedError(): VideoError {
     const why = this.closedWith?.reason ? `: ${this.closedWith.reason}` : '';
-    return new VideoError('connection_closed', `the signalling connection closed (${this.closedWith?.code ?? 'not open'})${why}`);
+    return new VideoError('connection_closed', `the signalling connection closed (${this.closedWith?.code ?? 'closing'})${why}`);
   }
 }

@@ -170,6 +170,16 @@ export class VideoRoom extends Emitter<VideoRoomEvents> {
     this.unsubscribe.push(
       this.signalling.on('message', (m) => this.onMessage(m)),
       this.signalling.on('closed', () => this.end('the signalling connection closed')),
+      // For ICE restarts of existing connections; new ones read signalling.turn.
+      this.signalling.on('turn', () => {
+        for (const link of this.links.values()) {
+          try {
+            link.connection?.setConfiguration({ ...link.connection.getConfiguration(), iceServers: this.iceServers() });
+          } catch {
+            // A closed connection: it is on its way out.
+          }
+        }
+      }),
     );
     // We are the later joiner: we offer to everyone already here.
     for (const peer of reply.peers) this.link(peer, true);
@@ -250,12 +260,11 @@ export class VideoRoom extends Emitter<VideoRoomEvents> {
         }
       }
     }
-    const turn = this.signalling.turn;
     link.peer = new SimplePeer({
       initiator,
       trickle: true,
       config: {
-        iceServers: turn.urls.length > 0 ? [{ urls: turn.urls, username: turn.username, credential: turn.credential }] : [],
+        iceServers: this.iceServers(),
         iceTransportPolicy: this.options.iceTransportPolicy ?? 'all',
       },
       wrtc: { RTCPeerConnection: LinkedPeerConnection, RTCSessionDescription: globalThis.RTCSessionDescription, RTCIceCandidate: globalThis.RTCIceCandidate },
@@ -274,6 +283,11 @@ export class VideoRoom extends Emitter<VideoRoomEvents> {
     });
     this.links.set(info.peerId, link);
     return link;
+  }
+
+  private iceServers(): RTCIceServer[] {
+    const turn = this.signalling.turn;
+    return turn.urls.length > 0 ? [{ urls: turn.urls, username: turn.username, credential: turn.credential }] : [];
   }
 
   /** simple-peer's signals, in the service's words. */

@@ -10,6 +10,9 @@ import { forgedTokens } from '../../../../services/control/test/support/tokens.j
 import { turnRestCredentials } from '@alloquy/stack/coturn/process.js';
 import type { PageFailure, PeerSample, ShownVideo } from '../testing/video-page.js';
 import { startVideoStack, type VideoPage, type VideoStack } from '../testing/video-stack.js';
+import WebSocket from 'ws';
+import { VideoError } from './errors.js';
+import { SignallingConnection, type WebSocketConstructor } from './signalling-connection.js';
 
 const ACCOUNTS = ['owner', 'alice', 'bob', 'carol', 'dave'] as const;
 let env: VideoStack;
@@ -244,5 +247,37 @@ describe('refusals', () => {
     } finally {
       await page.close();
     }
+  });
+});
+
+describe('SignallingConnection (in Node, with ws)', () => {
+  it('matches replies and refusals to requests, and keeps TURN credentials fresh', async () => {
+    const connection = await SignallingConnection.open({
+      url: env.signallingUrl,
+      token: env.tokens.dave!,
+      WebSocket: WebSocket as unknown as WebSocketConstructor,
+      turnRenewalMs: 1100,
+    });
+    try {
+      expect(connection.account).toBe('dave');
+      const first = connection.turn;
+      // Renewed without being asked; the username carries a later expiry.
+      const renewed = await connection.next('turn');
+      expect(Number(renewed.username.split(':')[0])).toBeGreaterThan(Number(first.username.split(':')[0]));
+      expect(connection.turn).toEqual(renewed);
+      const refusal = await connection.request({ type: 'join', room: 'voice:Nowhere' }, 'room').catch((err: unknown) => err);
+      expect(refusal).toBeInstanceOf(VideoError);
+      expect(refusal).toMatchObject({ code: 'refused', serverCode: 'not_found' });
+      expect((await connection.request({ type: 'join', room: 'voice:Studio' }, 'room')).room).toBe('voice:Studio');
+    } finally {
+      connection.close();
+    }
+    await expect(connection.request({ type: 'leave' }, 'left')).rejects.toMatchObject({ code: 'connection_closed' });
+  });
+
+  it('rejects a forged token with the service\'s reason', async () => {
+    const [forged] = forgedTokens(5, 'dave');
+    const failure = await SignallingConnection.open({ url: env.signallingUrl, token: forged!, WebSocket: WebSocket as unknown as WebSocketConstructor }).catch((err: unknown) => err);
+    expect(failure).toMatchObject({ name: 'VideoError', code: 'refused', serverCode: 'invalid_token' });
   });
 });

@@ -27,7 +27,7 @@ export class SignallingMetrics {
   });
   readonly turnCredentials = new Counter({
     name: 'alloquy_signalling_turn_credentials_total',
-    help: 'TURN credentials minted, by channel (welcome, refresh, http)',
+    help: 'TURN credentials minted, by channel (welcome, refresh, renew, http)',
     labelNames: ['via'],
     registers: [this.registry],
   });

@@ -33,6 +33,7 @@ const candidate = z
 export const clientMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('hello'), id: requestId, token }).strict(),
   z.object({ type: z.literal('refresh'), id: requestId, token }).strict(),
+  z.object({ type: z.literal('turn'), id: requestId }).strict(),
   z.object({ type: z.literal('join'), id: requestId, room: z.string().min(1).max(210) }).strict(),
   z.object({ type: z.literal('leave'), id: requestId }).strict(),
   z.object({ type: z.literal('publish'), id: requestId, track, stream: streamId.optional() }).strict(),
@@ -65,6 +66,7 @@ type TurnInfo = { urls: string[]; username: string; credential: string; ttl: num
 export type ServerMessage =
   | ({ type: 'welcome'; peerId: string; account: string; turn: TurnInfo } & Ref)
   | ({ type: 'refreshed'; turn: TurnInfo } & Ref)
+  | ({ type: 'turn'; turn: TurnInfo } & Ref)
   | ({ type: 'room'; room: string; kind: 'voice' | 'dm'; channelId?: string; accounts?: string[]; peerId: string; peers: PeerInfo[] } & Ref)
   | { type: 'joined'; room: string; peer: PeerInfo }
   | ({ type: 'left'; room: string; peerId: string } & Ref)

@@ -16,7 +16,7 @@ export interface SessionDeps {
   rooms: Rooms;
   metrics: SignallingMetrics;
   log: Logger;
-  mintTurn(account: string, via: 'welcome' | 'refresh'): TurnCredentials;
+  mintTurn(account: string, via: 'welcome' | 'refresh' | 'renew'): TurnCredentials;
   limits: { messagesPerSecond: number; messageBurst: number; helloTimeoutMs: number };
   now: () => number;
 }
@@ -120,6 +120,8 @@ export class Session implements Member {
     switch (message.type) {
       case 'refresh':
         return this.refresh(message.token, message.id);
+      case 'turn':
+        return this.renewTurn(message.id);
       case 'join':
         return this.join(message.room, message.id);
       case 'leave':
@@ -154,6 +156,16 @@ export class Session implements Member {
     if (identity.accountId !== this.identity!.accountId) throw new SignallingError('forbidden', 'the new token belongs to another account');
     this.token = token;
     this.send({ type: 'refreshed', turn: this.deps.mintTurn(identity.account, 'refresh'), ...refOf(ref) });
+  }
+
+  /**
+   * Fresh TURN credentials with the token in hand: a client keeps them fresh for the peer
+   * connections it has yet to make (coturn checks the expiry only when allocating). The token
+   * must still be valid: credentials are not handed to an expired session or a disabled account.
+   */
+  private async renewTurn(ref: string | number | undefined): Promise<void> {
+    const identity = await this.deps.access.identify(this.token!);
+    this.send({ type: 'turn', turn: this.deps.mintTurn(identity.account, 'renew'), ...refOf(ref) });
   }
 
   private async join(name: string, ref: string | number | undefined): Promise<void> {

@@ -259,6 +259,24 @@ describe('authentication', () => {
     expect(await client.refused({ type: 'refresh', token: stack.tokens.bob }, 'other')).toMatchObject({ code: 'forbidden' });
     client.close();
   });
+
+  it('renews TURN credentials on request while the token is valid, and not for a disabled account', async () => {
+    await stack.control.accounts.register('frank', PASSWORD);
+    const token = (await stack.control.accounts.login('frank', PASSWORD, { via: 'cli' })).access_token;
+    const { client, welcome } = await hello(token);
+    const first = welcome.turn as { username: string; ttl: number };
+    // The username carries the expiry in whole seconds: a renewal a second later expires later.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    client.send({ type: 'turn', id: 'renew' });
+    const renewed = await client.next('turn', (m) => m.ref === 'renew');
+    const next = renewed.turn as { username: string; credential: string; ttl: number };
+    expect(next.ttl).toBe(first.ttl);
+    expect(Number(next.username.split(':')[0])).toBeGreaterThan(Number(first.username.split(':')[0]));
+    expect(next.username.endsWith(':frank')).toBe(true);
+    stack.control.accounts.setDisabled('frank', true);
+    expect(await client.refused({ type: 'turn' }, 'disabled')).toMatchObject({ code: 'forbidden' });
+    client.close();
+  });
 });
 
 describe('bad input', () => {
