@@ -9,6 +9,7 @@
  * the selected ICE candidates) and never asserts itself.
  */
 import SimplePeer from 'simple-peer';
+import { inboundVideo, selectedCandidatePair, type StatsReport } from '../../video/stats.js';
 
 export interface StartPeerOptions {
   initiator: boolean;
@@ -116,28 +117,12 @@ export async function sample(): Promise<PeerSample> {
     remoteCandidateType: undefined,
   };
   if (connection === undefined) return result;
-  const stats = await connection.getStats();
-  let selectedPairId: string | undefined;
-  stats.forEach((report: RTCStats) => {
-    if (report.type === 'inbound-rtp' && (report as RTCInboundRtpStreamStats).kind === 'video') {
-      result.framesDecoded += (report as RTCInboundRtpStreamStats).framesDecoded ?? 0;
-    }
-    if (report.type === 'transport') {
-      selectedPairId ??= (report as RTCTransportStats).selectedCandidatePairId;
-    }
-  });
-  const pair = selectedPairId === undefined ? undefined : (stats.get(selectedPairId) as RTCIceCandidatePairStats | undefined);
-  if (pair !== undefined) {
-    result.localCandidateType = candidateType(stats, pair.localCandidateId);
-    result.remoteCandidateType = candidateType(stats, pair.remoteCandidateId);
-  }
+  const stats = (await connection.getStats()) as unknown as StatsReport;
+  result.framesDecoded = inboundVideo(stats).framesDecoded;
+  const pair = selectedCandidatePair(stats);
+  result.localCandidateType = pair?.local.type;
+  result.remoteCandidateType = pair?.remote.type;
   return result;
-}
-
-function candidateType(stats: RTCStatsReport, id: string): string | undefined {
-  // lib.dom has no type for local-candidate / remote-candidate reports.
-  const candidate = stats.get(id) as { candidateType?: unknown } | undefined;
-  return typeof candidate?.candidateType === 'string' ? candidate.candidateType : undefined;
 }
 
 /** Starts a screen capture (the fake 1280x720 screen when headless) and reports its video track. */
