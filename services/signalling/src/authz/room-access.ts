@@ -1,6 +1,7 @@
 /**
- * Who may be in which room. A voice room follows the voice channel's permissions (CONNECT to
- * join, VIDEO to publish). A DM call has no channel and no VIDEO bit, as in Discord: everyone it
+ * Who may be in which room. A voice room follows the voice channel's permissions: CONNECT to
+ * join and watch; SPEAK and VIDEO besides to publish (a camera or a screen is speaking to the
+ * channel, so a member a moderator silenced there, or timed out, does not broadcast either). A DM call has no channel and no VIDEO bit, as in Discord: everyone it
  * names may join and share video, as long as they are all members of the server (not kicked,
  * banned or disabled). Asked at every join and publish, never cached.
  */
@@ -40,9 +41,9 @@ export async function authorizeJoin(access: VoiceAccess, token: string, ref: Roo
   return { kind: 'dm', key: `dm:${ids.join(',')}`, name: `dm:${names.join(',')}`, accounts: names };
 }
 
-/** Re-checked at every publish: VIDEO in a voice room, membership in a call. */
+/** Re-checked at every publish: SPEAK and VIDEO in a voice room, membership in a call. */
 export async function authorizePublish(access: VoiceAccess, token: string, room: Pick<RoomGrant, 'kind' | 'channelId'>, what: string): Promise<void> {
-  if (room.kind === 'voice') await access.authorizeVoice(token, room.channelId!, ['CONNECT', 'VIDEO'], what);
+  if (room.kind === 'voice') await access.authorizeVoice(token, room.channelId!, ['CONNECT', 'SPEAK', 'VIDEO'], what);
   else await memberIdentity(access, token);
 }
 

@@ -121,7 +121,7 @@ describe('a voice room', () => {
     expect(alice.client.messages.filter((m) => m.type === 'tracks')).toEqual([]);
   });
 
-  it('checks VIDEO again at every publish: a permission taken away after the join applies', async () => {
+  it('checks SPEAK and VIDEO again at every publish: a permission taken away after the join applies', async () => {
     const g = stack.control.guild;
     g.createChannel(OPERATOR, { kind: 'voice', name: 'Studio' });
     const carol = await joined(stack.tokens.carol, 'voice:Studio');
@@ -129,6 +129,12 @@ describe('a voice room', () => {
     expect(await carol.client.next('tracks')).toMatchObject({ tracks: ['camera'] });
     g.setOverwrite(OPERATOR, 'Studio', { type: 'member', target: String(stack.ids.carol), allow: 0n, deny: Permission.VIDEO });
     expect(await carol.client.refused({ type: 'publish', track: 'screen' }, 'screen')).toMatchObject({ code: 'forbidden' });
+    // Silenced in the channel (no SPEAK) with VIDEO given back: no broadcasting either.
+    g.setOverwrite(OPERATOR, 'Studio', { type: 'member', target: String(stack.ids.carol), allow: Permission.VIDEO, deny: Permission.SPEAK });
+    const silenced = await carol.client.refused({ type: 'publish', track: 'screen' }, 'silenced');
+    expect(silenced).toMatchObject({ code: 'forbidden' });
+    expect(silenced.message).toContain('SPEAK');
+    expect(silenced.message).not.toContain('VIDEO');
   });
 
   it('refuses a room the user may not connect to, and an unknown channel', async () => {
