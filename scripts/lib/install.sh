@@ -119,5 +119,7 @@ ensure_workspace() {
   else
     alloquy_quietly "pnpm install" pnpm --dir "$root" install || return 1
   fi
-  alloquy_quietly "pnpm -r build" pnpm --dir "$root" -r build || return 1
+  # The root build is one `tsc -b` over every package in dependency order: `pnpm -r build` runs
+  # packages side by side and does not wait for a workspace devDependency's build.
+  alloquy_quietly "pnpm run build" pnpm --dir "$root" run build || return 1
 }
