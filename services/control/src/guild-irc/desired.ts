@@ -19,7 +19,6 @@
 import {
   channelPermissionsOf,
   defaultMemberPermissions,
-  foldName,
   ircChannelName,
   nextTimeoutExpiry,
   type Channel,
@@ -27,6 +26,7 @@ import {
   type Member,
 } from '../guild/model.js';
 import { Permission, has } from '../guild/permissions/index.js';
+import { foldCase } from '../support/fold-case.js';
 
 /** The mask that matches everybody, for read-only channels. */
 export const EVERYONE_MASK = '*!*@*';
@@ -100,7 +100,7 @@ export function desiredGuild(snapshot: GuildSnapshot, now: number): DesiredGuild
   for (const channel of snapshot.channels) {
     if (channel.kind !== 'text') continue;
     const desired = desiredChannel(snapshot, channel, now);
-    channels.set(foldName(desired.ircName), desired);
+    channels.set(foldCase(desired.ircName), desired);
   }
   return {
     version: snapshot.version,
@@ -129,7 +129,7 @@ export function desiredChannel(snapshot: GuildSnapshot, channel: Channel, now: n
       op: has(perms, Permission.VIEW_CHANNEL | Permission.MANAGE_MESSAGES),
       manageChannel: has(perms, Permission.VIEW_CHANNEL | Permission.MANAGE_CHANNELS),
     };
-    access.set(foldName(member.username), entry);
+    access.set(foldCase(member.username), entry);
     const mask = accountMask(member.username);
     if (inviteOnly) {
       if (entry.view) invex.add(mask);

@@ -5,7 +5,7 @@
  */
 import type { ModeChange } from '../irc-link/modes.js';
 import type { NetworkChannel } from '../irc-link/network-state.js';
-import { foldName } from '../guild/model.js';
+import { foldCase } from '../support/fold-case.js';
 import { isServicesMask, type DesiredChannel, type DesiredLists } from './desired.js';
 
 /** Kick reasons users see. */
@@ -69,7 +69,7 @@ export interface ChannelPlan {
 export function kickReason(desired: DesiredChannel, user: UserView): string | null {
   if (user.ours) return null;
   if (user.account === null) return KICK_REASONS.noAccount;
-  const access = desired.access.get(foldName(user.account));
+  const access = desired.access.get(foldCase(user.account));
   if (!access) return KICK_REASONS.notMember;
   if (!access.view) return KICK_REASONS.noView;
   return null;
@@ -131,7 +131,7 @@ export function planChannel(desired: DesiredChannel, actual: NetworkChannel, ctx
     if (holderPrefixes !== undefined && !holderPrefixes.includes(op)) prefixes.push({ adding: true, letter: op, param: ctx.holder });
     for (const { uid, user, prefixes: has } of staying) {
       if (user.ours) continue;
-      const access = desired.access.get(foldName(user.account!))!;
+      const access = desired.access.get(foldCase(user.account!))!;
       if (access.op !== has.includes(op)) prefixes.push({ adding: access.op, letter: op, param: uid });
       // Voice lets a user talk past mute bans: only those who may send keep it.
       if (letters.voice !== undefined && !access.send && has.includes(letters.voice)) {

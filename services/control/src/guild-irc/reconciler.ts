@@ -10,7 +10,7 @@
  * applied to NetworkState as we send them, so a run that finds nothing to do sends nothing.
  */
 import type { Channel, GuildChange, GuildSnapshot, GuildSource, MemberRemoval } from '../guild/model.js';
-import { foldName, textChannelByIrcName } from '../guild/model.js';
+import { textChannelByIrcName } from '../guild/model.js';
 import type { ChannelEvent, LinkLogger, PseudoClientHandle, ServicesLink } from '../irc-link/index.js';
 import { foldCase, sanitizeText } from '../irc-link/index.js';
 import { accountMask, desiredGuild, type DesiredChannel, type DesiredGuild } from './desired.js';
@@ -327,7 +327,7 @@ class Reconciler implements GuildIrcEnforcement {
       return;
     }
     const desired = this.currentDesired().channels.get(key);
-    const access = user.account === null ? undefined : desired?.access.get(foldName(user.account));
+    const access = user.account === null ? undefined : desired?.access.get(foldCase(user.account));
     const callback = this.options.onTopicFromIrc;
     if (!callback || !access?.manageChannel || topic === channel.topic) {
       this.schedule(key);

@@ -15,6 +15,7 @@ import {
   type PermissionMember,
   type PermissionOverwrite,
 } from './permissions/index.js';
+import { foldCase } from '../support/fold-case.js';
 
 export type ChannelKind = 'text' | 'voice';
 
@@ -108,10 +109,6 @@ export interface GuildSnapshot {
   readonly permissionGuild: PermissionGuild;
 }
 
-/** ASCII lowercase, like the hub's CASEMAPPING and our account names. */
-export function foldName(name: string): string {
-  return name.replace(/[A-Z]/g, (c) => c.toLowerCase());
-}
 
 const byUsername = new WeakMap<GuildSnapshot, Map<string, Member>>();
 
@@ -123,21 +120,21 @@ export function memberByUsername(snapshot: GuildSnapshot, username: string): Mem
   let index = byUsername.get(snapshot);
   if (!index) {
     index = new Map();
-    for (const member of snapshot.members.values()) index.set(foldName(member.username), member);
+    for (const member of snapshot.members.values()) index.set(foldCase(member.username), member);
     byUsername.set(snapshot, index);
   }
-  return index.get(foldName(username));
+  return index.get(foldCase(username));
 }
 
 /** `#general` → the text channel `general`; anything else → undefined. */
 export function textChannelByIrcName(snapshot: GuildSnapshot, ircName: string): Channel | undefined {
   if (!ircName.startsWith('#')) return undefined;
-  const folded = foldName(ircName.slice(1));
+  const folded = foldCase(ircName.slice(1));
   return snapshot.channels.find((c) => c.kind === 'text' && c.name === folded);
 }
 
 export function channelByName(snapshot: GuildSnapshot, kind: ChannelKind, name: string): Channel | undefined {
-  const folded = kind === 'text' ? foldName(name.replace(/^#/, '')) : name.toLowerCase();
+  const folded = kind === 'text' ? foldCase(name.replace(/^#/, '')) : name.toLowerCase();
   return snapshot.channels.find((c) => c.kind === kind && (kind === 'text' ? c.name === folded : c.name.toLowerCase() === folded));
 }
 

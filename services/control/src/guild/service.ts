@@ -15,6 +15,7 @@ import type { Logger } from 'pino';
 import type { Account, AccountService } from '../accounts/account-service.js';
 import { ControlError } from '../errors/control-error.js';
 import { statementCache, type Db } from '../store/database.js';
+import { foldCase } from '../support/fold-case.js';
 import {
   type Ban,
   type Category,
@@ -28,7 +29,6 @@ import {
   type MemberRemoval,
   type Role,
   channelPermissionsOf,
-  foldName,
   guildPermissionsOf,
   memberByUsername,
   nextTimeoutExpiry,
@@ -164,7 +164,7 @@ export class GuildService extends EventEmitter<GuildEvents> implements GuildSour
     const s = this.current;
     const byId = s.channels.find((c) => c.id === ref && (!kind || c.kind === kind));
     if (byId) return byId;
-    const textName = foldName(ref.replace(/^#/, ''));
+    const textName = foldCase(ref.replace(/^#/, ''));
     const voiceName = ref.toLowerCase();
     const matches = s.channels.filter(
       (c) => (!kind || c.kind === kind) && (c.kind === 'text' ? c.name === textName : c.name.toLowerCase() === voiceName),

@@ -34,7 +34,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { foldName, mayIn, memberByUsername, textChannelByIrcName, ircChannelName, type GuildSnapshot, type GuildSource } from '../guild/model.js';
+import { mayIn, memberByUsername, textChannelByIrcName, ircChannelName, type GuildSnapshot, type GuildSource } from '../guild/model.js';
 import { Permission } from '../guild/permissions/index.js';
 import type { InboundChatMessage } from '../irc-link/handlers.js';
 import { foldCase } from '../irc-link/network-state.js';
@@ -100,7 +100,7 @@ function tagTime(tags: ReadonlyMap<string, string>): number | null {
 }
 
 function sameAccount(a: string | null, b: string | null): boolean {
-  return a !== null && b !== null && foldName(a) === foldName(b);
+  return a !== null && b !== null && foldCase(a) === foldCase(b);
 }
 
 /**

@@ -9,6 +9,7 @@
  * the hub will.
  */
 import type { ModeChange, ModeKinds } from './modes.js';
+import { foldCase } from '../support/fold-case.js';
 
 export interface NetworkUser {
   readonly uid: string;
@@ -67,10 +68,7 @@ export interface JoinMember {
   readonly prefixes: string;
 }
 
-/** ASCII lowercase: the hub's CASEMAPPING for our deployments is `ascii`. */
-export function foldCase(text: string): string {
-  return text.replace(/[A-Z]/g, (c) => c.toLowerCase());
-}
+export { foldCase };
 
 export class NetworkState {
   readonly users = new Map<string, NetworkUser>();

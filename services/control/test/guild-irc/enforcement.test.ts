@@ -14,12 +14,13 @@ import { startInspircd, type InspircdHandle } from '@alloquy/stack';
 import type { AccountService } from '../../src/accounts/account-service.js';
 import { createAccountService } from '../../src/accounts/create-account-service.js';
 import { ensureSecret, loadConfig } from '../../src/config/config.js';
-import { foldName } from '../../src/guild/model.js';
+
 import { Permission } from '../../src/guild/permissions/index.js';
 import { GuildService, OPERATOR, accountActor } from '../../src/guild/service.js';
 import { KICK_REASONS } from '../../src/guild-irc/index.js';
 import { Health } from '../../src/health/health.js';
 import type { InboundChatMessage } from '../../src/irc-link/index.js';
+import { foldCase } from '../../src/support/fold-case.js';
 import { startIrcServices, type IrcServices } from '../../src/irc-services.js';
 import { createLogger } from '../../src/log/logger.js';
 import { ControlMetrics } from '../../src/metrics/metrics.js';
@@ -423,7 +424,7 @@ describe('guild channels on IRC', () => {
     const names = boss.received.find((m) => m.command === '353' && m.params[2] === '#staff')!;
     expect(names.params[3]!.split(' ')).toContain('@HistServ');
     expect((await list(boss, '#staff', 'I')).sort()).toEqual(['R:owner']);
-    expect(foldName(irc.link.network.findChannel('#general')!.topic)).toBe(foldName(guild.channel('general').topic));
+    expect(foldCase(irc.link.network.findChannel('#general')!.topic)).toBe(foldCase(guild.channel('general').topic));
     alice.quit();
     boss.quit();
   });
