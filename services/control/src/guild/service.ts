@@ -99,10 +99,6 @@ interface Authority {
 
 type Json = Record<string, unknown>;
 
-function describeBits(bits: bigint): string[] {
-  return permissionNames(bits);
-}
-
 export class GuildService extends EventEmitter<GuildEvents> implements GuildSource {
   private current: GuildSnapshot;
   private version = 1;
@@ -147,7 +143,7 @@ export class GuildService extends EventEmitter<GuildEvents> implements GuildSour
     return this.current;
   }
 
-  /** A kick or ban the CLI made in its own process: enforcers act on it here. */
+  /** A kick or ban, made here or by the CLI in its own process: enforcers act on it. */
   publishRemoval(removal: MemberRemoval): void {
     this.emitSafely('memberRemoved', removal);
   }
@@ -188,9 +184,16 @@ export class GuildService extends EventEmitter<GuildEvents> implements GuildSour
 
   /** Channels the actor can see (all of them for the operator), in display order. */
   visibleChannels(actor: Actor): Channel[] {
+    return this.channelsInView(actor).map((v) => v.channel);
+  }
+
+  /** As visibleChannels, with the actor's permissions in each (computed once, for a listing that shows them). */
+  channelsInView(actor: Actor): { channel: Channel; permissions: bigint }[] {
     const who = this.authority(actor);
-    const now = this.now();
-    return this.current.channels.filter((c) => who.supreme || has(channelPermissionsOf(this.current, who.member, c, now), Permission.VIEW_CHANNEL));
+    return this.current.channels.flatMap((channel) => {
+      const permissions = this.permissionsOfAuthority(who, channel);
+      return has(permissions, Permission.VIEW_CHANNEL) ? [{ channel, permissions }] : [];
+    });
   }
 
   /** The members, for members (as in Discord, everyone in the guild sees who else is). */
@@ -221,10 +224,7 @@ export class GuildService extends EventEmitter<GuildEvents> implements GuildSour
 
   /** The actor's permissions guild-wide, or in one channel. */
   permissionsOf(actor: Actor, channel?: Channel): bigint {
-    const who = this.authority(actor);
-    if (who.supreme) return ALL;
-    const now = this.now();
-    return channel ? channelPermissionsOf(this.current, who.member, channel, now) : guildPermissionsOf(this.current, who.member, now);
+    return this.permissionsOfAuthority(this.authority(actor), channel);
   }
 
   // ---- settings ----------------------------------------------------------------------------
@@ -405,7 +405,7 @@ export class GuildService extends EventEmitter<GuildEvents> implements GuildSour
         targetType: 'channel',
         targetId: channel.id,
         targetName: channel.name,
-        changes: { type: input.type, target: targetName, allow: describeBits(input.allow), deny: describeBits(input.deny) },
+        changes: { type: input.type, target: targetName, allow: permissionNames(input.allow), deny: permissionNames(input.deny) },
       },
       () => {
         this.sql(
@@ -461,7 +461,7 @@ export class GuildService extends EventEmitter<GuildEvents> implements GuildSour
       throw new ControlError('forbidden', 'you may only create roles with permissions you have yourself, below your highest role');
     }
     let id = 0;
-    const changes: Json = { permissions: describeBits(permissions) };
+    const changes: Json = { permissions: permissionNames(permissions) };
     if (maxUploadBytes !== null) changes.max_upload_bytes = maxUploadBytes;
     this.write(who, { action: 'role.create', targetType: 'role', targetName: input.name, changes }, (entry) => {
       this.sql('UPDATE guild_roles SET position = position + 1 WHERE position >= 1').run();
@@ -523,7 +523,7 @@ export class GuildService extends EventEmitter<GuildEvents> implements GuildSour
     const changes: Json = {};
     if (patch.name !== undefined && patch.name !== role.name) changes.name = { from: role.name, to: patch.name };
     if (patch.permissions !== undefined && patch.permissions !== role.permissions) {
-      changes.permissions = { granted: describeBits(patch.permissions & ~role.permissions), revoked: describeBits(role.permissions & ~patch.permissions) };
+      changes.permissions = { granted: permissionNames(patch.permissions & ~role.permissions), revoked: permissionNames(role.permissions & ~patch.permissions) };
     }
     if (patch.color !== undefined && patch.color !== role.color) changes.color = { from: role.color, to: patch.color };
     if (patch.mentionable !== undefined && patch.mentionable !== role.mentionable) changes.mentionable = patch.mentionable;
@@ -618,7 +618,7 @@ export class GuildService extends EventEmitter<GuildEvents> implements GuildSour
     const target = this.requireMember(username);
     const who = this.authorizeAction(actor, target, 'kick');
     const text = clampReason(reason);
-    this.removal({ accountId: target.accountId, username: target.username, kind: 'kick', reason: text, by: who.name });
+    this.publishRemoval({ accountId: target.accountId, username: target.username, kind: 'kick', reason: text, by: who.name });
     this.write(who, { action: 'member.kick', targetType: 'member', targetId: target.id, targetName: target.username, reason: text }, () => {
       this.sql(
         'INSERT INTO guild_members (account_id, kicked_at, timeout_until) VALUES (?, ?, NULL) ON CONFLICT (account_id) DO UPDATE SET kicked_at = excluded.kicked_at, timeout_until = NULL',
@@ -639,7 +639,7 @@ export class GuildService extends EventEmitter<GuildEvents> implements GuildSour
       : this.require(actor, Permission.BAN_MEMBERS);
     if (!target && String(account.id) === this.current.settings.ownerId) throw new ControlError('forbidden', 'the owner cannot be banned');
     const text = clampReason(reason);
-    this.removal({ accountId: account.id, username: account.username, kind: 'ban', reason: text, by: who.name });
+    this.publishRemoval({ accountId: account.id, username: account.username, kind: 'ban', reason: text, by: who.name });
     this.write(who, { action: 'member.ban', targetType: 'member', targetId: String(account.id), targetName: account.username, reason: text }, () => {
       this.sql('INSERT INTO guild_bans (account_id, reason, banned_by, created_at) VALUES (?, ?, ?, ?)').run(account.id, text, who.accountId, this.now());
       this.sql('DELETE FROM guild_member_roles WHERE account_id = ?').run(account.id);
@@ -804,14 +804,18 @@ export class GuildService extends EventEmitter<GuildEvents> implements GuildSour
     return { supreme, member, name: account.username, accountId: account.id };
   }
 
+  private permissionsOfAuthority(who: Authority, channel?: Channel): bigint {
+    if (who.supreme) return ALL;
+    const now = this.now();
+    return channel ? channelPermissionsOf(this.current, who.member, channel, now) : guildPermissionsOf(this.current, who.member, now);
+  }
+
   /** The actor must be a member holding `flags` (in `channel`, when given). */
   private require(actor: Actor, flags: bigint, channel?: Channel): Authority {
     const who = this.authority(actor);
     if (who.supreme) return who;
     if (!who.member) throw new ControlError('forbidden', 'you are not a member of this server');
-    const now = this.now();
-    const perms = channel ? channelPermissionsOf(this.current, who.member, channel, now) : guildPermissionsOf(this.current, who.member, now);
-    if (!has(perms, flags)) {
+    if (!has(this.permissionsOfAuthority(who, channel), flags)) {
       throw new ControlError('forbidden', `this needs ${permissionNames(flags).join(' and ')}${channel ? ` in ${channel.kind === 'text' ? '#' : ''}${channel.name}` : ''}`);
     }
     return who;
@@ -841,10 +845,6 @@ export class GuildService extends EventEmitter<GuildEvents> implements GuildSour
     const member = memberByUsername(this.current, username);
     if (!member) throw new ControlError('not_found', `${username} is not a member of this server`);
     return member;
-  }
-
-  private removal(removal: MemberRemoval): void {
-    this.emitSafely('memberRemoved', removal);
   }
 
   /** Runs `apply` and its audit entry in one transaction, then republishes. */

@@ -56,19 +56,21 @@ export function guildRoutes({ guild, relay }: GuildRouteDeps): Route[] {
     if (relay && channel.kind === 'voice') await relay.syncChannels().catch(() => undefined);
   };
 
-  const viewOf = (actor: Actor, channel: Channel) => {
-    const perms = guild.permissionsOf(actor, channel);
-    return channelView(guild.snapshot(), channel, perms, hasAny(perms, Permission.MANAGE_ROLES | Permission.MANAGE_CHANNELS));
-  };
+  /** `perms`: the actor's permissions in the channel, when the caller has already computed them. */
+  const viewOf = (actor: Actor, channel: Channel, perms = guild.permissionsOf(actor, channel)) =>
+    channelView(guild.snapshot(), channel, perms, hasAny(perms, Permission.MANAGE_ROLES | Permission.MANAGE_CHANNELS));
 
   /**
-   * A channel the caller can see, by id or name; hidden ones are as absent as missing ones.
-   * VIEW_CHANNEL in this one channel is what `visibleChannels` checks in each.
+   * The view of a channel the caller can see, by id or name; hidden ones are as absent as missing
+   * ones. VIEW_CHANNEL in this one channel is what `channelsInView` checks in each.
    */
-  const visibleChannel = (actor: Actor, ref: string): Channel => {
+  const visibleChannelView = (actor: Actor, ref: string) => {
     const found = guild.findChannel(ref);
-    if (!found || !has(guild.permissionsOf(actor, found), Permission.VIEW_CHANNEL)) throw new ControlError('not_found', `no channel "${ref}"`);
-    return found;
+    if (found) {
+      const perms = guild.permissionsOf(actor, found);
+      if (has(perms, Permission.VIEW_CHANNEL)) return viewOf(actor, found, perms);
+    }
+    throw new ControlError('not_found', `no channel "${ref}"`);
   };
 
   return [
@@ -131,7 +133,7 @@ export function guildRoutes({ guild, relay }: GuildRouteDeps): Route[] {
       responses: { 200: z.object({ channels: z.array(ChannelView) }) },
       handler({ account }) {
         const actor = accountActor(account);
-        return { status: 200, body: { channels: guild.visibleChannels(actor).map((c) => viewOf(actor, c)) } };
+        return { status: 200, body: { channels: guild.channelsInView(actor).map((v) => viewOf(actor, v.channel, v.permissions)) } };
       },
     }),
     route({
@@ -165,8 +167,7 @@ export function guildRoutes({ guild, relay }: GuildRouteDeps): Route[] {
       responses: { 200: ChannelView },
       errors: [404],
       handler({ params, account }) {
-        const actor = accountActor(account);
-        return { status: 200, body: viewOf(actor, visibleChannel(actor, params.channel!)) };
+        return { status: 200, body: visibleChannelView(accountActor(account), params.channel!) };
       },
     }),
     route({
