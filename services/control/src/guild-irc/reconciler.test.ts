@@ -5,14 +5,13 @@
  * are slow or fail, and kicks/bans announced before the change. Enforcement against the real
  * InspIRCd and GuildService is test/guild-irc/enforcement.test.ts.
  */
-import { EventEmitter } from 'node:events';
-
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { FakeHub } from '../../test/irc-link/fake-hub.js';
 import { TestAuthenticator } from '../../test/irc-link/test-authenticator.js';
 import { buildSnapshot, textChannel } from '../../test/guild-irc/snapshot-builder.js';
-import type { GuildEvents, GuildSnapshot, GuildSource } from '../guild/model.js';
+import { FixtureGuild } from '../../test/history/guild-fixture.js';
+import type { GuildSnapshot } from '../guild/model.js';
 import { ServicesLink } from '../irc-link/link.js';
 import { removalReason, startGuildIrcEnforcement, type GuildIrcEnforcement, type TopicFromIrc } from './reconciler.js';
 
@@ -27,21 +26,6 @@ const BURST = [
   `:1HB FJOIN #general ${TS} +nt :1HBAAAAAA 1HBAAAAAB`,
 ];
 
-class TestGuild extends EventEmitter<GuildEvents> implements GuildSource {
-  constructor(private current: GuildSnapshot) {
-    super();
-  }
-
-  snapshot(): GuildSnapshot {
-    return this.current;
-  }
-
-  publish(next: GuildSnapshot): void {
-    this.current = next;
-    this.emit('changed', next, { action: 'test' });
-  }
-}
-
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
@@ -54,7 +38,7 @@ async function setUp(snapshot: GuildSnapshot, onTopicFromIrc?: TopicFromIrc, ext
   const link = new ServicesLink({ host: '127.0.0.1', port: hub.port, password: 'pw-secret', serverName: 'services.test.local', sid: '0AS', authenticator: new TestAuthenticator(new Map()) });
   cleanups.push(() => link.stop());
   const holder = link.addPseudoClient({ nick: 'HistServ' });
-  const guild = new TestGuild(snapshot);
+  const guild = new FixtureGuild(snapshot);
   const errors: Array<{ obj: object; msg?: string }> = [];
   const enforcement: GuildIrcEnforcement = startGuildIrcEnforcement({
     link,
@@ -106,7 +90,7 @@ describe('the reconciler', () => {
     const { hub, link, guild, enforcement } = await setUp(buildSnapshot(base));
     const runs = enforcement.counters().runs;
     const from = hub.lastConnection.length;
-    for (let i = 0; i < 50; i++) guild.publish(buildSnapshot({ ...base, version: i + 2, channels: [textChannel('general', [], { topic: `t${i}` })] }));
+    for (let i = 0; i < 50; i++) guild.set(buildSnapshot({ ...base, version: i + 2, channels: [textChannel('general', [], { topic: `t${i}` })] }));
     await enforcement.settled();
     await barrier(hub, link);
     expect(enforcement.counters().runs - runs).toBe(1);
@@ -132,7 +116,7 @@ describe('the reconciler', () => {
       calls.push([account, channel.name, topic]);
       await new Promise((resolve) => (release = resolve));
       if (fail) throw new Error('refused by the model');
-      guild.publish(buildSnapshot({ ...editors, version: 5, channels: [{ ...snapshot.channels[0]!, topic }], members: [{ username: 'alice', roleIds: ['2'] }, { username: 'bob' }] }));
+      guild.set(buildSnapshot({ ...editors, version: 5, channels: [{ ...snapshot.channels[0]!, topic }], members: [{ username: 'alice', roleIds: ['2'] }, { username: 'bob' }] }));
     });
     let from = hub.lastConnection.length;
     hub.sendLine(`:1HBAAAAAA FTOPIC #general ${TS} ${Math.floor(Date.now() / 1000)} :From IRC`);
