@@ -172,6 +172,19 @@ describe('channel state from the hub', () => {
     expect(room).toMatchObject({ topic: "carol's topic", topicTs: TS + 20, topicSetter: 'carol' });
   });
 
+  it('takes a topic in the older TOPIC form too, timestamped now', async () => {
+    const { hub, link } = await upLink();
+    const events = collect(link);
+    const before = Math.floor(Date.now() / 1000);
+    hub.sendLine(`:1HBAAAAAB TOPIC #ROOM :bob's topic`);
+    hub.sendLine(`:1HB PING 0AS`);
+    await hub.waitForLine((line) => line === ':0AS PONG 1HB');
+    expect(events).toEqual([{ kind: 'topic', channel: '#room', source: '1HBAAAAAB', topic: "bob's topic" }]);
+    const room = link.network.findChannel('#room')!;
+    expect(room).toMatchObject({ topic: "bob's topic", topicSetter: 'bob' });
+    expect(room.topicTs).toBeGreaterThanOrEqual(before);
+  });
+
   it('resets a channel that loses a TS war to a burst FJOIN, and reports it', async () => {
     const { hub, link } = await upLink();
     const events = collect(link);
@@ -223,6 +236,16 @@ describe('malformed channel and account lines from the hub', () => {
       `:1HB FJOIN #x 0 + :1HBAAAAAA`,
       `:1HB FJOIN x ${TS} + :1HBAAAAAA`,
       `:1HB FJOIN #x ${TS} +`,
+      `:1HB FJOIN #x abc + :1HBAAAAAA`,
+      `:1HBAAAAAA TOPIC #nowhere :t`,
+      `:1HBAAAAAA TOPIC #room`,
+      // Nothing the hub sends can come from us or our clients: acting on it would corrupt our view.
+      `:0AS METADATA 1HBAAAAAA accountname :mallory`,
+      `:0AS FJOIN #room ${TS - 1} +s :o,1HBAAAAAB`,
+      `:0AS FMODE #room ${TS} +i`,
+      `:0ASAAAAAA FTOPIC #room ${TS} ${TS + 30} :spoofed`,
+      `:0ASAAAAAA TOPIC #room :spoofed`,
+      `:0ASAAAAAA KICK #room 1HBAAAAAA :x`,
     ];
     for (const line of garbage) link.handleInboundLine(line);
     const after = link.counters();
