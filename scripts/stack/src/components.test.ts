@@ -103,6 +103,22 @@ describe('coturn', () => {
         ALLOQUY_TURN_ALLOW_LOOPBACK_PEERS: 'yes',
       }),
     ).toThrow(/ALLOQUY_TURN_RELAY_MIN \(5000\)[\s\S]*ALLOQUY_TURN_HOST must be an IP address[\s\S]*ALLOQUY_TURN_ALLOW_LOOPBACK_PEERS must be true or false/);
+
+    expect(() =>
+      loadStackSettings({
+        ALLOQUY_HOME: '/data',
+        ALLOQUY_TURN_EXTERNAL_IP: 'turn.example.org',
+        ALLOQUY_TURN_REALM: 'two words',
+        ALLOQUY_TURN_ALLOW_PRIVATE_PEERS: 'maybe',
+        ALLOQUY_TURN_RELAY_MIN: '70000',
+      }),
+    ).toThrow(
+      /ALLOQUY_TURN_RELAY_MIN must be a port number[\s\S]*ALLOQUY_TURN_EXTERNAL_IP must be an IP address[\s\S]*ALLOQUY_TURN_REALM must be one word[\s\S]*ALLOQUY_TURN_ALLOW_PRIVATE_PEERS must be true or false/,
+    );
+    // The listening port inside the relay range would be handed out as a relay too.
+    expect(() =>
+      loadStackSettings({ ALLOQUY_HOME: '/data', ALLOQUY_TURN_PORT: '40050', ALLOQUY_TURN_RELAY_MIN: '40000', ALLOQUY_TURN_RELAY_MAX: '40100' }),
+    ).toThrow(/ALLOQUY_TURN_PORT \(40050\) lies inside the relay range 40000-40100/);
   });
 });
 

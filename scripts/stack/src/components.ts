@@ -136,67 +136,73 @@ function answersHealth(baseUrl: string): NonNullable<StackComponentSpec['ready']
   };
 }
 
+/**
+ * One of our Node services (control, attachments, signalling): its built main module run by this
+ * Node, from the repository root, ready once its `/healthz` on `httpPort` answers at all (the
+ * IRC link, Murmur and gRPC peers come up on their own schedule).
+ */
+function nodeService(
+  { settings, repoRoot }: StackContext,
+  service: { name: string; entry: string; httpPort: number; listens: readonly ListenAddress[]; env: NodeJS.ProcessEnv },
+): StackComponentSpec {
+  return {
+    name: service.name,
+    command: process.execPath,
+    args: [service.entry],
+    listens: service.listens,
+    requiredFiles: [{ path: service.entry, hint: 'build the workspace with `pnpm build` (scripts/up does)' }],
+    env: service.env,
+    cwd: repoRoot,
+    stopTimeoutMs: 10_000,
+    ready: answersHealth(httpBaseUrl(localAddressFor(settings.httpHost), service.httpPort)),
+    readyTimeoutMs: 30_000,
+  };
+}
+
 export const CONTROL_ENTRY = join('services', 'control', 'dist', 'main.js');
 
-export const controlComponent: ComponentFactory = ({ settings, repoRoot, controlEntry }) => {
-  const baseUrl = httpBaseUrl(localAddressFor(settings.httpHost), settings.ports.http);
-  return {
+export const controlComponent: ComponentFactory = (context) => {
+  const { settings } = context;
+  return nodeService(context, {
     name: 'control',
-    command: process.execPath,
-    args: [controlEntry],
+    entry: context.controlEntry,
+    httpPort: settings.ports.http,
     listens: [
       { host: settings.httpHost, port: settings.ports.http, variable: PORT_ENV_VARS.http },
       { host: '127.0.0.1', port: settings.ports.grpc, variable: PORT_ENV_VARS.grpc },
     ],
-    requiredFiles: [{ path: controlEntry, hint: 'build the workspace with `pnpm build` (scripts/up does)' }],
     env: { ...process.env, ...controlServerEnv(settings) },
-    cwd: repoRoot,
-    stopTimeoutMs: 10_000,
-    // The server answering /healthz at all is "ready"; the IRC link comes up on its own schedule.
-    ready: answersHealth(baseUrl),
-    readyTimeoutMs: 30_000,
-  };
+  });
 };
 
 export const ATTACHMENTS_ENTRY = join('services', 'attachments', 'dist', 'main.js');
 
 /** The attachments service: uploads, downloads, thumbnails, embeds; asks the control server over gRPC. */
-export const attachmentsComponent: ComponentFactory = ({ settings, repoRoot, attachmentsEntry }) => {
-  const entry = attachmentsEntry ?? join(repoRoot, ATTACHMENTS_ENTRY);
-  const baseUrl = httpBaseUrl(localAddressFor(settings.httpHost), settings.ports.attachments);
-  return {
+export const attachmentsComponent: ComponentFactory = (context) => {
+  const { settings } = context;
+  return nodeService(context, {
     name: 'attachments',
-    command: process.execPath,
-    args: [entry],
+    entry: context.attachmentsEntry ?? join(context.repoRoot, ATTACHMENTS_ENTRY),
+    httpPort: settings.ports.attachments,
     listens: [{ host: settings.httpHost, port: settings.ports.attachments, variable: PORT_ENV_VARS.attachments }],
-    requiredFiles: [{ path: entry, hint: 'build the workspace with `pnpm build` (scripts/up does)' }],
     // glibc's per-thread arenas let sharp's worker threads hold on to freed image memory: two
     // arenas keep peak RSS near 128 MiB instead of ~200 MiB at the same thumbnail throughput.
     env: { MALLOC_ARENA_MAX: '2', ...process.env, ...attachmentsServiceEnv(settings) },
-    cwd: repoRoot,
-    stopTimeoutMs: 10_000,
-    ready: answersHealth(baseUrl),
-    readyTimeoutMs: 30_000,
-  };
+  });
 };
 
 export const SIGNALLING_ENTRY = join('services', 'signalling', 'dist', 'main.js');
 
 /** The signalling service: WebRTC rooms for voice channels and short-lived TURN credentials. */
-export const signallingComponent: ComponentFactory = ({ settings, repoRoot, signallingEntry }) => {
-  const entry = signallingEntry ?? join(repoRoot, SIGNALLING_ENTRY);
-  return {
+export const signallingComponent: ComponentFactory = (context) => {
+  const { settings } = context;
+  return nodeService(context, {
     name: 'signalling',
-    command: process.execPath,
-    args: [entry],
+    entry: context.signallingEntry ?? join(context.repoRoot, SIGNALLING_ENTRY),
+    httpPort: settings.ports.signalling,
     listens: [{ host: settings.httpHost, port: settings.ports.signalling, variable: PORT_ENV_VARS.signalling }],
-    requiredFiles: [{ path: entry, hint: 'build the workspace with `pnpm build` (scripts/up does)' }],
     env: { ...process.env, ...signallingServiceEnv(settings) },
-    cwd: repoRoot,
-    stopTimeoutMs: 10_000,
-    ready: answersHealth(httpBaseUrl(localAddressFor(settings.httpHost), settings.ports.signalling)),
-    readyTimeoutMs: 30_000,
-  };
+  });
 };
 
 /** The stack, in start order (stopped in reverse). */
