@@ -118,6 +118,37 @@ async function tryJoin(client: MumbleProbe, channelId: number): Promise<'joined'
 /** What Murmur says of a user now, over Ice. */
 const stateOf = (session: number) => ice.getState(session);
 
+/** Each transmission of `session` that reaches `listener` (its PCM chunks), and how many have ended. */
+function transmissionsOf(listener: VoiceClient, session: number): { readonly transmissions: Int16Array[][]; readonly ended: number } {
+  const heard = { transmissions: [] as Int16Array[][], ended: 0 };
+  listener.on('speakingStart', (u) => {
+    if (u.session === session) heard.transmissions.push([]);
+  });
+  listener.on('speakingStop', (u) => {
+    if (u.session === session) heard.ended += 1;
+  });
+  listener.onPcm((from, pcm) => {
+    if (from === session) heard.transmissions.at(-1)?.push(pcm);
+  });
+  return heard;
+}
+
+const low = () => sineWave({ frequency: 300, durationSeconds: 0.5, amplitude: 0.5 });
+const high = () => sineWave({ frequency: 660, durationSeconds: 0.5, amplitude: 0.5 });
+
+/**
+ * Murmur handles a speaker's packets in the order they were sent and relays them in that order,
+ * so when a later 660 Hz transmission has arrived, an earlier 300 Hz one that was going to arrive
+ * would have arrived before it: each transmission heard must be one tone, 660 Hz, half a second long.
+ */
+function expectOnlyTheHighTone(transmissions: readonly Int16Array[][]): void {
+  for (const chunks of transmissions) {
+    const pcm = concatPcm(chunks);
+    expect(Math.abs(dominantFrequency(pcm).frequency - 660)).toBeLessThanOrEqual(10);
+    expect(pcm.length / SAMPLE_RATE).toBeLessThan(0.75);
+  }
+}
+
 /** Waits for every queued relay write (the guild's change events enqueue them synchronously). */
 const settled = () => relay.whenIdle();
 
@@ -348,42 +379,16 @@ describe('voice channel ACLs from the guild', () => {
     // Murmur suppresses on entry, from the ACL the relay wrote.
     await eventually(() => carol.users().find((u) => u.session === frankSession)?.suppressed === true, 'frank suppressed on entry');
 
-    // Each transmission of frank's that reaches carol, and how many have ended.
-    const transmissions: Int16Array[][] = [];
-    let ended = 0;
-    carol.on('speakingStart', (u) => {
-      if (u.session === frankSession) transmissions.push([]);
-    });
-    carol.on('speakingStop', (u) => {
-      if (u.session === frankSession) ended += 1;
-    });
-    carol.onPcm((session, pcm) => {
-      if (session === frankSession) transmissions.at(-1)?.push(pcm);
-    });
-    const low = () => sineWave({ frequency: 300, durationSeconds: 0.5, amplitude: 0.5 });
-    const high = () => sineWave({ frequency: 660, durationSeconds: 0.5, amplitude: 0.5 });
-    /**
-     * Murmur handles frank's packets in the order he sent them and relays them to carol in that
-     * order, so when a later 660 Hz transmission has arrived, an earlier 300 Hz one that was
-     * going to arrive would have arrived before it: each transmission carol got must be one
-     * tone, 660 Hz, half a second long.
-     */
-    const heardOnlyTheHighTone = () => {
-      for (const chunks of transmissions) {
-        const pcm = concatPcm(chunks);
-        expect(Math.abs(dominantFrequency(pcm).frequency - 660)).toBeLessThanOrEqual(10);
-        expect(pcm.length / SAMPLE_RATE).toBeLessThan(0.75);
-      }
-    };
+    const heard = transmissionsOf(carol, frankSession);
 
     await frank.play(low());
     // SPEAK back while inside: the relay lifts the suppression at once.
     guild.deleteOverwrite(OPERATOR, vid, 'member', 'frank');
     await eventually(async () => (await stateOf(frankSession)).suppress === false, 'frank unsuppressed');
     await frank.play(high());
-    await eventually(() => ended === 1, 'carol hears frank');
-    expect(transmissions).toHaveLength(1);
-    heardOnlyTheHighTone();
+    await eventually(() => heard.ended === 1, 'carol hears frank');
+    expect(heard.transmissions).toHaveLength(1);
+    expectOnlyTheHighTone(heard.transmissions);
 
     // SPEAK gone while inside: suppressed at once, and the next words go nowhere.
     guild.setOverwrite(OPERATOR, vid, { type: 'member', target: 'frank', allow: 0n, deny: P.SPEAK });
@@ -392,9 +397,9 @@ describe('voice channel ACLs from the guild', () => {
     guild.deleteOverwrite(OPERATOR, vid, 'member', 'frank');
     await eventually(async () => (await stateOf(frankSession)).suppress === false, 'frank unsuppressed again');
     await frank.play(high());
-    await eventually(() => ended === 2, 'carol hears frank again');
-    expect(transmissions).toHaveLength(2);
-    heardOnlyTheHighTone();
+    await eventually(() => heard.ended === 2, 'carol hears frank again');
+    expect(heard.transmissions).toHaveLength(2);
+    expectOnlyTheHighTone(heard.transmissions);
   });
 
   it('lets a member with MUTE_MEMBERS server-mute another; one without it is refused', async () => {
@@ -590,19 +595,9 @@ describe('the root channel: a silent lobby', () => {
     const hankSession = hank.self().session;
     expect((await stateOf(hankSession)).suppress).toBe(true);
 
-    const transmissions: Int16Array[][] = [];
-    let ended = 0;
-    carol.on('speakingStart', (u) => {
-      if (u.session === hankSession) transmissions.push([]);
-    });
-    carol.on('speakingStop', (u) => {
-      if (u.session === hankSession) ended += 1;
-    });
-    carol.onPcm((session, pcm) => {
-      if (session === hankSession) transmissions.at(-1)?.push(pcm);
-    });
+    const heard = transmissionsOf(carol, hankSession);
 
-    await hank.play(sineWave({ frequency: 300, durationSeconds: 0.5, amplitude: 0.5 }));
+    await hank.play(low());
 
     // hank comes back with an invite and is given CONNECT; both move on from the root, in the
     // same sessions, into the voice channel they may connect to.
@@ -613,15 +608,12 @@ describe('the root channel: a silent lobby', () => {
     await carol.join('General');
     await hank.join('General');
     expect((await stateOf(hankSession)).suppress).toBe(false);
-    await hank.play(sineWave({ frequency: 660, durationSeconds: 0.5, amplitude: 0.5 }));
-    await eventually(() => ended === 1, 'carol hears hank in General');
+    await hank.play(high());
+    await eventually(() => heard.ended === 1, 'carol hears hank in General');
 
-    // Murmur relays hank's packets in the order he sent them: had the 300 Hz tone from the root
-    // reached carol, it would have come before the 660 Hz one. One transmission, 660 Hz only.
-    expect(transmissions).toHaveLength(1);
-    const pcm = concatPcm(transmissions[0]!);
-    expect(Math.abs(dominantFrequency(pcm).frequency - 660)).toBeLessThanOrEqual(10);
-    expect(pcm.length / SAMPLE_RATE).toBeLessThan(0.75);
+    // Had the 300 Hz tone from the root reached carol, it would have come before the 660 Hz one.
+    expect(heard.transmissions).toHaveLength(1);
+    expectOnlyTheHighTone(heard.transmissions);
   });
 
   it('leaves Murmur\'s SuperUser every right but speaking: it still makes a temporary channel and sends text in the root', async () => {
