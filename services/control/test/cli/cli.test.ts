@@ -4,11 +4,10 @@
  * through GuildService as the operator, land in the audit log, and reach a running server over
  * the operator socket.
  */
-import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccountService } from '../../src/accounts/create-account-service.js';
 import { loadConfig } from '../../src/config/config.js';
@@ -16,15 +15,9 @@ import { GuildService } from '../../src/guild/service.js';
 import { createLogger } from '../../src/log/logger.js';
 import { startOperatorSocket } from '../../src/operator/operator-socket.js';
 import { openDatabase, type Db } from '../../src/store/database.js';
+import { runCli, runCliSync, type CliResult } from '../support/cli.js';
 
-const CLI = resolve(import.meta.dirname, '../../dist/cli/main.js');
 const home = mkdtempSync(join(tmpdir(), 'alloquy-cli-'));
-
-interface CliResult {
-  code: number | null;
-  out: string;
-  err: string;
-}
 
 function env(at: string) {
   // A port nothing listens on, so `status` never reaches a live stack.
@@ -32,21 +25,12 @@ function env(at: string) {
 }
 
 function cli(args: string[], input?: string, at = home): CliResult {
-  const r = spawnSync(process.execPath, [CLI, ...args], { env: env(at), input, encoding: 'utf8', timeout: 30_000 });
-  return { code: r.status, out: r.stdout, err: r.stderr };
+  return runCliSync(args, env(at), input);
 }
 
 /** Without blocking this process: for when the test itself serves the operator socket. */
 function cliAsync(args: string[], at: string): Promise<CliResult> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: env(at), stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', fail);
-    child.on('close', (code) => done({ code, out, err }));
-  });
+  return runCli(args, env(at));
 }
 
 function ok(r: CliResult): string {
