@@ -222,7 +222,7 @@ describe('refusals', () => {
   it('refuses forged tokens at the signalling service', async () => {
     const page = await env.newUserPage();
     try {
-      for (const token of forgedTokens(2, 'alice')) {
+      for (const token of forgedTokens(env.tokens.alice!)) {
         expect(await page.connect(env.signallingUrl, token)).toMatchObject({ failed: true, code: 'refused', serverCode: 'invalid_token' });
       }
     } finally {
@@ -276,7 +276,7 @@ describe('SignallingConnection (in Node, with ws)', () => {
   });
 
   it('rejects a forged token with the service\'s reason', async () => {
-    const [forged] = forgedTokens(5, 'dave');
+    const [forged] = forgedTokens(env.tokens.dave!);
     const failure = await SignallingConnection.open({ url: env.signallingUrl, token: forged!, WebSocket: WebSocket as unknown as WebSocketConstructor }).catch((err: unknown) => err);
     expect(failure).toMatchObject({ name: 'VideoError', code: 'refused', serverCode: 'invalid_token' });
   });

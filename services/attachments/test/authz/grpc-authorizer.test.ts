@@ -3,7 +3,6 @@
  * every gRPC failure becomes the right AttachmentError, and a control server that is down,
  * hanging or of the wrong kind fails closed with control_unavailable / bad_gateway.
  */
-import { createHmac } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -18,6 +17,7 @@ import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GrpcAuthorizer, toAttachmentError } from '../../src/authz/grpc-authorizer.js';
 import { AttachmentError, type AttachmentErrorCode } from '../../src/errors/attachment-error.js';
+import { forgedTokens } from '../../../control/test/support/tokens.js';
 
 const MiB = 1024 ** 2;
 const GiB = 1024 ** 3;
@@ -52,13 +52,6 @@ async function refusal(promise: Promise<unknown>, code: AttachmentErrorCode, sta
   return err as AttachmentError;
 }
 
-/** A token for `sub` signed with a secret that is not the control server's. */
-function forgedToken(sub: string): string {
-  const part = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
-  const body = `${part({ alg: 'HS256', typ: 'JWT' })}.${part({ name: 'alice', pwv: 0, typ: 'access', sub, iss: 'alloquy', exp: Math.floor(Date.now() / 1000) + 600 })}`;
-  return `${body}.${createHmac('sha256', 'guessed-secret').update(body).digest('base64url')}`;
-}
-
 beforeAll(async () => {
   home = mkdtempSync(join(tmpdir(), 'alloquy-attachments-authz-'));
   control = await startControl();
@@ -88,7 +81,7 @@ describe('identify', () => {
   });
 
   it('maps bad tokens to invalid_token (401) and no token to unauthorized (401)', async () => {
-    for (const token of [forgedToken(String(control.accounts.get('alice').id)), 'garbage', 'x'.repeat(10_000)]) {
+    for (const token of [...forgedTokens(tokens.alice), 'x'.repeat(10_000)]) {
       await refusal(authorizer.identify(token), 'invalid_token', 401);
     }
     await refusal(authorizer.identify(''), 'unauthorized', 401);
@@ -117,7 +110,7 @@ describe('authorizeUpload', () => {
     await refusal(authorizer.authorizeUpload(tokens.alice, 'announcements'), 'forbidden', 403);
     const unknown = await refusal(authorizer.authorizeUpload(tokens.alice, 'nowhere'), 'not_found', 404);
     expect(unknown.message).toBe('there is no text channel #nowhere');
-    await refusal(authorizer.authorizeUpload(forgedToken('2'), 'general'), 'invalid_token', 401);
+    await refusal(authorizer.authorizeUpload(forgedTokens(tokens.alice)[0]!, 'general'), 'invalid_token', 401);
     await refusal(authorizer.authorizeUpload(tokens.alice, 'x'.repeat(300)), 'invalid_request', 400);
     await refusal(authorizer.authorizeUpload(tokens.alice, ''), 'invalid_request', 400);
   });

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { forgedTokens } from '../../../control/test/support/tokens.js';
 import { request, uploadFile } from '../../src/bench/client.js';
 import { makeJpeg } from '../support/files.js';
 import { startTestStack, type TestStack } from '../support/stack.js';
@@ -136,6 +137,20 @@ describe('downloads', () => {
       // Nor do thumbnails leak.
       const thumb = new URL(secret.thumbnails[0]!.url);
       expect((await request(`${thumb.origin}${thumb.pathname}`)).status).toBe(403);
+    });
+
+    it('is not opened by a tampered signed URL: a later expiry, the parameters doubled, a forged bearer token', async () => {
+      const signed = new URL(secret.url);
+      const expires = signed.searchParams.get('expires')!;
+      const sig = signed.searchParams.get('sig')!;
+      const extended = await request(`${unsigned()}?expires=${Number(expires) + 365 * 86_400}&sig=${sig}`);
+      expect([extended.status, extended.json.error.message]).toEqual([403, 'this link is not valid']);
+      const doubled = await request(`${unsigned()}?expires=${expires}&expires=${expires}&sig=${sig}&sig=${sig}`);
+      expect(doubled.status).toBe(403);
+      for (const token of forgedTokens(stack.tokens.alice)) {
+        const forgedToken = await request(unsigned(), { headers: { authorization: `Bearer ${token}` } });
+        expect(forgedToken.status).toBe(401);
+      }
     });
 
     it('is readable through the signed URL, thumbnails included, privately cacheable', async () => {

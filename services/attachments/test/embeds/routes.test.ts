@@ -161,7 +161,7 @@ describe('GET /api/v1/embeds', () => {
 
   it('needs a valid access token', async () => {
     expect((await embed(stack.baseUrl, `${site.origin}/post`, null)).json.error.code).toBe('unauthorized');
-    for (const token of forgedTokens(2, 'alice')) {
+    for (const token of forgedTokens(stack.tokens.alice)) {
       const res = await embed(stack.baseUrl, `${site.origin}/post`, token);
       expect([res.status, res.json.error.code]).toEqual([401, 'invalid_token']);
     }

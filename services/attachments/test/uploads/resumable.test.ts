@@ -114,8 +114,7 @@ describe('resumable uploads (tus)', () => {
     const bob = { authorization: `Bearer ${stack.tokens.bob}` };
 
     expect((await post({ 'upload-length': '10', 'upload-metadata': meta })).status).toBe(401);
-    const alice = stack.control.accounts.get('alice');
-    for (const token of forgedTokens(alice.id, 'alice')) {
+    for (const token of forgedTokens(stack.tokens.alice)) {
       expect((await post({ authorization: `Bearer ${token}`, 'upload-length': '10', 'upload-metadata': meta })).status).toBe(401);
     }
     const forbidden = await post({ ...bob, 'upload-length': '10', 'upload-metadata': `channel ${Buffer.from('announcements').toString('base64')}` });

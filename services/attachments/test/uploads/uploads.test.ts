@@ -150,8 +150,7 @@ describe('multipart uploads', () => {
   it('refuses an upload without a token or with a forged one (401) before reading the file', async () => {
     const data = randomBytes(2000);
     await refused(() => uploadFile(stack.baseUrl, undefined, 'general', 'a.bin', data), 401, 'unauthorized');
-    const alice = stack.control.accounts.get('alice');
-    for (const token of forgedTokens(alice.id, 'alice')) {
+    for (const token of forgedTokens(stack.tokens.alice)) {
       await refused(() => uploadFile(stack.baseUrl, token, 'general', 'a.bin', data), 401, 'invalid_token');
     }
   });

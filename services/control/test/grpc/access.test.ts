@@ -3,10 +3,9 @@
  * grpc-js client: tokens, channel and guild permissions from the live guild, per-role upload
  * limits set through GuildService, the HTTP API and the CLI, and every malformed request.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import jwt from 'jsonwebtoken';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,8 +16,10 @@ import { AccessCallError, AccessClient } from '../../src/grpc/access-client.js';
 import type { ChannelRef } from '../../src/grpc/access-proto.js';
 import { createLogger } from '../../src/log/logger.js';
 import { startControlServer, type ControlServer } from '../../src/server.js';
+import { runCli, type CliResult } from '../support/cli.js';
 import { eventually } from '../support/eventually.js';
 import { httpApi } from '../support/http-api.js';
+import { forgedTokens } from '../support/tokens.js';
 
 const MiB = 1024 ** 2;
 const GiB = 1024 ** 3;
@@ -41,17 +42,8 @@ async function login(user: User): Promise<string> {
 }
 
 /** The built CLI on this server's data folder; not spawnSync, since this process serves its operator socket. */
-function alloquy(...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  const cli = resolve(import.meta.dirname, '../../dist/cli/main.js');
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, ALLOQUY_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', fail);
-    child.on('close', (code) => done({ code, out, err }));
-  });
+function alloquy(...args: string[]): Promise<CliResult> {
+  return runCli(args, { ...process.env, ALLOQUY_HOME: home });
 }
 
 /** The call's failure, asserting it failed with `code`. */
@@ -122,21 +114,24 @@ describe('Identify', () => {
   it('refuses forged, tampered, alg-none, expired, garbage and missing tokens as UNAUTHENTICATED', async () => {
     const claims = jwt.decode(tokens.alice) as { sub: string; name: string; pwv: number };
     const secret = readFileSync(server.config.auth.jwtSecretPath, 'utf8').trim();
-    const forged = jwt.sign({ name: 'alice', pwv: claims.pwv, typ: 'access' }, 'guessed-secret', { algorithm: 'HS256', issuer: 'alloquy', subject: claims.sub });
-    const none = jwt.sign({ name: 'alice', pwv: claims.pwv, typ: 'access' }, '', { algorithm: 'none', issuer: 'alloquy', subject: claims.sub });
+    // Signed with another key, alg none, and garbage.
+    const forgeries = forgedTokens(tokens.alice);
     const expired = jwt.sign({ name: 'alice', pwv: claims.pwv, typ: 'access', exp: Math.floor(Date.now() / 1000) - 60 }, secret, {
       algorithm: 'HS256',
       issuer: 'alloquy',
       subject: claims.sub,
     });
     const tampered = tokens.alice.slice(0, -3) + (tokens.alice.endsWith('AAA') ? 'BBB' : 'AAA');
-    for (const token of [forged, none, tampered, 'garbage', '']) {
+    for (const token of [...forgeries, tampered, '']) {
       const err = await failure(client.identify({ token }), status.UNAUTHENTICATED);
       expect(err.reason).toBe('invalid_token');
     }
     expect((await failure(client.identify({ token: expired }), status.UNAUTHENTICATED)).message).toMatch(/expired/);
+    // The same claims under the server's key pass: the forgeries fail on their signature alone.
+    const genuine = jwt.sign({ name: 'alice', pwv: claims.pwv, typ: 'access' }, secret, { algorithm: 'HS256', issuer: 'alloquy', subject: claims.sub });
+    expect(await client.identify({ token: genuine })).toMatchObject({ account: 'alice' });
     // Refused by every method that takes a token.
-    await failure(client.authorizeChannel({ token: forged, channel: text('general'), permissions: ['ATTACH_FILES'] }), status.UNAUTHENTICATED);
+    await failure(client.authorizeChannel({ token: forgeries[0]!, channel: text('general'), permissions: ['ATTACH_FILES'] }), status.UNAUTHENTICATED);
     await failure(client.authorizeGuild({ token: expired, permissions: ['MANAGE_EMOJIS'] }), status.UNAUTHENTICATED);
   });
 

@@ -7,12 +7,12 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import jwt from 'jsonwebtoken';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import { createLogger } from '../../src/log/logger.js';
 import { startControlServer, type ControlServer } from '../../src/server.js';
 import { httpApi, type ApiResponse } from '../support/http-api.js';
+import { forgedTokens } from '../support/tokens.js';
 
 let server: ControlServer;
 let base: string;
@@ -520,10 +520,7 @@ describe('the API around the guild routes', () => {
 
   it('refuses missing and forged tokens on every guild route', async () => {
     const session = (await call('POST', '/api/v1/sessions', { username: 'alice', password: 'alice-password' })).json;
-    const { sub } = jwt.decode(session.access_token) as { sub: string };
-    const claims = { name: 'alice', pwv: 0, typ: 'access' };
-    const forged = jwt.sign(claims, 'guessed-secret', { algorithm: 'HS256', issuer: 'alloquy', subject: sub });
-    const none = jwt.sign(claims, '', { algorithm: 'none', issuer: 'alloquy', subject: sub });
+    const forged = forgedTokens(session.access_token);
     const doc = (await call('GET', '/api/v1/openapi.json')).json;
     const guildPaths = Object.entries(doc.paths as Record<string, Record<string, { tags: string[] }>>).filter(([, ops]) =>
       Object.values(ops).some((op) => ['guild', 'channels', 'roles', 'members', 'invites'].includes(op.tags[0]!)),
@@ -534,7 +531,7 @@ describe('the API around the guild routes', () => {
         const url = path.replace(/\{[a-z]+\}/g, 'x');
         const missing = await call(method.toUpperCase(), url);
         expect({ method, path, status: missing.status, code: missing.json?.error?.code }).toEqual({ method, path, status: 401, code: 'unauthorized' });
-        for (const token of [forged, none, 'garbage']) {
+        for (const token of forged) {
           const r = await call(method.toUpperCase(), url, undefined, token);
           expect({ method, path, status: r.status, code: r.json?.error?.code }).toEqual({ method, path, status: 401, code: 'invalid_token' });
           checked++;

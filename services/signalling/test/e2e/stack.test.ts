@@ -3,11 +3,12 @@
  * out are accepted by the stack's coturn, and expired or forged ones are refused by it.
  */
 import { execFile } from 'node:child_process';
-import { createHmac } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startStack, type RunningStack } from '@alloquy/stack';
+import { turnRestCredentials } from '@alloquy/stack/coturn/process.js';
+import { forgedTokens } from '../../../control/test/support/tokens.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 let stack: RunningStack;
@@ -48,12 +49,15 @@ describe('signalling and coturn in the stack', () => {
     expect(run.code, run.output.slice(-500)).toBe(0);
   });
 
-  it('refuses no token at the signalling service, and expired or forged credentials at coturn', async () => {
-    expect((await fetch(`http://127.0.0.1:${stack.ports.signalling}/api/v1/turn-credentials`)).status).toBe(401);
-    const expired = `${Math.floor(Date.now() / 1000) - 60}:alice`;
-    const expiredPassword = createHmac('sha1', stack.turn.secret).update(expired).digest('base64');
-    expect((await allocate(expired, expiredPassword)).code).not.toBe(0);
-    const future = `${Math.floor(Date.now() / 1000) + 600}:alice`;
-    expect((await allocate(future, createHmac('sha1', 'not-the-secret').update(future).digest('base64'))).code).not.toBe(0);
+  it('refuses no token and forged tokens at the signalling service, and expired or forged credentials at coturn', async () => {
+    const url = `http://127.0.0.1:${stack.ports.signalling}/api/v1/turn-credentials`;
+    expect((await fetch(url)).status).toBe(401);
+    for (const forged of forgedTokens(token)) {
+      expect((await fetch(url, { headers: { authorization: `Bearer ${forged}` } })).status).toBe(401);
+    }
+    const expired = turnRestCredentials(stack.turn.secret, 'alice', new Date(Date.now() - 60_000));
+    expect((await allocate(expired.username, expired.password)).code).not.toBe(0);
+    const forged = turnRestCredentials('not-the-secret', 'alice', new Date(Date.now() + 600_000));
+    expect((await allocate(forged.username, forged.password)).code).not.toBe(0);
   });
 });

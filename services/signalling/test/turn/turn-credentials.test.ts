@@ -58,7 +58,7 @@ describe('TURN credentials', () => {
     const none = await fetch(`${stack.baseUrl}/api/v1/turn-credentials`);
     expect(none.status).toBe(401);
     expect(await none.json()).toMatchObject({ error: { code: 'unauthorized' } });
-    for (const token of forgedTokens(stack.ids.alice, 'alice')) {
+    for (const token of forgedTokens(stack.tokens.alice)) {
       const forged = await fetch(`${stack.baseUrl}/api/v1/turn-credentials`, { headers: { Authorization: `Bearer ${token}` } });
       expect(forged.status).toBe(401);
       expect(await forged.json()).toMatchObject({ error: { code: 'invalid_token' } });

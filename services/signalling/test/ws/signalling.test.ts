@@ -230,7 +230,7 @@ describe('a DM call', () => {
 
 describe('authentication', () => {
   it('refuses forged tokens and closes the connection', async () => {
-    for (const token of forgedTokens(stack.ids.alice, 'alice')) {
+    for (const token of forgedTokens(stack.tokens.alice)) {
       const client = await TestClient.open(stack.wsUrl);
       client.send({ type: 'hello', token });
       expect(await client.next('error')).toMatchObject({ code: 'invalid_token' });
@@ -252,7 +252,7 @@ describe('authentication', () => {
     const client = await TestClient.open(stack.wsUrl, { Authorization: `Bearer ${stack.tokens.bob}` });
     expect(await client.next('welcome')).toMatchObject({ account: 'bob' });
     client.close();
-    const forged = await TestClient.open(stack.wsUrl, { Authorization: `Bearer ${forgedTokens(stack.ids.bob, 'bob')[0]}` });
+    const forged = await TestClient.open(stack.wsUrl, { Authorization: `Bearer ${forgedTokens(stack.tokens.bob)[0]}` });
     expect(await forged.next('error')).toMatchObject({ code: 'invalid_token' });
     expect((await forged.whenClosed()).code).toBe(4001);
   });
