@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { migrate, statementCache } from '@alloquy/control/store/database.js';
 import { AttachmentError } from '../errors/attachment-error.js';
+import { blobInUse } from '../store/blob-references.js';
 import { ASSET_MIGRATIONS } from './migrations.js';
 
 export type AccountAssetKind = 'avatar' | 'banner';
@@ -157,18 +158,6 @@ export class AssetStore {
    * and content-addressed: an upload or an embed preview may hold the very same bytes.
    */
   blobInUse(sha256: string): boolean {
-    const uses = [
-      'SELECT 1 FROM account_assets WHERE sha256 = ?',
-      'SELECT 1 FROM guild_assets WHERE sha256 = ?',
-      'SELECT 1 FROM emoji WHERE sha256 = ?',
-    ];
-    if (this.hasTable('attachments')) uses.push('SELECT 1 FROM attachments WHERE sha256 = ?', "SELECT 1 FROM attachments WHERE instr(thumbnails, ?) > 0");
-    if (this.hasTable('embed_previews')) uses.push('SELECT 1 FROM embed_previews WHERE sha256 = ?');
-    if (this.hasTable('embed_cache')) uses.push('SELECT 1 FROM embed_cache WHERE preview_sha256 = ?');
-    return uses.some((query) => this.sql(`${query} LIMIT 1`).get(sha256) !== undefined);
-  }
-
-  private hasTable(name: string): boolean {
-    return this.sql("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
+    return blobInUse(this.sql, sha256);
   }
 }

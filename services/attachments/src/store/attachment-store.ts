@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { openDatabase, statementCache, type Db } from '@alloquy/control/store/database.js';
+import { blobInUse } from './blob-references.js';
 import { ATTACHMENT_MIGRATIONS } from './migrations.js';
 
 export type AttachmentKind = 'image' | 'video' | 'audio' | 'file';
@@ -169,16 +170,9 @@ export class AttachmentStore {
     return row ? toRecord(row) : undefined;
   }
 
-  /** How many attachments use a blob, as their file or as a thumbnail: 0 means it may be deleted. */
-  blobReferences(sha256: string): number {
-    const files = this.sql('SELECT COUNT(*) FROM attachments WHERE sha256 = ?').pluck().get(sha256) as number;
-    // Thumbnails are rare to delete and never hot: a scan of the JSON is fine here.
-    const thumbnails = this.sql(
-      `SELECT COUNT(*) FROM attachments, json_each(attachments.thumbnails) AS t WHERE json_extract(t.value, '$.key') = ?`,
-    )
-      .pluck()
-      .get(sha256) as number;
-    return files + thumbnails;
+  /** Whether any record in this database (attachments, assets, embed previews) uses a blob: if not, it may be deleted. */
+  blobInUse(sha256: string): boolean {
+    return blobInUse(this.sql, sha256);
   }
 
   // ---- resumable uploads ---------------------------------------------------------------------

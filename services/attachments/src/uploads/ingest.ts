@@ -220,7 +220,7 @@ export class AttachmentIngest {
   }
 
   private async releaseUnreferenced(sha256: string): Promise<void> {
-    if (this.pending.has(sha256) || this.deps.store.blobReferences(sha256) > 0) return;
+    if (this.pending.has(sha256) || this.deps.store.blobInUse(sha256)) return;
     try {
       await this.deps.blobs.delete(sha256);
     } catch (err) {

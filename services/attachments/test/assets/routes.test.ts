@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAssets } from '../../src/assets/index.js';
 import { createEmbeds } from '../../src/embeds/index.js';
 import type { AttachmentsCore } from '../../src/server.js';
+import { uploadMultipart } from '../../src/bench/client.js';
 import { writePngBomb } from '../images/support/png-bomb.js';
 import { makeGif, makeJpeg, makePng, storedBlobs } from '../support/files.js';
 import { MiB, PASSWORD, startTestStack, type TestStack } from '../support/stack.js';
@@ -106,6 +107,22 @@ describe('avatars and banners', () => {
     expect(storedBlobs(storageDir)).toEqual(before);
     const missing = await call('DELETE', '/api/v1/me/avatar', { token: stack.tokens.alice });
     expect([missing.status, missing.json.error.code]).toEqual([404, 'not_found']);
+  });
+
+  it("keeps an avatar's blob when an upload of the very same bytes is refused", async () => {
+    const put = await call('PUT', '/api/v1/me/avatar', { token: stack.tokens.carol, body: await makePng(120, 80) });
+    expect(put.status).toBe(200);
+    const avatar = (await call('GET', '/avatars/carol.webp')).bytes;
+    // The channel comes after the file: the bytes are stored before bob's upload is refused.
+    const refused = await uploadMultipart(stack.baseUrl, {
+      token: stack.tokens.bob,
+      parts: [{ name: 'file', filename: 'copy.webp', data: avatar }, { name: 'channel', value: 'announcements' }],
+    });
+    expect([refused.status, refused.json.error.code]).toEqual([403, 'forbidden']);
+    const after = await call('GET', '/avatars/carol.webp');
+    expect(after.status).toBe(200);
+    expect(after.bytes.equals(avatar)).toBe(true);
+    expect((await call('DELETE', '/api/v1/me/avatar', { token: stack.tokens.carol })).status).toBe(204);
   });
 
   it('answers 404 for an account without an avatar, and 401 without a token', async () => {
