@@ -11,6 +11,7 @@ export interface StoredThumbnail {
   width: number;
   height: number;
   contentType: string;
+  /** Bytes (Content-Length of a download); recorded since thumbnails were stored with it, older rows lack it. */
   size?: number;
 }
 

@@ -113,12 +113,12 @@ export class AttachmentIngest {
     record: (attachment: AttachmentRecord) => void = (a) => this.deps.store.insert(a),
   ): Promise<AttachmentRecord> {
     const { blob } = upload;
-    const thumbnailKeys: string[] = [];
+    const thumbnails: PutResult[] = [];
     let kind: AttachmentRecord['kind'] = 'file';
     try {
       const sniffed = await sniffContentType(upload.head);
       kind = kindOf(sniffed.contentType);
-      const media = kind !== 'file' && this.deps.mediaProcessor ? await this.process(blob, sniffed.contentType, thumbnailKeys) : { thumbnails: [] };
+      const media = kind !== 'file' && this.deps.mediaProcessor ? await this.process(blob, sniffed.contentType, thumbnails) : { thumbnails: [] };
       const attachment: AttachmentRecord = {
         id: newAttachmentId(),
         sha256: blob.sha256,
@@ -131,7 +131,7 @@ export class AttachmentIngest {
         uploader: target.principal.account,
         kind,
         ...pickMedia(media),
-        thumbnails: pickThumbnails(media, thumbnailKeys),
+        thumbnails: pickThumbnails(media, thumbnails),
         createdAt: this.now(),
       };
       record(attachment);
@@ -143,7 +143,7 @@ export class AttachmentIngest {
       throw err;
     } finally {
       // Recorded: the row keeps the blobs. Refused: nothing refers to them and they go.
-      await Promise.all([blob.sha256, ...thumbnailKeys].map((key) => this.release(key)));
+      await Promise.all([blob, ...thumbnails].map(({ sha256 }) => this.release(sha256)));
     }
   }
 
@@ -152,8 +152,8 @@ export class AttachmentIngest {
     await this.release(upload.blob.sha256);
   }
 
-  /** Media info and thumbnails; every thumbnail stored is held (and listed in `thumbnailKeys`) until the caller releases it. */
-  private async process(blob: PutResult, contentType: string, thumbnailKeys: string[]): Promise<MediaInfo> {
+  /** Media info and thumbnails; every thumbnail stored is held (and listed in `written`) until the caller releases it. */
+  private async process(blob: PutResult, contentType: string, written: PutResult[]): Promise<MediaInfo> {
     const { blobs, log } = this.deps;
     const local = blobs.localPath?.(blob.sha256);
     const spooled = local ? undefined : await this.spool(blob.sha256);
@@ -165,7 +165,7 @@ export class AttachmentIngest {
         write: async (thumbnail) => {
           const stored = await blobs.put(Readable.from([thumbnail.data]));
           this.hold(stored.sha256);
-          thumbnailKeys.push(stored.sha256);
+          written.push(stored);
           return { key: stored.sha256 };
         },
       });
@@ -229,15 +229,19 @@ export class AttachmentIngest {
   }
 }
 
-/** The thumbnails the processor stored through `write`, one per size (URLs address them by size). */
-function pickThumbnails(media: MediaInfo, written: readonly string[]): StoredThumbnail[] {
+/**
+ * The thumbnails the processor stored through `write`, one per size (URLs address them by size),
+ * with their byte size so a download needs no stat of the blob.
+ */
+function pickThumbnails(media: MediaInfo, written: readonly PutResult[]): StoredThumbnail[] {
   const seen = new Set<string>();
   const out: StoredThumbnail[] = [];
   for (const t of media.thumbnails) {
-    const size = `${t.width}x${t.height}`;
-    if (!written.includes(t.key) || seen.has(size) || !(t.width > 0 && t.height > 0)) continue;
-    seen.add(size);
-    out.push({ key: t.key, width: t.width, height: t.height, contentType: t.contentType });
+    const dimensions = `${t.width}x${t.height}`;
+    const blob = written.find((w) => w.sha256 === t.key);
+    if (!blob || seen.has(dimensions) || !(t.width > 0 && t.height > 0)) continue;
+    seen.add(dimensions);
+    out.push({ key: t.key, width: t.width, height: t.height, contentType: t.contentType, size: blob.size });
   }
   return out;
 }
