@@ -1,17 +1,6 @@
 /** OpenAPI 3.1 `paths` of the asset routes (avatars, banners, guild icon, custom emoji). */
 
-const errorResponse = (description: string) => ({
-  description,
-  content: {
-    'application/json': {
-      schema: {
-        type: 'object',
-        required: ['error'],
-        properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' } } } },
-      },
-    },
-  },
-});
+import { errorResponse } from '../uploads/openapi.js';
 
 const imageBody = (what: string) => ({
   required: true,

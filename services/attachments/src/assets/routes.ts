@@ -3,7 +3,7 @@ import express, { type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import type { Authorizer } from '../authz/authorizer.js';
 import { AttachmentError } from '../errors/attachment-error.js';
-import { bearerToken, type RouteModule } from '../http/app.js';
+import { bearerToken, requestOrigin, type RouteModule } from '../http/app.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { closeAfterResponse } from '../uploads/early-response.js';
 import type { AccountAssetKind, AssetImage, AssetStore } from './asset-store.js';
@@ -87,7 +87,7 @@ export function assetRoutes(options: AssetRoutesOptions): RouteModule {
       const { record } = await putBlob(image);
       const previous = store.setAccountAsset(principal.account, kind, record);
       if (previous !== record.sha256) await release(previous);
-      res.json(imageAnswer(`${origin(req, options.publicUrl)}/${kind}s/${encodeURIComponent(principal.account)}.webp`, record));
+      res.json(imageAnswer(`${requestOrigin(req, options.publicUrl)}/${kind}s/${encodeURIComponent(principal.account)}.webp`, record));
     });
 
     router.delete(`/api/v1/me/${kind}`, async (req, res) => {
@@ -112,7 +112,7 @@ export function assetRoutes(options: AssetRoutesOptions): RouteModule {
     const { record } = await putBlob(image);
     const previous = store.setGuildIcon(record, principal.account);
     if (previous !== record.sha256) await release(previous);
-    res.json(imageAnswer(`${origin(req, options.publicUrl)}/guild/icon.webp`, record));
+    res.json(imageAnswer(`${requestOrigin(req, options.publicUrl)}/guild/icon.webp`, record));
   });
 
   router.delete('/api/v1/guild/icon', async (req, res) => {
@@ -147,12 +147,12 @@ export function assetRoutes(options: AssetRoutesOptions): RouteModule {
       if (created) await release(record.sha256);
       throw err;
     }
-    res.status(201).json(emojiAnswer(origin(req, options.publicUrl), { name, animated: image.animated, createdBy: principal.account }));
+    res.status(201).json(emojiAnswer(requestOrigin(req, options.publicUrl), { name, animated: image.animated, createdBy: principal.account }));
   });
 
   router.get('/api/v1/emoji', async (req, res) => {
     await authorizer.identify(bearerToken(req));
-    const base = origin(req, options.publicUrl);
+    const base = requestOrigin(req, options.publicUrl);
     res.setHeader('Cache-Control', 'private, max-age=60');
     res.json(store.listEmoji().map((emoji) => emojiAnswer(base, emoji)));
   });
@@ -204,9 +204,4 @@ async function sendImage(req: Request, res: Response, blobs: BlobStore, sha256: 
   }
   body.on('error', (err) => res.destroy(err));
   body.pipe(res);
-}
-
-function origin(req: Request, publicUrl: string | undefined): string {
-  if (publicUrl) return publicUrl.replace(/\/+$/, '');
-  return `${req.protocol}://${req.get('host') ?? 'localhost'}`;
 }

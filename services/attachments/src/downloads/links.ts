@@ -1,4 +1,5 @@
 import type { Request } from 'express';
+import { requestOrigin } from '../http/app.js';
 import type { AttachmentRecord, StoredThumbnail } from '../store/attachment-store.js';
 import { EXPIRES_PARAM, SIGNATURE_PARAM, type UrlSigner } from './url-signer.js';
 
@@ -32,8 +33,7 @@ export class AttachmentLinks {
 
   /** Scheme, host and port clients use to reach this service. */
   origin(req: Request): string {
-    if (this.publicUrl) return this.publicUrl.replace(/\/+$/, '');
-    return `${req.protocol}://${req.get('host') ?? 'localhost'}`;
+    return requestOrigin(req, this.publicUrl);
   }
 
   access(isPublic: boolean, ttlSeconds: number, nowSeconds: number): LinkAccess {

@@ -1,8 +1,9 @@
-import express, { type Request } from 'express';
+import express from 'express';
 import type { Authorizer } from '../authz/authorizer.js';
 import { AttachmentError } from '../errors/attachment-error.js';
-import { bearerToken, type RouteModule } from '../http/app.js';
+import { bearerToken, requestOrigin, type RouteModule } from '../http/app.js';
 import { isContentAddress, type BlobStore } from '../storage/blob-store.js';
+import { errorResponse } from '../uploads/openapi.js';
 import { PREVIEW_PATH, toApiEmbed } from './embed.js';
 import type { EmbedService } from './embed-service.js';
 import type { EmbedStore } from './embed-store.js';
@@ -32,7 +33,7 @@ export function embedRoutes(options: EmbedRoutesOptions): RouteModule {
     if (typeof link !== 'string' || link.trim() === '') throw new AttachmentError('invalid_request', 'the "url" query parameter (one link) is required');
     const embed = await embeds.lookup(link);
     res.setHeader('Cache-Control', 'private, max-age=300');
-    res.json(toApiEmbed(embed, origin(req, options.publicUrl)));
+    res.json(toApiEmbed(embed, requestOrigin(req, options.publicUrl)));
   });
 
   router.get(`${PREVIEW_PATH}/:file`, async (req, res) => {
@@ -52,24 +53,6 @@ export function embedRoutes(options: EmbedRoutesOptions): RouteModule {
 
   return { name: 'embeds', router, paths: OPENAPI_PATHS };
 }
-
-function origin(req: Request, publicUrl: string | undefined): string {
-  if (publicUrl) return publicUrl.replace(/\/+$/, '');
-  return `${req.protocol}://${req.get('host') ?? 'localhost'}`;
-}
-
-const errorResponse = (description: string) => ({
-  description,
-  content: {
-    'application/json': {
-      schema: {
-        type: 'object',
-        required: ['error'],
-        properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' } } } },
-      },
-    },
-  },
-});
 
 const OPENAPI_PATHS: Record<string, unknown> = {
   '/api/v1/embeds': {

@@ -43,6 +43,15 @@ export function bearerToken(req: Request): string {
   return token;
 }
 
+/**
+ * Scheme, host and port clients reach this service at, for absolute URLs in answers:
+ * `http.publicUrl` when set, else the request's own.
+ */
+export function requestOrigin(req: Request, publicUrl: string | undefined): string {
+  if (publicUrl) return publicUrl.replace(/\/+$/, '');
+  return `${req.protocol}://${req.get('host') ?? 'localhost'}`;
+}
+
 export function createAttachmentsApp(deps: AttachmentsAppDeps): express.Express {
   const { modules } = deps;
   const openapi = {

@@ -8,7 +8,7 @@ import { bearerToken, type RouteModule } from '../http/app.js';
 import type { AttachmentStore } from '../store/attachment-store.js';
 import { describeAttachment, isPublicChannel } from './answer.js';
 import { normalizeChannel } from './channel.js';
-import { closeAfterResponse } from './early-response.js';
+import { closingOnRefusal } from './early-response.js';
 import type { AttachmentIngest, StoredUpload, UploadTarget } from './ingest.js';
 import { attachmentAnswerSchema, errorResponses } from './openapi.js';
 
@@ -36,8 +36,9 @@ export function attachmentRoutes(deps: AttachmentRoutesDeps): RouteModule {
   const now = deps.now ?? Date.now;
   const router = Router();
 
-  router.post('/api/v1/attachments', async (req, res, next) => {
-    try {
+  router.post(
+    '/api/v1/attachments',
+    closingOnRefusal(async (req, res) => {
       const token = bearerToken(req);
       const queryChannel = req.query.channel === undefined ? undefined : normalizeChannel(req.query.channel);
       // Refuse a bad token or a forbidden channel before reading a byte of the body.
@@ -57,11 +58,8 @@ export function attachmentRoutes(deps: AttachmentRoutesDeps): RouteModule {
       res.status(201).json(
         describeAttachment(attachment, { links, origin: links.origin(req), isPublic: received.isPublic, nowSeconds: Math.floor(now() / 1000) }),
       );
-    } catch (err) {
-      closeAfterResponse(req, res);
-      next(err);
-    }
-  });
+    }),
+  );
 
   router.get('/api/v1/attachments/:id', async (req, res) => {
     const principal = await authorizer.identify(bearerToken(req));

@@ -1,4 +1,4 @@
-import type { Request, Response } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 
 /** What a client may still send after an early refusal before its connection is cut. */
 const LINGER_BYTES = 8 * 1024 * 1024;
@@ -27,4 +27,16 @@ export function closeAfterResponse(req: Request, res: Response): void {
     req.unpipe();
     req.resume();
   });
+}
+
+/** A route that may refuse before it has read the body: any error answers, then closes as above. */
+export function closingOnRefusal(handler: (req: Request, res: Response) => Promise<void>): RequestHandler {
+  return async (req, res, next) => {
+    try {
+      await handler(req, res);
+    } catch (err) {
+      closeAfterResponse(req, res);
+      next(err);
+    }
+  };
 }

@@ -13,12 +13,17 @@ const errorSchema = {
   },
 };
 
+/** One error response with its own description (which codes, and when). */
+export function errorResponse(description: string): Record<string, unknown> {
+  return { description, content: { 'application/json': { schema: errorSchema } } };
+}
+
 /** `{status: {description, content: Error}}` for each status, with the codes that map to it. */
 export function errorResponses(...statuses: number[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const status of statuses) {
     const codes = (Object.keys(ATTACHMENT_ERROR_STATUS) as AttachmentErrorCode[]).filter((c) => ATTACHMENT_ERROR_STATUS[c] === status);
-    out[String(status)] = { description: codes.join(', ') || 'error', content: { 'application/json': { schema: errorSchema } } };
+    out[String(status)] = errorResponse(codes.join(', ') || 'error');
   }
   return out;
 }

@@ -12,7 +12,7 @@ import { bearerToken, type RouteModule } from '../http/app.js';
 import type { AttachmentRecord, AttachmentStore, ResumableUpload } from '../store/attachment-store.js';
 import { describeAttachment, isPublicChannel, type AttachmentAnswer } from './answer.js';
 import { normalizeChannel } from './channel.js';
-import { closeAfterResponse } from './early-response.js';
+import { closeAfterResponse, closingOnRefusal } from './early-response.js';
 import type { AttachmentIngest } from './ingest.js';
 import { attachmentAnswerSchema, errorResponses } from './openapi.js';
 
@@ -182,8 +182,9 @@ export function resumableRoutes(deps: ResumableRoutesDeps): ResumableRoutes {
     await tus.handle(req, res);
   });
 
-  router.post(UPLOADS_PATH, async (req, res, next) => {
-    try {
+  router.post(
+    UPLOADS_PATH,
+    closingOnRefusal(async (req, res) => {
       const token = bearerToken(req);
       if (req.headers['upload-defer-length'] !== undefined || req.headers['upload-concat'] !== undefined) {
         throw new AttachmentError('invalid_request', 'give the size in Upload-Length (deferred lengths and concatenation are not offered)');
@@ -200,11 +201,8 @@ export function resumableRoutes(deps: ResumableRoutesDeps): ResumableRoutes {
       creations.set(req, { principal: { account: grant.account, accountId: grant.accountId }, channel: grant.channel, filename: metadata.filename ?? undefined, length });
       res.setHeader('Upload-Expires', new Date(now() + deps.expiryMs).toUTCString());
       await tus.handle(req, res);
-    } catch (err) {
-      closeAfterResponse(req, res);
-      next(err);
-    }
-  });
+    }),
+  );
 
   router.head(`${UPLOADS_PATH}/:id`, async (req, res) => {
     const upload = await ownUpload(req, false);
@@ -219,8 +217,9 @@ export function resumableRoutes(deps: ResumableRoutesDeps): ResumableRoutes {
     await tus.handle(req, res);
   });
 
-  router.patch(`${UPLOADS_PATH}/:id`, async (req, res, next) => {
-    try {
+  router.patch(
+    `${UPLOADS_PATH}/:id`,
+    closingOnRefusal(async (req, res) => {
       const upload = await ownUpload(req, true);
       const done = await settled(upload);
       if (done) {
@@ -232,11 +231,8 @@ export function resumableRoutes(deps: ResumableRoutesDeps): ResumableRoutes {
         return;
       }
       await tus.handle(req, res);
-    } catch (err) {
-      closeAfterResponse(req, res);
-      next(err);
-    }
-  });
+    }),
+  );
 
   router.delete(`${UPLOADS_PATH}/:id`, async (req, res) => {
     const upload = await ownUpload(req, false);
