@@ -23,8 +23,16 @@ describe('parseRange', () => {
     expect(parseRange('bytes=-5', 0)).toEqual({ kind: 'unsatisfiable' });
   });
 
+  it('survives numbers past 2^53: a start is past any file, an end or suffix covers all of it', () => {
+    const huge = '9'.repeat(40);
+    expect(parseRange(`bytes=${huge}-`, 100)).toEqual({ kind: 'unsatisfiable' });
+    expect(parseRange(`bytes=${huge}-${huge}`, 100)).toEqual({ kind: 'unsatisfiable' });
+    expect(parseRange(`bytes=0-${huge}`, 100)).toEqual({ kind: 'partial', range: { start: 0, end: 99 } });
+    expect(parseRange(`bytes=-${huge}`, 100)).toEqual({ kind: 'partial', range: { start: 0, end: 99 } });
+  });
+
   it('ignores what it does not honour: no header, other units, several ranges, nonsense', () => {
-    for (const header of [undefined, '', 'items=0-5', 'bytes=0-1,5-6', 'bytes=5-2', 'bytes=-', 'bytes=a-b']) {
+    for (const header of [undefined, '', 'items=0-5', 'bytes=0-1,5-6', 'bytes=5-2', 'bytes=-', 'bytes=a-b', 'bytes=--5', 'bytes=-5-', 'bytes=1-2,', 'bytes=0x10-20', 'bytes=1.5-2', 'bytes 0-5', '=0-5']) {
       expect(parseRange(header, 100)).toEqual({ kind: 'full' });
     }
   });

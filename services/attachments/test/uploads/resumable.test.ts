@@ -132,6 +132,34 @@ describe('resumable uploads (tus)', () => {
     expect(stack.attachments.store.db.prepare("SELECT COUNT(*) AS n FROM resumable_uploads WHERE account = 'bob' AND length = 10").get()).toEqual({ n: 0 });
   });
 
+  it('refuses malformed sizes, offsets and bodies without touching the upload', async () => {
+    const meta = `channel ${Buffer.from('general').toString('base64')}`;
+    const asBob = { ...TUS, authorization: `Bearer ${stack.tokens.bob}` };
+    for (const length of ['-1', '1e3', '0x10', '+10', '10.5', '1 0', '9'.repeat(16)]) {
+      const res = await request(`${stack.baseUrl}/api/v1/uploads`, { method: 'POST', headers: { ...asBob, 'upload-length': length, 'upload-metadata': meta } });
+      expect([length, res.status]).toEqual([length, 400]);
+    }
+
+    const url = await create(stack.tokens.bob, 1000);
+    expect((await tusPatch(url, stack.tokens.bob, 0, randomBytes(100))).status).toBe(204);
+    const patch = (headers: Record<string, string>) =>
+      request(url, { method: 'PATCH', headers: { ...asBob, 'content-type': 'application/offset+octet-stream', ...headers }, body: randomBytes(50) });
+    for (const offset of ['abc', '-100', '1e2', '']) {
+      const res = await patch({ 'upload-offset': offset });
+      expect([offset, res.status]).toEqual([offset, 400]);
+    }
+    const wrongType = await patch({ 'upload-offset': '100', 'content-type': 'application/octet-stream' });
+    expect(wrongType.status, wrongType.body.toString()).toBe(400);
+    expect(await tusOffset(url, stack.tokens.bob)).toBe(100);
+
+    // Ids are looked up, never used as paths.
+    const base = `${stack.baseUrl}/api/v1/uploads`;
+    for (const id of ['..%2F..%2Fattachments.db', '%2E%2E', url.split('/').pop()! + '.json']) {
+      expect((await request(`${base}/${id}`, { method: 'HEAD', headers: asBob })).status).toBe(404);
+      expect((await request(`${base}/${id}`, { method: 'DELETE', headers: asBob })).status).toBe(404);
+    }
+  });
+
   it('refuses more bytes than announced', async () => {
     const url = await create(stack.tokens.bob, 100);
     const res = await tusPatch(url, stack.tokens.bob, 0, randomBytes(200));

@@ -184,6 +184,42 @@ describe('multipart uploads', () => {
     );
   });
 
+  describe('hostile multipart bodies are refused (400) and leave nothing behind', () => {
+    const post = (contentType: string, body: Buffer) => () =>
+      request(`${stack.baseUrl}/api/v1/attachments`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${stack.tokens.alice}`, 'content-type': contentType },
+        body,
+      });
+    const part = (boundary: string, name: string, filename?: string) =>
+      `--${boundary}\r\nContent-Disposition: form-data; name="${name}"${filename === undefined ? '' : `; filename="${filename}"`}\r\n\r\n`;
+
+    it('a body that ends inside the file (no closing boundary), though the request is complete', async () => {
+      const b = 'truncated';
+      const body = Buffer.concat([Buffer.from(`${part(b, 'channel')}general\r\n${part(b, 'file', 'x.bin')}`), randomBytes(256 * 1024)]);
+      await refused(post(`multipart/form-data; boundary=${b}`, body), 400, 'invalid_request');
+    });
+
+    it('a multipart type without a boundary', async () => {
+      await refused(post('multipart/form-data', Buffer.from(`${part('x', 'channel')}general\r\n--x--\r\n`)), 400, 'invalid_request');
+    });
+
+    it('two files in one form, the first one already stored', async () => {
+      const b = 'twofiles';
+      const body = Buffer.from(
+        `${part(b, 'channel')}general\r\n${part(b, 'file', 'a.bin')}${'a'.repeat(5000)}\r\n${part(b, 'file', 'b.bin')}${'b'.repeat(5000)}\r\n--${b}--\r\n`,
+      );
+      const res = await refused(post(`multipart/form-data; boundary=${b}`, body), 400, 'invalid_request');
+      expect(res.json.error.message).toMatch(/one file/);
+    });
+
+    it('more parts than a form of two fields needs', async () => {
+      const b = 'manyparts';
+      const fields = Array.from({ length: 40 }, (_, i) => `${part(b, `f${i}`)}x\r\n`).join('');
+      await refused(post(`multipart/form-data; boundary=${b}`, Buffer.from(`${part(b, 'channel')}general\r\n${fields}--${b}--\r\n`)), 400, 'invalid_request');
+    });
+  });
+
   it("refuses a file over the uploader's limit (413) and keeps none of it", async () => {
     const tooBig = EVERYONE_MAX_BYTES + MiB;
     async function* big(): AsyncGenerator<Buffer> {
