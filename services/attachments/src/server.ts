@@ -1,6 +1,6 @@
 import { accessSync, constants, mkdirSync } from 'node:fs';
-import type { Server as HttpServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
+import { closeHttp, listenHttp } from '@alloquy/control/http/service-app.js';
 import type { Logger } from 'pino';
 import { ensureSecret } from '@alloquy/control/config/config.js';
 import type { Authorizer } from './authz/authorizer.js';
@@ -120,16 +120,13 @@ export async function startAttachmentsServer(config: AttachmentsConfig, log: Log
     version: VERSION,
   });
 
-  const http: HttpServer = await new Promise((resolve, reject) => {
-    const s = app.listen(config.http.port, config.http.host, () => resolve(s));
-    s.once('error', reject);
-  });
+  const http = createServer(app);
   // A 1 GB multipart upload on a slow link takes longer than Node's default 5-minute request
   // limit; slow or stalled clients are still cut by the header timeout and the idle timeout.
   http.requestTimeout = 0;
   http.timeout = 120_000;
   http.keepAliveTimeout = 5000;
-  const httpPort = (http.address() as AddressInfo).port;
+  const httpPort = await listenHttp(http, config.http.port, config.http.host);
 
   const sweeper = setInterval(() => {
     resumable.sweep().catch((err: unknown) => log.warn({ err }, 'sweeping resumable uploads failed'));
@@ -145,8 +142,7 @@ export async function startAttachmentsServer(config: AttachmentsConfig, log: Log
     sweepUploads: () => resumable.sweep(),
     async stop() {
       clearInterval(sweeper);
-      http.closeAllConnections();
-      await new Promise<void>((resolve) => http.close(() => resolve()));
+      await closeHttp(http);
       store.close();
     },
   };

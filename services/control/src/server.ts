@@ -1,5 +1,4 @@
-import type { Server as HttpServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
 import type { Logger } from 'pino';
 import { AccountService } from './accounts/account-service.js';
 import { createAccountService } from './accounts/create-account-service.js';
@@ -10,6 +9,7 @@ import { startHistServ, type HistServ } from './histserv/index.js';
 import { Health } from './health/health.js';
 import { startAccessServer, type AccessServer } from './grpc/access-server.js';
 import { createHttpApp } from './http/app.js';
+import { closeHttp, listenHttp } from './http/service-app.js';
 import { accountRoutes } from './http/routes/account-routes.js';
 import { adminRoutes } from './http/routes/admin-routes.js';
 import { guildRoutes } from './http/routes/guild-routes.js';
@@ -99,13 +99,10 @@ export async function startControlServer(config: ControlConfig, log: Logger): Pr
     log: log.child({ component: 'http' }),
     version: VERSION,
   });
-  const http: HttpServer = await new Promise((resolve, reject) => {
-    const s = app.listen(config.http.port, config.http.host, () => resolve(s));
-    s.once('error', reject);
-  });
+  const http = createServer(app);
   // Keep-alive sockets must not hold shutdown hostage.
   http.keepAliveTimeout = 5000;
-  const httpPort = (http.address() as AddressInfo).port;
+  const httpPort = await listenHttp(http, config.http.port, config.http.host);
   const grpc = await startAccessServer({
     host: config.grpc.host,
     port: config.grpc.port,
@@ -140,8 +137,7 @@ export async function startControlServer(config: ControlConfig, log: Logger): Pr
       await irc?.stop();
       await murmur?.stop();
       await new Promise<void>((resolve) => operator.close(() => resolve()));
-      http.closeAllConnections();
-      await new Promise<void>((resolve) => http.close(() => resolve()));
+      await closeHttp(http);
       db.close();
     },
   };

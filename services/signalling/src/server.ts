@@ -1,12 +1,11 @@
 import { createServer, type Server as HttpServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ensureSecret } from '@alloquy/control/config/config.js';
 import type { VoiceAccess } from './authz/voice-access.js';
 import type { SignallingConfig } from './config/config.js';
 import { Health } from '@alloquy/control/health/health.js';
-import { bearerFromHeader } from '@alloquy/control/http/service-app.js';
+import { bearerFromHeader, closeHttp, listenHttp } from '@alloquy/control/http/service-app.js';
 import { createSignallingApp } from './http/app.js';
 import { SignallingMetrics } from './metrics/metrics.js';
 import { Rooms } from './rooms/rooms.js';
@@ -80,11 +79,7 @@ export async function startSignallingServer(config: SignallingConfig, log: Logge
   }, HEARTBEAT_MS);
   heartbeat.unref();
 
-  await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
-    http.listen(config.http.port, config.http.host, () => resolve());
-  });
-  const httpPort = (http.address() as AddressInfo).port;
+  const httpPort = await listenHttp(http, config.http.port, config.http.host);
   log.info({ http: `${config.http.host}:${httpPort}`, turn: config.turn.urls }, 'signalling service started');
 
   return {
@@ -96,8 +91,7 @@ export async function startSignallingServer(config: SignallingConfig, log: Logge
       clearInterval(heartbeat);
       for (const ws of wss.clients) ws.terminate();
       wss.close();
-      http.closeAllConnections();
-      await new Promise<void>((resolve) => http.close(() => resolve()));
+      await closeHttp(http);
     },
   };
 }

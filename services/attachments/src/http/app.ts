@@ -1,5 +1,5 @@
 import type { Health } from '@alloquy/control/health/health.js';
-import { bearerFromHeader, createServiceApp } from '@alloquy/control/http/service-app.js';
+import { bearerApiHeaders, bearerFromHeader, createServiceApp } from '@alloquy/control/http/service-app.js';
 import type express from 'express';
 import type { Request, Router } from 'express';
 import type { Logger } from 'pino';
@@ -64,27 +64,8 @@ export function createAttachmentsApp(deps: AttachmentsAppDeps): express.Express 
     health: deps.health,
     metrics: deps.metrics,
     log: deps.log,
-    before: [
-      (_req, res, next) => {
-        // Nothing this service serves is to be reinterpreted by a browser.
-        res.setHeader('X-Content-Type-Options', 'nosniff');
-        next();
-      },
-      // The web client calls from the control server's origin. Every call carries a bearer token and
-      // never a cookie, so any origin may call: a page without the token can do nothing with it.
-      (req, res, next) => {
-        res.setHeader('Access-Control-Allow-Origin', '*');
-        res.setHeader('Access-Control-Expose-Headers', CORS_EXPOSED_HEADERS);
-        if (req.method === 'OPTIONS' && req.headers['access-control-request-method']) {
-          res.setHeader('Access-Control-Allow-Methods', 'GET, HEAD, POST, PATCH, DELETE, OPTIONS');
-          res.setHeader('Access-Control-Allow-Headers', CORS_ALLOWED_HEADERS);
-          res.setHeader('Access-Control-Max-Age', '86400');
-          res.status(204).end();
-          return;
-        }
-        next();
-      },
-    ],
+    // The web client calls from the control server's origin, with a bearer token.
+    before: [bearerApiHeaders({ methods: 'GET, HEAD, POST, PATCH, DELETE, OPTIONS', allowHeaders: CORS_ALLOWED_HEADERS, exposeHeaders: CORS_EXPOSED_HEADERS })],
     mount(app) {
       app.get('/api/v1/openapi.json', (_req, res) => {
         res.json(openapi);

@@ -3,6 +3,8 @@
  * signalling): route-labelled request timing, `/healthz`, `/metrics`, and the closing not-found and error
  * handlers that send every failure as the service's own error type.
  */
+import type { Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { Histogram, Registry } from 'prom-client';
 import type { Health } from '../health/health.js';
@@ -39,6 +41,56 @@ const BEARER = /^Bearer ([^\s]+)$/i;
 export function bearerFromHeader(header: string | undefined): string | undefined {
   const match = header ? BEARER.exec(header) : null;
   return match ? match[1] : undefined;
+}
+
+export interface BearerApiHeaderOptions {
+  /** Methods a cross-origin page may use (`Access-Control-Allow-Methods`). */
+  methods: string;
+  /** Request headers it may send. */
+  allowHeaders: string;
+  /** Response headers its scripts may read. */
+  exposeHeaders?: string;
+  /** Answers carry credentials: `Cache-Control: no-store` on every response. */
+  noStore?: boolean;
+}
+
+/**
+ * The headers of an API that web clients call with a bearer token and never a cookie: nothing it
+ * serves is to be content-sniffed, and any origin may call (a page without the token can do
+ * nothing with it), so CORS is open and preflights are answered here.
+ */
+export function bearerApiHeaders(options: BearerApiHeaderOptions): RequestHandler {
+  return (req, res, next) => {
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    if (options.noStore) res.setHeader('Cache-Control', 'no-store');
+    res.setHeader('Access-Control-Allow-Origin', '*');
+    if (options.exposeHeaders) res.setHeader('Access-Control-Expose-Headers', options.exposeHeaders);
+    if (req.method === 'OPTIONS' && req.headers['access-control-request-method']) {
+      res.setHeader('Access-Control-Allow-Methods', options.methods);
+      res.setHeader('Access-Control-Allow-Headers', options.allowHeaders);
+      res.setHeader('Access-Control-Max-Age', '86400');
+      res.status(204).end();
+      return;
+    }
+    next();
+  };
+}
+
+/** Starts `server` listening; resolves with the port bound (port 0 asks for a free one). */
+export function listenHttp(server: HttpServer, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+/** Stops taking connections, cuts those still open (kept-alive ones too) and resolves once closed. */
+export function closeHttp(server: HttpServer): Promise<void> {
+  server.closeAllConnections();
+  return new Promise((resolve) => server.close(() => resolve()));
 }
 
 export function createServiceApp(options: ServiceAppOptions): express.Express {

@@ -1,5 +1,5 @@
 import type { Health } from '@alloquy/control/health/health.js';
-import { bearerFromHeader, createServiceApp } from '@alloquy/control/http/service-app.js';
+import { bearerApiHeaders, bearerFromHeader, createServiceApp } from '@alloquy/control/http/service-app.js';
 import type express from 'express';
 import type { Request, Router } from 'express';
 import type { Logger } from 'pino';
@@ -26,26 +26,8 @@ export function createSignallingApp(deps: SignallingAppDeps): express.Express {
     health: deps.health,
     metrics: deps.metrics,
     log: deps.log,
-    before: [
-      (_req, res, next) => {
-        res.setHeader('X-Content-Type-Options', 'nosniff');
-        // Answers carry credentials: never to be cached.
-        res.setHeader('Cache-Control', 'no-store');
-        next();
-      },
-      // Called from the web client's origin with a bearer token and never a cookie: any origin may call.
-      (req, res, next) => {
-        res.setHeader('Access-Control-Allow-Origin', '*');
-        if (req.method === 'OPTIONS' && req.headers['access-control-request-method']) {
-          res.setHeader('Access-Control-Allow-Methods', 'GET, OPTIONS');
-          res.setHeader('Access-Control-Allow-Headers', 'Authorization');
-          res.setHeader('Access-Control-Max-Age', '86400');
-          res.status(204).end();
-          return;
-        }
-        next();
-      },
-    ],
+    // Answers carry credentials: never to be cached.
+    before: [bearerApiHeaders({ methods: 'GET, OPTIONS', allowHeaders: 'Authorization', noStore: true })],
     mount(app) {
       for (const router of deps.routes) app.use(router);
     },

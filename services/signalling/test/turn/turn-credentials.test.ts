@@ -40,10 +40,24 @@ describe('TURN credentials', () => {
     const res = await fetch(`${stack.baseUrl}/api/v1/turn-credentials`, { headers: { Authorization: `Bearer ${stack.tokens.alice}` } });
     expect(res.status).toBe(200);
     expect(res.headers.get('cache-control')).toBe('no-store');
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(res.headers.get('access-control-allow-origin')).toBe('*');
     const body = (await res.json()) as { urls: string[]; username: string; credential: string; ttl: number };
     expect(Object.keys(body).sort()).toEqual(['credential', 'ttl', 'urls', 'username']);
     expect(body.urls).toEqual(TURN_URLS);
     verifyLikeCoturn(body, 'alice');
+  });
+
+  it('answer a browser preflight from any origin: GET with an Authorization header', async () => {
+    const res = await fetch(`${stack.baseUrl}/api/v1/turn-credentials`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://chat.example.org', 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' },
+    });
+    expect(res.status).toBe(204);
+    expect(res.headers.get('access-control-allow-origin')).toBe('*');
+    expect(res.headers.get('access-control-allow-methods')).toBe('GET, OPTIONS');
+    expect(res.headers.get('access-control-allow-headers')).toBe('Authorization');
+    expect(res.headers.get('access-control-max-age')).toBe('86400');
   });
 
   it('come in the welcome message', async () => {
