@@ -1,11 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { loadConfig } from '@alloquy/control/config/config.js';
 import { Permission } from '@alloquy/control/guild/permissions/permissions.js';
 import { OPERATOR } from '@alloquy/control/guild/service.js';
-import { createLogger } from '@alloquy/control/log/logger.js';
-import { startControlServer, type ControlServer } from '@alloquy/control/server.js';
+import type { ControlServer } from '@alloquy/control/server.js';
+import { startTestControl } from '@alloquy/control/testing/control-server.js';
 import { GrpcAuthorizer } from '../../src/authz/grpc-authorizer.js';
 import { loadAttachmentsConfig } from '../../src/config/config.js';
 import { createMediaProcessor } from '../../src/media/media-processor.js';
@@ -47,25 +43,11 @@ export interface TestStackOptions {
  * `#general` and `#announcements` are public, `#secret` is private.
  */
 export async function startTestStack(options: TestStackOptions = {}): Promise<TestStack> {
-  const home = mkdtempSync(join(tmpdir(), 'alloquy-attachments-'));
-  const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', 'test');
-  const controlConfig = loadConfig({
-    ALLOQUY_HOME: home,
-    ALLOQUY_HTTP_HOST: '127.0.0.1',
-    ALLOQUY_HTTP_PORT: '0',
-    ALLOQUY_IRC_LINK: 'false',
-    ALLOQUY_MURMUR: 'false',
-    ALLOQUY_OPERATOR_SOCKET: join(home, 'run', 'control.sock'),
-  });
-  const control = await startControlServer(controlConfig, log.child({ service: 'control' }));
+  const base = await startTestControl('attachments', ['alice', 'bob', 'carol'] as const, PASSWORD);
+  const { control, home, log, tokens } = base;
   let attachments: AttachmentsServer | undefined;
   let authorizer: GrpcAuthorizer | undefined;
   try {
-    // The first account is a server admin: keep it out of the cast.
-    await control.accounts.register('owner', PASSWORD);
-    const alice = await control.accounts.register('alice', PASSWORD);
-    await control.accounts.register('bob', PASSWORD);
-    await control.accounts.register('carol', PASSWORD);
     const guild = control.guild;
     guild.updateRole(OPERATOR, '@everyone', { maxUploadBytes: EVERYONE_MAX_BYTES });
     guild.createRole(OPERATOR, { name: 'trusted', maxUploadBytes: TRUSTED_MAX_BYTES });
@@ -74,13 +56,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     guild.setOverwrite(OPERATOR, 'announcements', { type: 'role', target: '@everyone', allow: 0n, deny: Permission.ATTACH_FILES });
     guild.createChannel(OPERATOR, { kind: 'text', name: 'secret' });
     guild.setOverwrite(OPERATOR, 'secret', { type: 'role', target: '@everyone', allow: 0n, deny: Permission.VIEW_CHANNEL });
-    guild.setOverwrite(OPERATOR, 'secret', { type: 'member', target: String(alice.id), allow: Permission.VIEW_CHANNEL, deny: 0n });
-
-    const tokens = {
-      alice: (await control.accounts.login('alice', PASSWORD, { via: 'cli' })).access_token,
-      bob: (await control.accounts.login('bob', PASSWORD, { via: 'cli' })).access_token,
-      carol: (await control.accounts.login('carol', PASSWORD, { via: 'cli' })).access_token,
-    };
+    guild.setOverwrite(OPERATOR, 'secret', { type: 'member', target: String(base.accounts.alice.id), allow: Permission.VIEW_CHANNEL, deny: 0n });
 
     const config = loadAttachmentsConfig({
       ALLOQUY_HOME: home,
@@ -107,15 +83,13 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
       async stop() {
         await running.stop();
         grpc.close();
-        await control.stop();
-        rmSync(home, { recursive: true, force: true });
+        await base.stop();
       },
     };
   } catch (err) {
     await attachments?.stop();
     authorizer?.close();
-    await control.stop();
-    rmSync(home, { recursive: true, force: true });
+    await base.stop();
     throw err;
   }
 }

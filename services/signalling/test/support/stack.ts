@@ -1,11 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { loadConfig } from '@alloquy/control/config/config.js';
 import { Permission } from '@alloquy/control/guild/permissions/permissions.js';
 import { OPERATOR } from '@alloquy/control/guild/service.js';
-import { createLogger } from '@alloquy/control/log/logger.js';
-import { startControlServer, type ControlServer } from '@alloquy/control/server.js';
+import type { ControlServer } from '@alloquy/control/server.js';
+import { startTestControl } from '@alloquy/control/testing/control-server.js';
 import { GrpcVoiceAccess } from '../../src/authz/voice-access.js';
 import { loadSignallingConfig } from '../../src/config/config.js';
 import { startSignallingServer, type SignallingServer } from '../../src/server.js';
@@ -32,26 +28,12 @@ export interface TestStack {
  * use video), `Stage` (VIDEO denied to @everyone but alice), `Private` (only alice may CONNECT).
  */
 export async function startTestStack(): Promise<TestStack> {
-  const home = mkdtempSync(join(tmpdir(), 'alloquy-signalling-'));
-  const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', 'test');
-  const control = await startControlServer(
-    loadConfig({
-      ALLOQUY_HOME: home,
-      ALLOQUY_HTTP_HOST: '127.0.0.1',
-      ALLOQUY_HTTP_PORT: '0',
-      ALLOQUY_IRC_LINK: 'false',
-      ALLOQUY_MURMUR: 'false',
-      ALLOQUY_OPERATOR_SOCKET: join(home, 'run', 'control.sock'),
-    }),
-    log.child({ service: 'control' }),
-  );
+  const base = await startTestControl('signalling', USERS, PASSWORD);
+  const { control, home, log, tokens } = base;
   let signalling: SignallingServer | undefined;
   const access = new GrpcVoiceAccess({ address: control.grpc.address, timeoutMs: 5000 });
   try {
-    // The first account is a server admin: keep it out of the cast.
-    await control.accounts.register('owner', PASSWORD);
-    const ids = {} as Record<User, number>;
-    for (const user of USERS) ids[user] = (await control.accounts.register(user, PASSWORD)).id;
+    const ids = Object.fromEntries(USERS.map((user) => [user, base.accounts[user].id])) as Record<User, number>;
     const g = control.guild;
     g.createChannel(OPERATOR, { kind: 'voice', name: 'Stage' });
     g.setOverwrite(OPERATOR, 'Stage', { type: 'role', target: '@everyone', allow: 0n, deny: Permission.VIDEO });
@@ -59,8 +41,6 @@ export async function startTestStack(): Promise<TestStack> {
     g.createChannel(OPERATOR, { kind: 'voice', name: 'Private' });
     g.setOverwrite(OPERATOR, 'Private', { type: 'role', target: '@everyone', allow: 0n, deny: Permission.CONNECT });
     g.setOverwrite(OPERATOR, 'Private', { type: 'member', target: String(ids.alice), allow: Permission.CONNECT, deny: 0n });
-    const tokens = {} as Record<User, string>;
-    for (const user of USERS) tokens[user] = (await control.accounts.login(user, PASSWORD, { via: 'cli' })).access_token;
 
     const config = loadSignallingConfig({
       ALLOQUY_HOME: home,
@@ -82,15 +62,13 @@ export async function startTestStack(): Promise<TestStack> {
       async stop() {
         await running.stop();
         access.close();
-        await control.stop();
-        rmSync(home, { recursive: true, force: true });
+        await base.stop();
       },
     };
   } catch (err) {
     await signalling?.stop();
     access.close();
-    await control.stop();
-    rmSync(home, { recursive: true, force: true });
+    await base.stop();
     throw err;
   }
 }
