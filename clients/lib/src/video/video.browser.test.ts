@@ -4,8 +4,8 @@
  * over gRPC, and coturn relaying. Each test checks what a user would see: remote video that
  * has a size and whose decoded frame count keeps growing.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../../../../services/control/test/support/eventually.js';
 import { forgedTokens } from '../../../../services/control/test/support/tokens.js';
 import { turnRestCredentials } from '@alloquy/stack/coturn/process.js';
 import type { PageFailure, PeerSample, ShownVideo } from '../testing/video-page.js';
@@ -18,21 +18,9 @@ const ACCOUNTS = ['owner', 'alice', 'bob', 'carol', 'dave'] as const;
 let env: VideoStack;
 let studio: string;
 
-/** Polls until `check` answers something other than undefined/false (30 s), else fails with the last value. */
-async function until<T>(what: string, check: () => Promise<T | undefined | false>): Promise<T> {
-  const deadline = Date.now() + 30_000;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined && value !== false) return value;
-      last = value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
-    await sleep(200);
-  }
+/** Polls until `check` answers something other than undefined/false; browsers on 2 busy cores get 30 s. */
+function until<T>(what: string, check: () => Promise<T | undefined | false>): Promise<T> {
+  return eventually(check, 30_000, what);
 }
 
 function aspect(video: ShownVideo): number {

@@ -300,6 +300,14 @@ describe('bad input', () => {
       extraField: { type: 'leave', sneaky: true },
       badCandidate: { type: 'candidate', to: 'x', candidate: { candidate: 5 } },
       hugeSdp: { type: 'offer', to: 'x', sdp: 'a'.repeat(40_000) },
+      streamWithSpace: { type: 'publish', track: 'camera', stream: 'my stream' },
+      longStream: { type: 'publish', track: 'camera', stream: 'x'.repeat(65) },
+      emptyStream: { type: 'publish', track: 'camera', stream: '' },
+      transceiverNoKind: { type: 'transceiver', to: 'x' },
+      renegotiateNoPeer: { type: 'renegotiate' },
+      turnWithToken: { type: 'turn', token: 'x' },
+      dmEmptyName: { type: 'join', room: 'dm:bob,,carol' },
+      dmTooMany: { type: 'join', room: `dm:${Array.from({ length: 11 }, (_, i) => `u${i}`).join(',')}` },
     })) {
       client.send(Array.isArray(bad) ? bad : { ...bad, id });
       const error = await client.next('error');
