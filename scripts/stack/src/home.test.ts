@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, stat, writeFile, chmod } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ensureHome, ensureSecret, homeLayout, repoRoot, resolveHome, writePrivateFile } from './home.js';
+import { ensureHome, homeLayout, repoRoot, resolveHome, writePrivateFile } from './home.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -39,37 +39,6 @@ describe('homeLayout and ensureHome', () => {
     await ensureHome(layout);
     for (const sub of ['secrets', 'tls', 'inspircd', 'logs', 'run', 'murmur']) expect((await stat(join(dir, sub))).isDirectory()).toBe(true);
     expect((await stat(layout.secretsDir)).mode & 0o777).toBe(0o700);
-  });
-});
-
-describe('ensureSecret', () => {
-  it('creates a private hex secret once and reuses it', async () => {
-    const path = join(dir, 'secrets', 'a.key');
-    const secret = await ensureSecret(path, 32);
-    expect(secret).toMatch(/^[0-9a-f]{64}$/);
-    expect((await stat(path)).mode & 0o777).toBe(0o600);
-    expect(await readFile(path, 'utf8')).toBe(secret);
-    expect(await ensureSecret(path, 32)).toBe(secret);
-  });
-
-  it('agrees with a concurrent creator', async () => {
-    const path = join(dir, 'b.key');
-    const secrets = await Promise.all(Array.from({ length: 8 }, () => ensureSecret(path)));
-    expect(new Set(secrets).size).toBe(1);
-  });
-
-  it('reads secrets written by others (trimmed) and makes them private', async () => {
-    const path = join(dir, 'c.key');
-    await writeFile(path, 'abcdef0123456789abcdef\n');
-    await chmod(path, 0o644);
-    expect(await ensureSecret(path)).toBe('abcdef0123456789abcdef');
-    expect((await stat(path)).mode & 0o777).toBe(0o600);
-  });
-
-  it('refuses an empty secret file', async () => {
-    const path = join(dir, 'd.key');
-    await writeFile(path, '\n');
-    await expect(ensureSecret(path)).rejects.toThrow(/exists but is empty/);
   });
 });
 

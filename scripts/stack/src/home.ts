@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { chmod, link, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -93,51 +92,4 @@ export async function writePrivateFile(path: string, content: string): Promise<v
   await mkdir(dirname(path), { recursive: true });
   await writeFile(path, content, { mode: 0o600 });
   await chmod(path, 0o600);
-}
-
-/**
- * Returns the secret stored at `path`, creating it first (`bytes` random bytes,
- * hex encoded, mode 0600) when it does not exist. The control server may create
- * the same file concurrently, so creation is atomic: the secret is written to a
- * private temporary file and hard-linked into place, which fails instead of
- * overwriting when the other side won the race.
- */
-export async function ensureSecret(path: string, bytes = 32): Promise<string> {
-  const existing = await readSecret(path);
-  if (existing !== undefined) return existing;
-
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  const temporary = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-  try {
-    // No trailing newline: a reader that does not trim must see the same secret.
-    await writeFile(temporary, randomBytes(bytes).toString('hex'), { mode: 0o600, flag: 'wx' });
-    try {
-      await link(temporary, path);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-  } finally {
-    await rm(temporary, { force: true });
-  }
-  const created = await readSecret(path);
-  if (created === undefined) throw new Error(`secret file ${path} is empty`);
-  return created;
-}
-
-async function readSecret(path: string): Promise<string | undefined> {
-  let content: string;
-  try {
-    content = await readFile(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
-  const secret = content.trim();
-  if (secret === '') {
-    throw new Error(`secret file ${path} exists but is empty; delete it to have a new secret generated`);
-  }
-  // A secret that others can read is not secret; tighten rather than refuse.
-  const { mode } = await stat(path);
-  if ((mode & 0o077) !== 0) await chmod(path, 0o600);
-  return secret;
 }

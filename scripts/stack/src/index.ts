@@ -15,3 +15,5 @@ export * from './health.js';
 export * from './supervisor.js';
 export * from './components.js';
 export * from './stack-testing.js';
+export * from './testing/eventually.js';
+export * from './testing/forged-tokens.js';

@@ -3,14 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  Supervisor,
-  type ComponentSpec,
-  type ExitedEvent,
-  type RestartingEvent,
-  type StartedEvent,
-  type SupervisorOptions,
-} from './supervisor.js';
+import { Supervisor, type ComponentSpec, type ExitedEvent, type RestartingEvent, type StartedEvent, type SupervisorOptions } from './supervisor.js';
 
 let dir: string;
 let supervisors: Supervisor[];

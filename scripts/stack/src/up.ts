@@ -8,7 +8,8 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CONTROL_ENTRY, checkPortsFree, checkRequiredFiles, stackComponents, type StackContext } from './components.js';
 import { fetchHealth, httpBaseUrl, ircLinkUp } from './health.js';
-import { ensureHome, ensureSecret, repoRoot } from './home.js';
+import { ensureSecret } from '@alloquy/service-kit/config';
+import { ensureHome, repoRoot } from './home.js';
 import { prepareFastConnect, type FastConnectModules } from './inspircd/fast-connect.js';
 import { DEFAULT_INSPIRCD_BINARY, writeInspircdFiles } from './inspircd/process.js';
 import { prepareCoturn } from './coturn/process.js';
@@ -35,15 +36,15 @@ async function main(): Promise<number> {
   const root = repoRoot();
 
   await ensureHome(layout);
-  const linkPassword = await ensureSecret(layout.linkPasswordPath, 32);
-  await ensureSecret(layout.jwtSecretPath, 32);
-  const cloakKey = await ensureSecret(layout.cloakKeyPath, 32);
-  const murmurIceSecret = await ensureSecret(layout.murmurIceSecretPath, 32);
-  const murmurServerPassword = await ensureSecret(layout.murmurServerPasswordPath, 32);
+  const linkPassword = ensureSecret(layout.linkPasswordPath, 32);
+  ensureSecret(layout.jwtSecretPath, 32);
+  const cloakKey = ensureSecret(layout.cloakKeyPath, 32);
+  const murmurIceSecret = ensureSecret(layout.murmurIceSecretPath, 32);
+  const murmurServerPassword = ensureSecret(layout.murmurServerPasswordPath, 32);
   // Typed (or pasted) into a Mumble client by an operator: shorter than the machine secrets.
-  const murmurSuperUserPassword = await ensureSecret(layout.murmurSuperUserPasswordPath, 16);
+  const murmurSuperUserPassword = ensureSecret(layout.murmurSuperUserPasswordPath, 16);
   // The TURN REST API shared secret: coturn checks, and the signalling service mints, credentials with it.
-  const turnSecret = await ensureSecret(settings.turn.secretPath, 32);
+  const turnSecret = ensureSecret(settings.turn.secretPath, 32);
   const certificate = await ensureCertificate(layout.tlsDir, certificateHostnames(settings));
   if (certificate.created) console.log(`Created a self-signed TLS certificate: ${certificate.certPath}`);
 

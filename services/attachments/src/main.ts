@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { runService } from '@alloquy/control/process/run-service.js';
+import { runService } from '@alloquy/service-kit/process';
 import { createAssets } from './assets/index.js';
 import { GrpcAuthorizer } from './authz/grpc-authorizer.js';
 import { loadAttachmentsConfig } from './config/config.js';

@@ -1,14 +1,13 @@
 import { accessSync, constants, mkdirSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { closeHttp, listenHttp } from '@alloquy/control/http/service-app.js';
-import type { Logger } from 'pino';
-import { ensureSecret } from '@alloquy/control/config/config.js';
+import { closeHttp, listenHttp } from '@alloquy/service-kit/http';
+import type { Logger } from '@alloquy/service-kit/log';
 import type { Authorizer } from './authz/authorizer.js';
 import type { AttachmentsConfig } from './config/config.js';
 import { downloadRoutes } from './downloads/download-routes.js';
 import { AttachmentLinks, DEFAULT_LINK_POLICY, type LinkPolicy } from './downloads/links.js';
 import { UrlSigner } from './downloads/url-signer.js';
-import { Health } from '@alloquy/control/health/health.js';
+import { Health } from '@alloquy/service-kit/health';
 import { createAttachmentsApp, type RouteModule } from './http/app.js';
 import { AttachmentsMetrics } from './metrics/metrics.js';
 import type { BlobStore } from './storage/blob-store.js';
@@ -18,6 +17,7 @@ import { attachmentRoutes } from './uploads/attachment-routes.js';
 import { AttachmentIngest } from './uploads/ingest.js';
 import type { MediaProcessor } from './uploads/media-processor.js';
 import { resumableRoutes } from './uploads/resumable-routes.js';
+import { ensureSecret } from '@alloquy/service-kit/config';
 
 export const VERSION = '0.1.0';
 

@@ -1,11 +1,12 @@
-import type { Logger } from 'pino';
+import type { Logger } from '@alloquy/service-kit/log';
 import type { AccountService } from './accounts/account-service.js';
-import { ensureSecret, type ControlConfig } from './config/config.js';
+import { type ControlConfig } from './config/config.js';
 import type { GuildSource } from './guild/model.js';
 import { startGuildIrcEnforcement, type GuildIrcEnforcement, type TopicFromIrc } from './guild-irc/index.js';
-import type { Health } from './health/health.js';
+import type { Health } from '@alloquy/service-kit/health';
 import { ServicesLink, type PseudoClientHandle, type SaslAuthenticator } from './irc-link/index.js';
 import type { ControlMetrics } from './metrics/metrics.js';
+import { ensureSecret } from '@alloquy/service-kit/config';
 
 /** The nick of the pseudo-client that holds every guild channel and records its history. */
 export const HISTSERV_NICK = 'HistServ';

@@ -1,15 +1,15 @@
 import { createServer } from 'node:http';
-import type { Logger } from 'pino';
+import type { Logger } from '@alloquy/service-kit/log';
 import { AccountService } from './accounts/account-service.js';
 import { createAccountService } from './accounts/create-account-service.js';
 import type { ControlConfig } from './config/config.js';
 import { GuildService, accountActor } from './guild/service.js';
 import { HistoryStore } from './history/store.js';
 import { startHistServ, type HistServ } from './histserv/index.js';
-import { Health } from './health/health.js';
+import { Health } from '@alloquy/service-kit/health';
 import { startAccessServer, type AccessServer } from './grpc/access-server.js';
 import { createHttpApp } from './http/app.js';
-import { closeHttp, listenHttp } from './http/service-app.js';
+import { closeHttp, listenHttp } from '@alloquy/service-kit/http';
 import { accountRoutes } from './http/routes/account-routes.js';
 import { adminRoutes } from './http/routes/admin-routes.js';
 import { guildRoutes } from './http/routes/guild-routes.js';
@@ -17,7 +17,7 @@ import { historyRoutes } from './http/routes/history-routes.js';
 import { voiceRoutes } from './http/routes/voice-routes.js';
 import { ControlMetrics } from './metrics/metrics.js';
 import { startOperatorSocket } from './operator/operator-socket.js';
-import { openDatabase, type Db } from './store/database.js';
+import { openControlDatabase, type Db } from './store/database.js';
 import { startIrcServices, type IrcServices } from './irc-services.js';
 import { startMurmurServices, type MurmurServices } from './murmur/index.js';
 import { MurmurStore } from './murmur/store.js';
@@ -45,7 +45,7 @@ export interface ControlServer {
 }
 
 export async function startControlServer(config: ControlConfig, log: Logger): Promise<ControlServer> {
-  const db = openDatabase(config.database.path);
+  const db = openControlDatabase(config.database.path);
   const accounts = createAccountService(config, db);
   const metrics = new ControlMetrics();
   metrics.observeAccounts(accounts);

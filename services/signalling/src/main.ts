@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { runService } from '@alloquy/control/process/run-service.js';
+import { runService } from '@alloquy/service-kit/process';
 import { GrpcVoiceAccess } from './authz/voice-access.js';
 import { loadSignallingConfig } from './config/config.js';
 import { startSignallingServer } from './server.js';

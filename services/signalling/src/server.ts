@@ -1,17 +1,17 @@
 import { createServer, type Server as HttpServer } from 'node:http';
-import type { Logger } from 'pino';
+import type { Logger } from '@alloquy/service-kit/log';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { ensureSecret } from '@alloquy/control/config/config.js';
 import type { VoiceAccess } from './authz/voice-access.js';
 import type { SignallingConfig } from './config/config.js';
-import { Health } from '@alloquy/control/health/health.js';
-import { bearerFromHeader, closeHttp, listenHttp } from '@alloquy/control/http/service-app.js';
+import { Health } from '@alloquy/service-kit/health';
+import { bearerFromHeader, closeHttp, listenHttp } from '@alloquy/service-kit/http';
 import { createSignallingApp } from './http/app.js';
 import { SignallingMetrics } from './metrics/metrics.js';
 import { Rooms } from './rooms/rooms.js';
 import { mintTurnCredentials } from './turn/turn-credentials.js';
 import { turnRoutes } from './turn/turn-routes.js';
 import { Session } from './ws/session.js';
+import { ensureSecret } from '@alloquy/service-kit/config';
 
 export const VERSION = '0.1.0';
 export const SIGNALLING_PATH = '/api/v1/signalling';

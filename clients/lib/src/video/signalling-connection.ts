@@ -4,11 +4,11 @@
  * every other message (room events, relayed offers) to listeners. Runs wherever a WHATWG
  * WebSocket does: browsers, Electron, Node with the `ws` package passed in.
  */
-import type { ClientMessage, ServerMessage } from '@alloquy/signalling/protocol/messages.js';
+import type { ClientMessage, ServerMessage } from '@alloquy/protocol/signalling';
 import { Emitter } from './emitter.js';
 import { VideoError } from './errors.js';
 
-export type { ClientMessage, ServerMessage, PeerInfo, TrackKind } from '@alloquy/signalling/protocol/messages.js';
+export type { ClientMessage, ServerMessage, PeerInfo, TrackKind } from '@alloquy/protocol/signalling';
 export type TurnInfo = Extract<ServerMessage, { type: 'welcome' }>['turn'];
 type Reply<T extends ServerMessage['type']> = Extract<ServerMessage, { type: T }>;
 /** A client message without the `id` the connection assigns. */

@@ -10,12 +10,7 @@
  * link section may differ.
  */
 import { randomBytes } from 'node:crypto';
-import {
-  readInspircdTemplates,
-  renderInspircdConfig,
-  type InspircdLimits,
-  type InspircdTemplates,
-} from '../inspircd/config.js';
+import { readInspircdTemplates, renderInspircdConfig, type InspircdLimits, type InspircdTemplates } from '../inspircd/config.js';
 
 export interface ConfigTag {
   name: string;

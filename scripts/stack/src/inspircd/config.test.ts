@@ -1,12 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  escapeConfigValue,
-  readInspircdTemplates,
-  renderInspircdConfig,
-  renderInspircdMotd,
-  type InspircdConfigOptions,
-  type InspircdTemplates,
-} from './config.js';
+import { escapeConfigValue, readInspircdTemplates, renderInspircdConfig, renderInspircdMotd, type InspircdConfigOptions, type InspircdTemplates } from './config.js';
 
 let templates: InspircdTemplates;
 beforeAll(async () => {

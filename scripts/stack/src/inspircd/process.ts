@@ -8,16 +8,7 @@ import { waitForTcpPorts } from '../net-wait.js';
 import { tailFile } from '../text-tail.js';
 import { ensureCertificate } from '../tls.js';
 import { prepareFastConnect, SHARED_TEST_MODULE_DIR } from './fast-connect.js';
-import {
-  readInspircdTemplates,
-  renderInspircdConfig,
-  renderInspircdMotd,
-  type InspircdConfigOptions,
-  type InspircdLimits,
-  type InspircdPorts,
-  type InspircdServicesLink,
-  type InspircdTemplates,
-} from './config.js';
+import { readInspircdTemplates, renderInspircdConfig, renderInspircdMotd, type InspircdConfigOptions, type InspircdLimits, type InspircdPorts, type InspircdServicesLink, type InspircdTemplates } from './config.js';
 
 export const DEFAULT_INSPIRCD_BINARY = '/usr/sbin/inspircd';
 

@@ -1,12 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  DEFAULT_MURMUR_AUTOBAN,
-  escapeIniValue,
-  MURMUR_AUTOBAN_OFF,
-  readMurmurTemplate,
-  renderMurmurConfig,
-  type MurmurConfigOptions,
-} from './config.js';
+import { DEFAULT_MURMUR_AUTOBAN, escapeIniValue, MURMUR_AUTOBAN_OFF, readMurmurTemplate, renderMurmurConfig, type MurmurConfigOptions } from './config.js';
 
 let template: string;
 beforeAll(async () => {

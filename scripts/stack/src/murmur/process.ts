@@ -11,14 +11,7 @@ import { writePrivateFile } from '../home.js';
 import { waitForTcpPorts } from '../net-wait.js';
 import { localAddressFor } from '../settings.js';
 import { ensureCertificate } from '../tls.js';
-import {
-  MURMUR_AUTOBAN_OFF,
-  readMurmurTemplate,
-  renderMurmurConfig,
-  type MurmurAutoban,
-  type MurmurConfigOptions,
-  type MurmurPorts,
-} from './config.js';
+import { MURMUR_AUTOBAN_OFF, readMurmurTemplate, renderMurmurConfig, type MurmurAutoban, type MurmurConfigOptions, type MurmurPorts } from './config.js';
 import { mumbleUdpPing } from './mumble-probe.js';
 
 const run = promisify(execFile);

@@ -1,8 +1,8 @@
 import type Database from 'better-sqlite3';
-import { migrate, statementCache } from '@alloquy/control/store/database.js';
 import { AttachmentError } from '../errors/attachment-error.js';
 import { blobInUse } from '../store/blob-references.js';
 import { ASSET_MIGRATIONS } from './migrations.js';
+import { migrate, statementCache } from '@alloquy/service-kit/store';
 
 export type AccountAssetKind = 'avatar' | 'banner';
 

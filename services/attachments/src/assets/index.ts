@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { Logger } from 'pino';
+import type { Logger } from '@alloquy/service-kit/log';
 import type { Authorizer } from '../authz/authorizer.js';
 import type { AttachmentsConfig } from '../config/config.js';
 import type { RouteModule } from '../http/app.js';

@@ -1,4 +1,4 @@
-import type { Migration } from '@alloquy/control/store/migrations.js';
+import { type Migration } from '@alloquy/service-kit/store';
 
 /**
  * Avatars, banners, the guild icon and custom emoji, migrated into the attachments database with

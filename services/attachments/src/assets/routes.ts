@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import express, { type Request, type Response } from 'express';
-import type { Logger } from 'pino';
+import type { Logger } from '@alloquy/service-kit/log';
 import type { Authorizer } from '../authz/authorizer.js';
 import { AttachmentError } from '../errors/attachment-error.js';
 import { bearerToken, requestOrigin, type RouteModule } from '../http/app.js';

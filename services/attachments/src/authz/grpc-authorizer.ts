@@ -8,8 +8,7 @@
  * channel `not_found` (404), and a control server that is down or does not answer before the
  * deadline `control_unavailable` (503): never an upload let through by default.
  */
-import { AccessClient, accessFailure, askAccess, type AccessCallError, type AccessFailureCode } from '@alloquy/control/grpc/access-client.js';
-import type { ChannelDecision, ChannelInfo, ChannelRef as WireChannelRef } from '@alloquy/control/grpc/access-proto.js';
+import { AccessClient, accessFailure, askAccess, type AccessCallError, type AccessFailureCode, type ChannelDecision, type ChannelInfo, type ChannelRef as WireChannelRef } from '@alloquy/access';
 import { AttachmentError } from '../errors/attachment-error.js';
 import type { Authorizer, ChannelRef, ChannelSummary, Principal, UploadGrant } from './authorizer.js';
 

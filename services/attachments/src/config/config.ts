@@ -1,12 +1,12 @@
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { loadLayeredConfig, type Env } from '@alloquy/control/config/config.js';
+import { withControlGrpcAddress } from '@alloquy/access';
+import { loadLayeredConfig, logLevelSchema, portSchema as port, type Env } from '@alloquy/service-kit/config';
 
 /**
  * The attachments service's configuration: defaults, then `$ALLOQUY_HOME/attachments.json`
  * (or `ALLOQUY_ATTACHMENTS_CONFIG`), then environment variables, like every Alloquy service.
  */
-const port = z.coerce.number().int().min(0).max(65535);
 const bytes = z.coerce.number().int().min(1);
 
 export const attachmentsConfigSchema = z.object({
@@ -42,7 +42,7 @@ export const attachmentsConfigSchema = z.object({
     timeoutMs: z.coerce.number().int().min(100),
     maxBytes: bytes,
   }),
-  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  logLevel: logLevelSchema,
 });
 
 export type AttachmentsConfig = z.infer<typeof attachmentsConfigSchema>;
@@ -75,7 +75,7 @@ function defaults(home: string) {
 
 export function loadAttachmentsConfig(env: Env = process.env, cwd = process.cwd()): AttachmentsConfig {
   const home = resolve(cwd, env.ALLOQUY_HOME ?? '.alloquy');
-  if (env.ALLOQUY_CONTROL_GRPC_PORT && !env.ALLOQUY_CONTROL_GRPC_ADDRESS) env = { ...env, ALLOQUY_CONTROL_GRPC_ADDRESS: `127.0.0.1:${env.ALLOQUY_CONTROL_GRPC_PORT}` };
+  env = withControlGrpcAddress(env);
   return loadLayeredConfig({
     schema: attachmentsConfigSchema,
     defaults: defaults(home),

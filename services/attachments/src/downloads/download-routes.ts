@@ -1,7 +1,7 @@
-import { bearerFromHeader } from '@alloquy/control/http/service-app.js';
+import { bearerFromHeader } from '@alloquy/service-kit/http';
 import { Router, type Request, type Response } from 'express';
 import { pipeline } from 'node:stream/promises';
-import type { Logger } from 'pino';
+import type { Logger } from '@alloquy/service-kit/log';
 import type { Authorizer } from '../authz/authorizer.js';
 import { AttachmentError } from '../errors/attachment-error.js';
 import type { RouteModule } from '../http/app.js';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Logger } from 'pino';
+import type { Logger } from '@alloquy/service-kit/log';
 import { AttachmentError, type AttachmentErrorCode } from '../errors/attachment-error.js';
 import { WorkQueue } from '../media/work-queue.js';
 import type { AttachmentsMetrics } from '../metrics/metrics.js';

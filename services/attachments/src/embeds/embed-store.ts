@@ -1,8 +1,8 @@
 import type Database from 'better-sqlite3';
-import { migrate, statementCache } from '@alloquy/control/store/database.js';
 import type { AttachmentErrorCode } from '../errors/attachment-error.js';
 import type { StoredEmbed } from './embed.js';
 import { EMBED_MIGRATIONS } from './migrations.js';
+import { migrate, statementCache } from '@alloquy/service-kit/store';
 
 /** A cached lookup: the embed, or the error it ended with. */
 export type EmbedResult = { ok: true; embed: StoredEmbed } | { ok: false; code: AttachmentErrorCode; message: string };

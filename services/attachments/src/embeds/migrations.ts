@@ -1,4 +1,4 @@
-import type { Migration } from '@alloquy/control/store/migrations.js';
+import { type Migration } from '@alloquy/service-kit/store';
 
 /**
  * The embed cache's schema, applied with the control server's migration runner into the

@@ -1,4 +1,4 @@
-import type { Logger } from 'pino';
+import type { Logger } from '@alloquy/service-kit/log';
 import { AttachmentError } from '../errors/attachment-error.js';
 import type { StoredEmbed, StoredEmbedImage } from './embed.js';
 import { parseOEmbed, type OEmbed } from './oembed.js';

@@ -1,3 +1,5 @@
+import { ServiceError } from '@alloquy/service-kit/errors';
+
 /**
  * The attachments service's one error type: a stable machine-readable code, mapped to an HTTP
  * status and sent as `{"error":{"code","message"}}`, like the control server's.
@@ -23,20 +25,9 @@ export const ATTACHMENT_ERROR_STATUS = {
 
 export type AttachmentErrorCode = keyof typeof ATTACHMENT_ERROR_STATUS;
 
-export class AttachmentError extends Error {
+export class AttachmentError extends ServiceError<AttachmentErrorCode> {
   override name = 'AttachmentError';
-  constructor(
-    readonly code: AttachmentErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
-
-  get status(): number {
-    return ATTACHMENT_ERROR_STATUS[this.code];
-  }
-
-  toJSON(): { error: { code: AttachmentErrorCode; message: string } } {
-    return { error: { code: this.code, message: this.message } };
+  constructor(code: AttachmentErrorCode, message: string) {
+    super(ATTACHMENT_ERROR_STATUS, code, message);
   }
 }

@@ -1,8 +1,9 @@
-import type { Health } from '@alloquy/control/health/health.js';
-import { bearerApiHeaders, bearerFromHeader, createServiceApp } from '@alloquy/control/http/service-app.js';
+import { requestError } from '@alloquy/service-kit/errors';
+import type { Health } from '@alloquy/service-kit/health';
+import { bearerApiHeaders, bearerFromHeader, createServiceApp } from '@alloquy/service-kit/http';
 import type express from 'express';
 import type { Request, Router } from 'express';
-import type { Logger } from 'pino';
+import type { Logger } from '@alloquy/service-kit/log';
 import { AttachmentError } from '../errors/attachment-error.js';
 import type { AttachmentsMetrics } from '../metrics/metrics.js';
 
@@ -78,10 +79,5 @@ export function createAttachmentsApp(deps: AttachmentsAppDeps): express.Express 
 }
 
 function toAttachmentError(err: unknown): AttachmentError {
-  if (err instanceof AttachmentError) return err;
-  const e = err as { type?: string; status?: number };
-  if (e?.type === 'entity.too.large') return new AttachmentError('payload_too_large', 'the request body is too large');
-  if (e?.type === 'entity.parse.failed') return new AttachmentError('invalid_request', 'the request body is not valid JSON');
-  if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) return new AttachmentError('invalid_request', 'the request could not be read');
-  return new AttachmentError('internal', 'internal error');
+  return err instanceof AttachmentError ? err : requestError(err, (code, message) => new AttachmentError(code, message));
 }

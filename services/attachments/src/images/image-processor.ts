@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import type { Logger } from 'pino';
+import type { Logger } from '@alloquy/service-kit/log';
 import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp';
 import { AttachmentError } from '../errors/attachment-error.js';
 import { THUMBNAIL_IMAGE_FORMATS, baseContentType } from '../media/media-kind.js';

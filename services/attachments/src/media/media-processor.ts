@@ -1,4 +1,4 @@
-import type { Logger } from 'pino';
+import type { Logger } from '@alloquy/service-kit/log';
 import type { AttachmentsConfig } from '../config/config.js';
 import { ImageProcessor, type ImageProcessorOptions } from '../images/image-processor.js';
 import type { AttachmentsMetrics } from '../metrics/metrics.js';

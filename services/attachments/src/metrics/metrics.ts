@@ -1,14 +1,8 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { ServiceMetrics } from '@alloquy/service-kit/metrics';
+import { Counter } from 'prom-client';
 
 /** Prometheus series of the attachments service (`GET /metrics`). */
-export class AttachmentsMetrics {
-  readonly registry = new Registry();
-  readonly httpDuration = new Histogram({
-    name: 'alloquy_attachments_http_request_duration_seconds',
-    help: 'HTTP request duration',
-    labelNames: ['method', 'route', 'status'],
-    registers: [this.registry],
-  });
+export class AttachmentsMetrics extends ServiceMetrics {
   readonly uploads = new Counter({
     name: 'alloquy_attachments_uploads_total',
     help: 'Finished uploads by kind (image, video, audio, file) and result',
@@ -34,6 +28,6 @@ export class AttachmentsMetrics {
   });
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: 'alloquy_attachments_' });
+    super({ httpDurationName: 'alloquy_attachments_http_request_duration_seconds', processPrefix: 'alloquy_attachments_' });
   }
 }

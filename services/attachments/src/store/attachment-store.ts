@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { openDatabase, statementCache, type Db } from '@alloquy/control/store/database.js';
+import { openDatabase, type Db, statementCache } from '@alloquy/service-kit/store';
 import { blobInUse } from './blob-references.js';
 import { ATTACHMENT_MIGRATIONS } from './migrations.js';
 

@@ -1,4 +1,4 @@
-import type { Migration } from '@alloquy/control/store/migrations.js';
+import { type Migration } from '@alloquy/service-kit/store';
 
 /**
  * The attachments database's schema, applied by the control server's migration runner (one way

@@ -1,9 +1,9 @@
-import type { Logger } from 'pino';
+import type { Logger } from '@alloquy/service-kit/log';
 import type { Authorizer, ChannelRef } from '../authz/authorizer.js';
 import type { AttachmentLinks } from '../downloads/links.js';
 import type { AttachmentKind, AttachmentRecord } from '../store/attachment-store.js';
 import { servingRule } from './content-type.js';
-import { attachmentTags } from './irc-tags.js';
+import { attachmentTags } from '@alloquy/protocol/irc';
 
 /** The JSON a client gets for an attachment (upload answer, GET /api/v1/attachments/{id}). */
 export interface AttachmentAnswer {

@@ -1,6 +1,6 @@
 import busboy from 'busboy';
 import { Router, type Request } from 'express';
-import type { Logger } from 'pino';
+import type { Logger } from '@alloquy/service-kit/log';
 import type { Authorizer, Principal, UploadGrant } from '../authz/authorizer.js';
 import type { AttachmentLinks } from '../downloads/links.js';
 import { AttachmentError } from '../errors/attachment-error.js';

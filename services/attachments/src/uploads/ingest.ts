@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { Logger } from 'pino';
+import type { Logger } from '@alloquy/service-kit/log';
 import type { ChannelSummary, Principal } from '../authz/authorizer.js';
 import { AttachmentError } from '../errors/attachment-error.js';
 import type { AttachmentsMetrics } from '../metrics/metrics.js';

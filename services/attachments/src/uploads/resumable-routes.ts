@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { FileStore } from '@tus/file-store';
 import { Metadata, Server as TusServer } from '@tus/server';
 import { Router, type Request } from 'express';
-import type { Logger } from 'pino';
+import type { Logger } from '@alloquy/service-kit/log';
 import type { Authorizer, ChannelSummary, Principal } from '../authz/authorizer.js';
 import type { AttachmentLinks } from '../downloads/links.js';
 import { AttachmentError } from '../errors/attachment-error.js';

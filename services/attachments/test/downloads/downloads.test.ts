@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { forgedTokens } from '../../../control/test/support/tokens.js';
-import { request, uploadFile } from '../../src/bench/client.js';
+import { request, uploadFile } from '../../bench/client.js';
 import { makeJpeg } from '../support/files.js';
 import { startTestStack, type TestStack } from '../support/stack.js';
+import { forgedTokens } from '@alloquy/stack';
 
 describe('downloads', () => {
   let stack: TestStack;
@@ -180,8 +180,8 @@ describe('downloads', () => {
     });
 
     it('stops being readable by a member removed from the channel, except through a link handed out before', async () => {
-      const { OPERATOR } = await import('@alloquy/control/guild/service.js');
-      const { Permission } = await import('@alloquy/control/guild/permissions/permissions.js');
+      const { OPERATOR } = await import('@alloquy/control/testing');
+      const { Permission } = await import('@alloquy/protocol/permissions');
       const carol = stack.control.accounts.get('carol');
       stack.control.guild.setOverwrite(OPERATOR, 'secret', { type: 'member', target: String(carol.id), allow: Permission.VIEW_CHANNEL, deny: 0n });
       const asCarol = { headers: { authorization: `Bearer ${stack.tokens.carol}` } };

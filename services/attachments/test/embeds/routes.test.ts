@@ -7,15 +7,15 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLogger } from '@alloquy/control/log/logger.js';
+import { createLogger } from '@alloquy/service-kit/log';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadAttachmentsConfig } from '../../src/config/config.js';
 import { createEmbeds } from '../../src/embeds/index.js';
 import { startAttachmentsServer, type AttachmentsCore, type AttachmentsServer } from '../../src/server.js';
 import { startTestStack, type TestStack } from '../support/stack.js';
-import { forgedTokens } from '../../../control/test/support/tokens.js';
 import { makePng, ogPage, sendHtml, startServer, streamBytes, type TestServer } from './support.js';
+import { forgedTokens } from '@alloquy/stack';
 
 const embedModules = (core: AttachmentsCore) => [
   createEmbeds({ config: core.config, db: core.store.db, blobs: core.blobs, authorizer: core.authorizer, metrics: core.metrics, log: core.log.child({ component: 'embeds' }) }).routes,

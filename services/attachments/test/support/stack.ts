@@ -1,7 +1,6 @@
-import { Permission } from '@alloquy/control/guild/permissions/permissions.js';
-import { OPERATOR } from '@alloquy/control/guild/service.js';
-import type { ControlServer } from '@alloquy/control/server.js';
-import { startTestControl } from '@alloquy/control/testing/control-server.js';
+import { Permission } from '@alloquy/protocol/permissions';
+import { OPERATOR, startTestControl } from '@alloquy/control/testing';
+import type { ControlServer } from '@alloquy/control';
 import { GrpcAuthorizer } from '../../src/authz/grpc-authorizer.js';
 import { loadAttachmentsConfig } from '../../src/config/config.js';
 import { createMediaProcessor } from '../../src/media/media-processor.js';

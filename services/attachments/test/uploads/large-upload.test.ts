@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PatternFile, request, uploadMultipart } from '../../src/bench/client.js';
+import { PatternFile, request, uploadMultipart } from '../../bench/client.js';
 import { MiB, startTestStack, type TestStack } from '../support/stack.js';
 
 describe('a 200 MB multipart upload', () => {

@@ -3,12 +3,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PatternFile, request, sha256, tusCreate, tusOffset, tusPatch } from '../../src/bench/client.js';
+import { PatternFile, request, sha256, tusCreate, tusOffset, tusPatch } from '../../bench/client.js';
 import { writePngBomb } from '../images/support/png-bomb.js';
-import { eventually } from '../../../control/test/support/eventually.js';
 import { filesIn, makePng, storedBlobs } from '../support/files.js';
 import { EVERYONE_MAX_BYTES, MiB, startTestStack, type TestStack } from '../support/stack.js';
-import { forgedTokens } from '../../../control/test/support/tokens.js';
+import { eventually, forgedTokens } from '@alloquy/stack';
 
 const TUS = { 'tus-resumable': '1.0.0' };
 

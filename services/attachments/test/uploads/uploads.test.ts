@@ -4,13 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { request, sha256, uploadFile, uploadMultipart, type HttpResult } from '../../src/bench/client.js';
-import { ATTACHMENT_TAG, parseAttachmentTag } from '../../src/uploads/irc-tags.js';
+import { request, sha256, uploadFile, uploadMultipart, type HttpResult } from '../../bench/client.js';
+import { ATTACHMENT_TAG, parseAttachmentTag } from '@alloquy/protocol/irc';
 import { writePngBomb } from '../images/support/png-bomb.js';
-import { eventually } from '../../../control/test/support/eventually.js';
 import { filesIn, makeGif, makeJpeg, makePng, storedBlobs } from '../support/files.js';
 import { EVERYONE_MAX_BYTES, MiB, startTestStack, type TestStack } from '../support/stack.js';
-import { forgedTokens } from '../../../control/test/support/tokens.js';
+import { eventually, forgedTokens } from '@alloquy/stack';
 
 describe('multipart uploads', () => {
   let stack: TestStack;

@@ -3,14 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import jwt from 'jsonwebtoken';
 import { describe, expect, it } from 'vitest';
-import { openDatabase } from '../store/database.js';
+import { openControlDatabase } from '../store/database.js';
 import { AccountService, type AccountServiceOptions } from './account-service.js';
 import { AccessTokens } from './tokens.js';
 
 const SECRET = 'x'.repeat(64);
 
 function service(opts: Partial<AccountServiceOptions> = {}) {
-  const db = openDatabase(join(mkdtempSync(join(tmpdir(), 'alloquy-acc-')), 'control.sqlite'));
+  const db = openControlDatabase(join(mkdtempSync(join(tmpdir(), 'alloquy-acc-')), 'control.sqlite'));
   const accounts = new AccountService(db, {
     registration: 'open',
     accessTokens: new AccessTokens(SECRET, 'alloquy', 900),

@@ -1,13 +1,15 @@
 import type Database from 'better-sqlite3';
 import { EventEmitter } from 'node:events';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { type Db, statementCache } from '../store/database.js';
+import { randomUUID } from 'node:crypto';
+import { type Db } from '../store/database.js';
 import { ControlError } from '../errors/control-error.js';
 import { assertValidUsername, foldUsername } from './username.js';
 import { assertAcceptablePassword, hashPassword, verifyDecoy, verifyPassword } from './passwords.js';
 import { AccessTokens, hashRefreshToken, newRefreshToken } from './tokens.js';
 import { FailureLimiter } from './failure-limiter.js';
 import { Plaintext } from './plaintext.js';
+import { statementCache } from '@alloquy/service-kit/store';
+import { newInviteCode } from './invite-code.js';
 
 export interface Account {
   id: number;
@@ -259,7 +261,7 @@ export class AccountService extends EventEmitter<AccountEvents> {
     expiresAt: number | null;
     maxUses: number | null;
   } {
-    const code = randomBytes(9).toString('base64url');
+    const code = newInviteCode();
     const now = this.now();
     const expiresAt = options.expiresInSeconds ? now + options.expiresInSeconds * 1000 : null;
     const maxUses = options.maxUses ?? null;

@@ -1,7 +1,8 @@
-import { ensureSecret, type ControlConfig } from '../config/config.js';
+import { type ControlConfig } from '../config/config.js';
 import type { Db } from '../store/database.js';
 import { AccountService } from './account-service.js';
 import { AccessTokens } from './tokens.js';
+import { ensureSecret } from '@alloquy/service-kit/config';
 
 /**
  * The account service as configured: what the server and the operator CLI both use. It lives

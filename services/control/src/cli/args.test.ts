@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Permission } from '../guild/permissions/index.js';
+import { Permission } from '@alloquy/protocol/permissions';
 import { UsageError, formatTable, parseDuration, parsePermissionList, parsePositiveInt, parseSwitch } from './args.js';
 
 describe('CLI argument readers', () => {

@@ -2,7 +2,7 @@
  * Argument readers for the operator CLI. Anything the operator typed wrong is a UsageError
  * (exit 2, message and usage, no stack trace); pure, so they are tested directly.
  */
-import { PERMISSION_NAMES, isPermissionName, parsePermissions, Permission, InvalidPermissionsError } from '../guild/permissions/index.js';
+import { PERMISSION_NAMES, isPermissionName, parsePermissions, Permission, InvalidPermissionsError } from '@alloquy/protocol/permissions';
 
 export class UsageError extends Error {
   override name = 'UsageError';

@@ -5,7 +5,7 @@
  */
 import type { AccountService } from '../accounts/account-service.js';
 import type { Channel, GuildSnapshot } from '../guild/model.js';
-import { permissionNames, type OverwriteType } from '../guild/permissions/index.js';
+import { permissionNames, type OverwriteType } from '@alloquy/protocol/permissions';
 import { OPERATOR, type GuildService } from '../guild/service.js';
 import { UsageError, formatTable, parseDuration, parsePermissionList, parsePositiveInt, parseSwitch } from './args.js';
 

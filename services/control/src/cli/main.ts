@@ -2,21 +2,16 @@
 import { parseArgs } from 'node:util';
 import type { Account } from '../accounts/account-service.js';
 import { createAccountService } from '../accounts/create-account-service.js';
-import { ConfigError, loadConfig, type ControlConfig } from '../config/config.js';
+import { loadConfig, type ControlConfig } from '../config/config.js';
 import { ControlError } from '../errors/control-error.js';
 import type { GuildChange, MemberRemoval } from '../guild/model.js';
 import { GuildService } from '../guild/service.js';
-import {
-  notifyGuildChanged,
-  notifyMemberRemoved,
-  notifyOperatorSocket,
-  notifyVoiceChannelsChanged,
-  type AccountChange,
-} from '../operator/operator-socket.js';
-import { openDatabase } from '../store/database.js';
+import { notifyGuildChanged, notifyMemberRemoved, notifyOperatorSocket, notifyVoiceChannelsChanged, type AccountChange } from '../operator/operator-socket.js';
+import { openControlDatabase } from '../store/database.js';
 import { UsageError, formatTable } from './args.js';
 import { GUILD_COMMANDS, type Command, type GuildContext, type OptionName, type Options } from './guild-commands.js';
 import { readPassword } from './read-password.js';
+import { ConfigError } from '@alloquy/service-kit/config';
 
 interface CliContext extends GuildContext {
   config: ControlConfig;
@@ -238,7 +233,7 @@ async function runCommand(command: Command<never>, args: string[], options: Opti
     return process.exitCode === 1 ? 1 : 0;
   }
 
-  const db = openDatabase(config.database.path);
+  const db = openControlDatabase(config.database.path);
   const accounts = createAccountService(config, db);
   const guild = new GuildService(db, accounts);
   try {

@@ -1,8 +1,9 @@
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, ensureSecret, loadConfig } from './config.js';
+import { ConfigError } from '@alloquy/service-kit/config';
+import { loadConfig } from './config.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'alloquy-config-'));
 
@@ -66,22 +67,5 @@ describe('loadConfig', () => {
     writeFileSync(join(home, 'control.json'), '[1,2]');
     expect(() => loadConfig({ ALLOQUY_HOME: home })).toThrow(/JSON object/);
     expect(() => loadConfig({ ALLOQUY_HOME: home, ALLOQUY_CONTROL_CONFIG: join(home, 'nope.json') })).toThrow(/does not exist/);
-  });
-});
-
-describe('ensureSecret', () => {
-  it('creates a private secret once and then reuses it', () => {
-    const path = join(tmp(), 'secrets', 'x.key');
-    const a = ensureSecret(path);
-    expect(a).toMatch(/^[0-9a-f]{64}$/);
-    expect(statSync(path).mode & 0o777).toBe(0o600);
-    expect(ensureSecret(path)).toBe(a);
-    expect(readFileSync(path, 'utf8').trim()).toBe(a);
-  });
-
-  it('refuses a secret too short to be one', () => {
-    const path = join(tmp(), 'short.key');
-    writeFileSync(path, 'abc\n');
-    expect(() => ensureSecret(path)).toThrow(/too short/);
   });
 });

@@ -1,6 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { isLoopbackHost, loadLayeredConfig, logLevelSchema, portSchema as port, type Env, type PlainObject } from '@alloquy/service-kit/config';
 import { z } from 'zod';
 
 /**
@@ -8,7 +7,6 @@ import { z } from 'zod';
  * file (`ALLOQUY_CONTROL_CONFIG`, default `$ALLOQUY_HOME/control.json`), then environment
  * variables. Env wins because that is how the supervisor and tests pin ports.
  */
-const port = z.coerce.number().int().min(0).max(65535);
 
 export const configSchema = z.object({
   home: z.string(),
@@ -60,17 +58,10 @@ export const configSchema = z.object({
     defaultMaxUploadBytes: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
   }),
   operatorSocketPath: z.string(),
-  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  logLevel: logLevelSchema,
 });
 
 export type ControlConfig = z.infer<typeof configSchema>;
-
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
-
-export type Env = Record<string, string | undefined>;
-export type PlainObject = Record<string, unknown>;
 
 function defaults(home: string): PlainObject {
   return {
@@ -112,12 +103,6 @@ function defaults(home: string): PlainObject {
   };
 }
 
-/** 127.0.0.0/8, ::1 (also as an IPv4-mapped address) and `localhost`. */
-export function isLoopbackHost(host: string): boolean {
-  const h = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
-  return h === 'localhost' || h === '::1' || /^(?:::ffff:)?127(?:\.(?:25[0-5]|2[0-4][0-9]|1?[0-9]{1,2})){3}$/.test(h);
-}
-
 /** Environment variable → config path. One table so the README can list them. */
 export const ENV_MAP: Record<string, string> = {
   ALLOQUY_HTTP_HOST: 'http.host',
@@ -150,80 +135,7 @@ export const ENV_MAP: Record<string, string> = {
   ALLOQUY_LOG_LEVEL: 'logLevel',
 };
 
-function isPlainObject(v: unknown): v is PlainObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-export function deepMerge(base: PlainObject, over: PlainObject): PlainObject {
-  const out: PlainObject = { ...base };
-  for (const [k, v] of Object.entries(over)) {
-    const prev = out[k];
-    out[k] = isPlainObject(prev) && isPlainObject(v) ? deepMerge(prev, v) : v;
-  }
-  return out;
-}
-
-function setPath(obj: PlainObject, path: string, value: unknown): void {
-  const keys = path.split('.');
-  let cur = obj;
-  for (const key of keys.slice(0, -1)) {
-    const next = cur[key];
-    if (!isPlainObject(next)) cur[key] = {};
-    cur = cur[key] as PlainObject;
-  }
-  cur[keys[keys.length - 1]!] = value;
-}
-
 const BOOLEAN_SETTINGS: Record<string, string> = { 'irc.enabled': 'ALLOQUY_IRC_LINK', 'murmur.enabled': 'ALLOQUY_MURMUR' };
-
-export interface LayeredConfigSource<T> {
-  schema: z.ZodType<T>;
-  defaults: PlainObject;
-  /** The JSON file; `fileVariable` names the env variable that may move it (then it must exist). */
-  file: string;
-  fileVariable: string;
-  envMap: Record<string, string>;
-  /** Config path → its env variable, for settings that are booleans. */
-  booleans?: Record<string, string>;
-  env: Env;
-}
-
-/**
- * Every service's one way to configure itself: defaults, deep-merged with an optional JSON file,
- * then environment variables (env wins: that is how the supervisor and tests pin ports), checked
- * by a zod schema into a ConfigError that names each bad setting.
- */
-export function loadLayeredConfig<T>(source: LayeredConfigSource<T>): T {
-  const { env, file } = source;
-  let merged = source.defaults;
-  if (existsSync(file)) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(readFileSync(file, 'utf8'));
-    } catch (err) {
-      throw new ConfigError(`${file} is not valid JSON: ${(err as Error).message}`);
-    }
-    if (!isPlainObject(parsed)) throw new ConfigError(`${file} must hold a JSON object`);
-    merged = deepMerge(merged, parsed);
-  } else if (env[source.fileVariable]) {
-    throw new ConfigError(`${source.fileVariable} names ${file}, which does not exist`);
-  }
-
-  for (const [name, path] of Object.entries(source.envMap)) {
-    const raw = env[name];
-    if (raw === undefined || raw === '') continue;
-    const variable = source.booleans?.[path];
-    if (variable && !/^(true|false|1|0|yes|no)$/i.test(raw)) throw new ConfigError(`${variable} must be true or false, got "${raw}"`);
-    setPath(merged, path, variable ? /^(true|1|yes)$/i.test(raw) : raw);
-  }
-
-  const result = source.schema.safeParse(merged);
-  if (!result.success) {
-    const issues = result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-    throw new ConfigError(`invalid configuration: ${issues}`);
-  }
-  return result.data;
-}
 
 export function loadConfig(env: Env = process.env, cwd = process.cwd()): ControlConfig {
   const home = resolve(cwd, env.ALLOQUY_HOME ?? '.alloquy');
@@ -240,19 +152,4 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Control
     booleans: BOOLEAN_SETTINGS,
     env,
   });
-}
-
-/**
- * Reads a secret file, creating it with fresh random bytes (hex) when missing. Mode 0600:
- * secrets never leave the data folder and never reach a log.
- */
-export function ensureSecret(path: string, bytes = 32): string {
-  if (!existsSync(path)) {
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    writeFileSync(path, randomBytes(bytes).toString('hex') + '\n', { mode: 0o600, flag: 'wx' });
-  }
-  chmodSync(path, 0o600);
-  const value = readFileSync(path, 'utf8').trim();
-  if (value.length < 16) throw new ConfigError(`secret ${path} is too short (need at least 16 characters)`);
-  return value;
 }

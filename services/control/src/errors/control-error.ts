@@ -1,3 +1,5 @@
+import { ServiceError } from '@alloquy/service-kit/errors';
+
 /**
  * The control server's one error type. Every failure a caller can act on carries a stable
  * machine-readable code; the HTTP layer maps it to `{"error":{"code","message"}}` and the
@@ -29,22 +31,9 @@ export const ERROR_STATUS = {
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
 
-export class ControlError extends Error {
+export class ControlError extends ServiceError<ErrorCode> {
   override name = 'ControlError';
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-    /** Seconds after which a retry may succeed (rate limits). */
-    readonly retryAfterSeconds?: number,
-  ) {
-    super(message);
-  }
-
-  get status(): number {
-    return ERROR_STATUS[this.code];
-  }
-
-  toJSON(): { error: { code: ErrorCode; message: string } } {
-    return { error: { code: this.code, message: this.message } };
+  constructor(code: ErrorCode, message: string, retryAfterSeconds?: number) {
+    super(ERROR_STATUS, code, message, retryAfterSeconds);
   }
 }

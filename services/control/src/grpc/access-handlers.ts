@@ -7,33 +7,9 @@
 import { status } from '@grpc/grpc-js';
 import type { Account, AccountService } from '../accounts/account-service.js';
 import { ControlError } from '../errors/control-error.js';
-import {
-  type Channel,
-  type GuildSnapshot,
-  type GuildSource,
-  type Member,
-  channelByName,
-  channelPermissionsOf,
-  defaultMemberPermissions,
-  guildPermissionsOf,
-  maxUploadBytesOf,
-} from '../guild/model.js';
-import { InvalidPermissionsError, Permission, has, permissionNames, permissionsFromNames } from '../guild/permissions/index.js';
-import type {
-  AuthorizeChannelRequest,
-  AuthorizeGuildRequest,
-  ChannelDecision,
-  ChannelInfo,
-  ChannelKindName,
-  ErrorReason,
-  GetChannelRequest,
-  GuildDecision,
-  IdentifyRequest,
-  IdentifyResponse,
-  LookupAccountsRequest,
-  LookupAccountsResponse,
-  ReceivedChannelRef,
-} from './access-proto.js';
+import { type Channel, type GuildSnapshot, type GuildSource, type Member, channelByName, channelPermissionsOf, defaultMemberPermissions, guildPermissionsOf, maxUploadBytesOf } from '../guild/model.js';
+import { InvalidPermissionsError, Permission, has, permissionNames, permissionsFromNames } from '@alloquy/protocol/permissions';
+import type { AuthorizeChannelRequest, AuthorizeGuildRequest, ChannelDecision, ChannelInfo, ChannelKindName, ErrorReason, GetChannelRequest, GuildDecision, IdentifyRequest, IdentifyResponse, LookupAccountsRequest, LookupAccountsResponse, ReceivedChannelRef } from '@alloquy/access';
 
 /** Bounds on request fields: enough for any real value, small enough that no request is costly. */
 export const LIMITS = Object.freeze({ tokenChars: 8192, channelNameChars: 200, accountNameChars: 64, permissions: 64, lookupAccounts: 25 });

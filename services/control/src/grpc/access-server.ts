@@ -3,9 +3,9 @@
  * the Access service of `proto/alloquy/control/v1/access.proto`, on loopback only.
  */
 import * as grpc from '@grpc/grpc-js';
-import type { Logger } from 'pino';
+import type { Logger } from '@alloquy/service-kit/log';
 import { Histogram, type Registry } from 'prom-client';
-import { ERROR_REASON_KEY, accessService } from './access-proto.js';
+import { ERROR_REASON_KEY, accessService } from '@alloquy/access';
 import { AccessFailure, AccessHandlers, type AccessHandlersDeps } from './access-handlers.js';
 
 export interface AccessServerOptions extends AccessHandlersDeps {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { buildSnapshot, DEFAULT_EVERYONE, textChannel } from '../../test/guild-irc/snapshot-builder.js';
-import { Permission } from '../guild/permissions/index.js';
+import { Permission } from '@alloquy/protocol/permissions';
 import { accountMask, channelTs, desiredChannel, desiredGuild, isServicesMask, muteMask } from './desired.js';
 
 const NOW = 1_750_000_000_000;

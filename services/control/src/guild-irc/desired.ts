@@ -16,17 +16,9 @@
  * - MANAGE_MESSAGES makes a present user a channel operator;
  * - the topic is the model's.
  */
-import {
-  channelPermissionsOf,
-  defaultMemberPermissions,
-  ircChannelName,
-  nextTimeoutExpiry,
-  type Channel,
-  type GuildSnapshot,
-  type Member,
-} from '../guild/model.js';
-import { Permission, has } from '../guild/permissions/index.js';
-import { foldCase } from '../support/fold-case.js';
+import { channelPermissionsOf, defaultMemberPermissions, ircChannelName, nextTimeoutExpiry, type Channel, type GuildSnapshot, type Member } from '../guild/model.js';
+import { Permission, has } from '@alloquy/protocol/permissions';
+import { foldCase } from '@alloquy/protocol/irc';
 
 /** The mask that matches everybody, for read-only channels. */
 export const EVERYONE_MASK = '*!*@*';

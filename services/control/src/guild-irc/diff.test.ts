@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { buildSnapshot, textChannel } from '../../test/guild-irc/snapshot-builder.js';
-import { Permission } from '../guild/permissions/index.js';
+import { Permission } from '@alloquy/protocol/permissions';
 import type { ModeChange } from '../irc-link/modes.js';
 import { NetworkState, type NetworkChannel, type NetworkUser } from '../irc-link/network-state.js';
 import { HubCapabilities } from '../irc-link/protocol.js';

@@ -5,7 +5,7 @@
  */
 import type { ModeChange } from '../irc-link/modes.js';
 import type { NetworkChannel } from '../irc-link/network-state.js';
-import { foldCase } from '../support/fold-case.js';
+import { foldCase } from '@alloquy/protocol/irc';
 import { isServicesMask, type DesiredChannel, type DesiredLists } from './desired.js';
 
 /** Kick reasons users see. */

@@ -9,10 +9,8 @@
  * diffs desired against NetworkState and sends only the difference; our own changes are
  * applied to NetworkState as we send them, so a run that finds nothing to do sends nothing.
  */
-import type { Channel, GuildChange, GuildSnapshot, GuildSource, MemberRemoval } from '../guild/model.js';
-import { textChannelByIrcName } from '../guild/model.js';
-import type { ChannelEvent, LinkLogger, PseudoClientHandle, ServicesLink } from '../irc-link/index.js';
-import { foldCase, sanitizeText } from '../irc-link/index.js';
+import { type Channel, type GuildChange, type GuildSnapshot, type GuildSource, type MemberRemoval, textChannelByIrcName } from '../guild/model.js';
+import { type ChannelEvent, type LinkLogger, type PseudoClientHandle, type ServicesLink, foldCase, sanitizeText } from '../irc-link/index.js';
 import { accountMask, desiredGuild, type DesiredChannel, type DesiredGuild } from './desired.js';
 import { KICK_REASONS, MODE_NAMES, planChannel, planForeignChannel, type DiffContext, type ModeLetters, type UserView } from './diff.js';
 

@@ -4,18 +4,8 @@
  * new snapshot after every change; enforcers never read the database, they derive what IRC and
  * Murmur should look like from the newest snapshot and make them match. No I/O here.
  */
-import {
-  ALL,
-  NONE,
-  Permission,
-  basePermissions,
-  channelPermissions,
-  has,
-  type PermissionGuild,
-  type PermissionMember,
-  type PermissionOverwrite,
-} from './permissions/index.js';
-import { foldCase } from '../support/fold-case.js';
+import { ALL, NONE, Permission, basePermissions, channelPermissions, has, type PermissionGuild, type PermissionMember, type PermissionOverwrite } from '@alloquy/protocol/permissions';
+import { foldCase } from '@alloquy/protocol/irc';
 
 export type ChannelKind = 'text' | 'voice';
 

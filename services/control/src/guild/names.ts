@@ -1,27 +1,29 @@
+import {
+  TEXT_CHANNEL_NAME_RULE,
+  VOICE_CHANNEL_NAME_RULE,
+  isValidVoiceChannelName,
+  normalizeTextChannelName,
+} from '@alloquy/protocol/names';
 import { ControlError } from '../errors/control-error.js';
-import { assertValidChannelName } from '../murmur/voice-channels.js';
 import type { ChannelKind } from './model.js';
 
 /**
- * A text channel is `#<name>` on IRC, so its name is what every IRC client accepts and shows
- * the same way: lowercase ASCII letters, digits, `-` and `_`. Like Discord, input is lowered and
- * spaces become dashes before it is checked.
+ * A channel name in its canonical form (the rules are the protocol package's, so clients check
+ * the same), or `invalid_request`: text names are normalized (`General Chat` → `general-chat`),
+ * voice names are taken as written.
  */
-const TEXT_CHANNEL_NAME = /^[a-z0-9][a-z0-9_-]{0,47}$/;
-
 export function normalizeChannelName(kind: ChannelKind, input: string): string {
   if (kind === 'voice') {
-    assertValidChannelName(input);
+    assertValidVoiceChannelName(input);
     return input;
   }
-  const name = input.trim().replace(/^#/, '').replace(/\s+/g, '-').toLowerCase();
-  if (!TEXT_CHANNEL_NAME.test(name)) {
-    throw new ControlError(
-      'invalid_request',
-      'a text channel name is 1 to 48 lowercase letters, digits, - and _, starting with a letter or digit (it is #name on IRC)',
-    );
-  }
+  const name = normalizeTextChannelName(input);
+  if (name === undefined) throw new ControlError('invalid_request', TEXT_CHANNEL_NAME_RULE);
   return name;
+}
+
+export function assertValidVoiceChannelName(name: string): void {
+  if (!isValidVoiceChannelName(name)) throw new ControlError('invalid_request', VOICE_CHANNEL_NAME_RULE);
 }
 
 /** Role and category names: printable, 1 to 64 characters, no leading or trailing spaces. */

@@ -10,9 +10,9 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AccountService, type Account } from '../accounts/account-service.js';
 import { AccessTokens } from '../accounts/tokens.js';
 import { ControlError } from '../errors/control-error.js';
-import { openDatabase, type Db } from '../store/database.js';
+import { openControlDatabase, type Db } from '../store/database.js';
 import { memberByUsername } from './model.js';
-import { Permission, has, permissionsFromNames } from './permissions/index.js';
+import { Permission, has, permissionsFromNames } from '@alloquy/protocol/permissions';
 import { GuildService, MAX_TIMEOUT_MS, OPERATOR, accountActor, type Actor } from './service.js';
 
 const START = Date.UTC(2030, 0, 1);
@@ -25,7 +25,7 @@ const users = new Map<string, Account>();
 
 async function setUp(registration: 'open' | 'invite'): Promise<void> {
   clock = START;
-  db = openDatabase(join(mkdtempSync(join(tmpdir(), 'alloquy-guild-service-')), 'control.sqlite'));
+  db = openControlDatabase(join(mkdtempSync(join(tmpdir(), 'alloquy-guild-service-')), 'control.sqlite'));
   accounts = new AccountService(db, {
     registration,
     accessTokens: new AccessTokens('x'.repeat(64), 'alloquy', 900),

@@ -8,48 +8,19 @@
  * The CLI runs in its own process on the same database: after its writes the running server
  * calls `reload()` (the CLI tells it over the operator socket), which rereads and republishes.
  */
-import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type Database from 'better-sqlite3';
-import type { Logger } from 'pino';
+import type { Logger } from '@alloquy/service-kit/log';
 import type { Account, AccountService } from '../accounts/account-service.js';
 import { ControlError } from '../errors/control-error.js';
-import { statementCache, type Db } from '../store/database.js';
-import { foldCase } from '../support/fold-case.js';
-import {
-  type Ban,
-  type Category,
-  type Channel,
-  type ChannelKind,
-  type GuildChange,
-  type GuildEvents,
-  type GuildSnapshot,
-  type GuildSource,
-  type Member,
-  type MemberRemoval,
-  type Role,
-  channelPermissionsOf,
-  guildPermissionsOf,
-  memberByUsername,
-  nextTimeoutExpiry,
-} from './model.js';
+import { type Db } from '../store/database.js';
+import { foldCase } from '@alloquy/protocol/irc';
+import { type Ban, type Category, type Channel, type ChannelKind, type GuildChange, type GuildEvents, type GuildSnapshot, type GuildSource, type Member, type MemberRemoval, type Role, channelPermissionsOf, guildPermissionsOf, memberByUsername, nextTimeoutExpiry } from './model.js';
 import { assertDisplayName, assertTopic, normalizeChannelName } from './names.js';
-import {
-  ALL,
-  Permission,
-  canActOnMember,
-  canEditRolePermissions,
-  canManageRole,
-  canSetOverwrite,
-  has,
-  highestRolePosition,
-  isValidPermissions,
-  permissionNames,
-  serializePermissions,
-  type MemberAction,
-  type OverwriteType,
-} from './permissions/index.js';
+import { ALL, Permission, canActOnMember, canEditRolePermissions, canManageRole, canSetOverwrite, has, highestRolePosition, isValidPermissions, permissionNames, serializePermissions, type MemberAction, type OverwriteType } from '@alloquy/protocol/permissions';
 import { EVERYONE_ROLE_ID, loadSnapshot } from './snapshot-loader.js';
+import { statementCache } from '@alloquy/service-kit/store';
+import { newInviteCode } from '../accounts/invite-code.js';
 
 /** Who asks: a signed-in account, or the operator at the server's console (the CLI). */
 export type Actor = { kind: 'account'; account: Account } | { kind: 'operator' };
@@ -713,7 +684,7 @@ export class GuildService extends EventEmitter<GuildEvents> implements GuildSour
     if (options.expiresInSeconds !== undefined && (!Number.isInteger(options.expiresInSeconds) || options.expiresInSeconds < 1)) {
       throw new ControlError('invalid_request', 'expiry is a whole number of seconds of at least 1');
     }
-    const code = randomBytes(9).toString('base64url');
+    const code = newInviteCode();
     const now = this.now();
     const expiresAt = options.expiresInSeconds ? now + options.expiresInSeconds * 1000 : null;
     this.write(who, { action: 'invite.create', targetType: 'invite', targetId: code, changes: { max_uses: options.maxUses ?? null, expires_at: expiresAt && new Date(expiresAt).toISOString() } }, () => {

@@ -1,4 +1,4 @@
-import { parsePermissions } from './permissions/index.js';
+import { parsePermissions } from '@alloquy/protocol/permissions';
 import type { Db } from '../store/database.js';
 import type { Ban, Category, Channel, GuildSnapshot, Member, Role } from './model.js';
 

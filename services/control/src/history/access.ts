@@ -1,12 +1,5 @@
-import {
-  ircChannelName,
-  mayIn,
-  memberByUsername,
-  textChannelByIrcName,
-  type Channel,
-  type GuildSnapshot,
-} from '../guild/model.js';
-import { Permission } from '../guild/permissions/index.js';
+import { ircChannelName, mayIn, memberByUsername, textChannelByIrcName, type Channel, type GuildSnapshot } from '../guild/model.js';
+import { Permission } from '@alloquy/protocol/permissions';
 
 /**
  * Who may read which channel's history, decided at read time against the current guild

@@ -2,7 +2,7 @@ import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openDatabase, type Db } from '../store/database.js';
+import { openControlDatabase, type Db } from '../store/database.js';
 import { HistoryStore, toFtsQuery, type IngestMessage } from './store.js';
 
 let dir: string;
@@ -11,7 +11,7 @@ let store: HistoryStore;
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'alloquy-history-'));
-  db = openDatabase(join(dir, 'control.db'));
+  db = openControlDatabase(join(dir, 'control.db'));
   store = new HistoryStore(db);
 });
 
@@ -318,7 +318,7 @@ describe('durability', () => {
     const path = join(dir, 'control.db');
     store.ingest([msg(1), msg(2)]);
     db.close();
-    db = openDatabase(path);
+    db = openControlDatabase(path);
     store = new HistoryStore(db);
     expect(ids(store.latest('#general', 10))).toEqual(['m1', 'm2']);
     expect(store.search({ q: 'number' })).toHaveLength(2);
@@ -334,7 +334,7 @@ describe('durability', () => {
     copyFileSync(path, crash);
     expect(existsSync(`${path}-wal`)).toBe(true);
     copyFileSync(`${path}-wal`, `${crash}-wal`);
-    const db2 = openDatabase(crash);
+    const db2 = openControlDatabase(crash);
     try {
       const s2 = new HistoryStore(db2);
       expect(s2.count()).toBe(1000);

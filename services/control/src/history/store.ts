@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
+import { foldCase } from '@alloquy/protocol/irc';
 // Channel names fold as the hub compares them (its CASEMAPPING), exactly as the link does.
-import { foldCase } from '../irc-link/network-state.js';
 
 /**
  * Message history storage (HistServ's persistence), pure of IRC: callers hand it already-parsed

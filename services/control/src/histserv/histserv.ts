@@ -4,7 +4,7 @@
  * its nick, joining channels) belongs to the IRC enforcement side; this only listens to what the
  * link receives and answers as that UID.
  */
-import type { Logger } from 'pino';
+import type { Logger } from '@alloquy/service-kit/log';
 import type { GuildSource } from '../guild/model.js';
 import type { HistoryStore } from '../history/store.js';
 import type { InboundChatMessage } from '../irc-link/handlers.js';

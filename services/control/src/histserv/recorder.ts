@@ -33,22 +33,12 @@
  * not read yet; `stop()` commits what is waiting.
  */
 import { randomUUID } from 'node:crypto';
-import type { Logger } from 'pino';
+import type { Logger } from '@alloquy/service-kit/log';
 import { mayIn, memberByUsername, textChannelByIrcName, ircChannelName, type GuildSnapshot, type GuildSource } from '../guild/model.js';
-import { Permission } from '../guild/permissions/index.js';
+import { Permission } from '@alloquy/protocol/permissions';
 import type { InboundChatMessage } from '../irc-link/handlers.js';
-import { foldCase } from '../irc-link/network-state.js';
-import {
-  REACT_TAG,
-  REPLY_TAGS,
-  UNREACT_TAG,
-  type Authorize,
-  type HistoryOp,
-  type HistoryStore,
-  type IngestMessage,
-  type MessageKind,
-  type RecordResult,
-} from '../history/store.js';
+import { REACT_TAG, REPLY_TAGS, UNREACT_TAG, type Authorize, type HistoryOp, type HistoryStore, type IngestMessage, type MessageKind, type RecordResult } from '../history/store.js';
+import { foldCase } from '@alloquy/protocol/irc';
 
 export const EDIT_TAG = '+alloquy/edit';
 export const DELETE_TAG = '+alloquy/delete';

@@ -8,9 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { FakeHub } from '../../test/irc-link/fake-hub.js';
 import { FuzzLineGenerator } from '../../test/irc-link/fuzz-lines.js';
-import { seededRandom } from '../support/seeded-random.js';
+import { seededRandom } from '@alloquy/protocol/testing';
 import { TestAuthenticator } from '../../test/irc-link/test-authenticator.js';
-import { parseLine, serializeMessage, type ParseErrorCode } from './line.js';
+import { parseLine, serializeMessage, type ParseErrorCode } from '@alloquy/protocol/irc';
 import { ServicesLink } from './link.js';
 
 const SEED = 20_26_11_21;

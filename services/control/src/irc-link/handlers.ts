@@ -6,7 +6,7 @@
  * it cannot use, instead of throwing or replying. Replying to garbage risks sending the hub
  * something it treats as a protocol error, and that drops the whole link.
  */
-import type { IrcMessage, OutgoingMessage } from './line.js';
+import type { IrcMessage, OutgoingMessage } from '@alloquy/protocol/irc';
 import type { LinkLogger } from './logger.js';
 import { arePrefixModes, parseModeChanges, type ModeChange, type ModeKinds } from './modes.js';
 import { foldCase, type JoinMember, type NetworkState } from './network-state.js';

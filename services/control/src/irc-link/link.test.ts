@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { FakeHub } from '../../test/irc-link/fake-hub.js';
 import { TestAuthenticator } from '../../test/irc-link/test-authenticator.js';
-import { IrcSerializeError } from './line.js';
+import { IrcSerializeError } from '@alloquy/protocol/irc';
 import { ServicesLink, reconnectDelay, type ServicesLinkOptions } from './link.js';
 
 const PASSWORD = 'link-secret';

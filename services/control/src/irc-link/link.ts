@@ -27,20 +27,11 @@ import { EventEmitter } from 'node:events';
 import net from 'node:net';
 
 import { inboundHandlers, type ChannelEvent, type InboundChatMessage, type LinkContext } from './handlers.js';
-import { DEFAULT_MAX_BODY_BYTES, parseLine, serializeMessage, type IrcMessage, type OutgoingMessage } from './line.js';
+import { DEFAULT_MAX_BODY_BYTES, parseLine, serializeMessage, type IrcMessage, type OutgoingMessage } from '@alloquy/protocol/irc';
 import { silentLogger, type LinkLogger } from './logger.js';
 import { arePrefixModes, packModeChanges, type ModeChange } from './modes.js';
 import { NetworkState, foldCase } from './network-state.js';
-import {
-  HubCapabilities,
-  PROTOCOL_VERSION,
-  UidGenerator,
-  isServerName,
-  isSid,
-  linkPassword,
-  newChallenge,
-  safeEqual,
-} from './protocol.js';
+import { HubCapabilities, PROTOCOL_VERSION, UidGenerator, isServerName, isSid, linkPassword, newChallenge, safeEqual } from './protocol.js';
 import { SASL_MECHANISMS, SaslAgent, type SaslAuthenticator, type SaslCounters } from './sasl.js';
 
 export interface ServicesLinkOptions {

@@ -9,7 +9,7 @@
  * the hub will.
  */
 import type { ModeChange, ModeKinds } from './modes.js';
-import { foldCase } from '../support/fold-case.js';
+import { foldCase } from '@alloquy/protocol/irc';
 
 export interface NetworkUser {
   readonly uid: string;

@@ -16,8 +16,7 @@
  * 400-character chunks where a chunk of exactly 400 means "more follows" and `+` is an
  * empty chunk.
  */
-import type { LinkLogger } from './logger.js';
-import { silentLogger } from './logger.js';
+import { type LinkLogger, silentLogger } from './logger.js';
 
 export type SaslVerdict =
   | { ok: true; account: string }

@@ -1,20 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Channel, GuildSnapshot, Member, Role } from '../guild/model.js';
-import { Permission as P } from '../guild/permissions/index.js';
-import {
-  aclMatches,
-  CONNECT_GROUP,
-  isGuildVoiceAcl,
-  lobbyAcl,
-  lobbyMembers,
-  MEMBER_GROUP,
-  MUTE_GROUP,
-  openLobbyAcl,
-  openVoiceChannelAcl,
-  SPEAK_GROUP,
-  voiceChannelAcl,
-  voiceGrants,
-} from './acl.js';
+import { Permission as P } from '@alloquy/protocol/permissions';
+import { aclMatches, CONNECT_GROUP, isGuildVoiceAcl, lobbyAcl, lobbyMembers, MEMBER_GROUP, MUTE_GROUP, openLobbyAcl, openVoiceChannelAcl, SPEAK_GROUP, voiceChannelAcl, voiceGrants } from './acl.js';
 import { Permission, type AclGroup, type ChannelAcl } from './ice-client.js';
 
 const NOW = 1_700_000_000_000;

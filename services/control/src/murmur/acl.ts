@@ -1,5 +1,5 @@
 import { channelPermissionsOf, type Channel, type GuildSnapshot } from '../guild/model.js';
-import { has, Permission as GuildPermission } from '../guild/permissions/index.js';
+import { has, Permission as GuildPermission } from '@alloquy/protocol/permissions';
 import { Permission, type AclEntry, type AclGroup, type ChannelAcl } from './ice-client.js';
 
 /**

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { Logger } from 'pino';
+import type { Logger } from '@alloquy/service-kit/log';
 import { loadSlice, type IceNamespace, type IceRuntime, type MurmurNamespace, type MurmurRuntime } from './slice.js';
 
 /**

@@ -1,14 +1,15 @@
-import type { Logger } from 'pino';
+import type { Logger } from '@alloquy/service-kit/log';
 import type { AccountService } from '../accounts/account-service.js';
-import { ensureSecret, type ControlConfig } from '../config/config.js';
+import { type ControlConfig } from '../config/config.js';
 import type { GuildSource } from '../guild/model.js';
-import type { Health } from '../health/health.js';
+import type { Health } from '@alloquy/service-kit/health';
 import type { ControlMetrics } from '../metrics/metrics.js';
 import type { Db } from '../store/database.js';
 import { MurmurIceClient } from './ice-client.js';
 import { MurmurRelay } from './relay.js';
 import { MurmurStore } from './store.js';
 import { VoiceChannels } from './voice-channels.js';
+import { ensureSecret } from '@alloquy/service-kit/config';
 
 export { MurmurIceClient, MurmurRejectedError, MurmurUnavailableError, Permission } from './ice-client.js';
 export { MurmurRelay } from './relay.js';

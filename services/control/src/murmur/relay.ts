@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Logger } from 'pino';
+import type { Logger } from '@alloquy/service-kit/log';
 import type { Account, AccountService, PasswordSeen } from '../accounts/account-service.js';
 import type { Plaintext } from '../accounts/plaintext.js';
 import type { Channel, GuildSnapshot, GuildSource, MemberRemoval } from '../guild/model.js';

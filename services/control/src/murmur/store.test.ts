@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { openDatabase } from '../store/database.js';
+import { openControlDatabase } from '../store/database.js';
 import { MAX_CERTIFICATES_PER_ACCOUNT, MurmurStore, normaliseCertHash } from './store.js';
 import { VoiceChannels } from './voice-channels.js';
 
 function setup() {
-  const db = openDatabase(':memory:');
+  const db = openControlDatabase(':memory:');
   let t = 1000;
   const now = () => t;
   const add = (name: string) =>

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { ControlError } from '../errors/control-error.js';
-import { type Db, statementCache } from '../store/database.js';
+import { type Db } from '../store/database.js';
+import { statementCache } from '@alloquy/service-kit/store';
 
 /** What Murmur holds for one account (table murmur_accounts). */
 export interface MurmurAccountState {

@@ -1,6 +1,8 @@
 import type Database from 'better-sqlite3';
 import { ControlError } from '../errors/control-error.js';
-import { type Db, statementCache } from '../store/database.js';
+import { assertValidVoiceChannelName } from '../guild/names.js';
+import { type Db } from '../store/database.js';
+import { statementCache } from '@alloquy/service-kit/store';
 
 /**
  * The voice channels of the guild (guild_channels rows of kind 'voice'), as the Murmur relay
@@ -21,21 +23,6 @@ interface Row {
   name: string;
   murmur_channel_id: number | null;
   created_at: number;
-}
-
-/**
- * Letters, digits, spaces and `-_.'()`, starting with a letter or digit, at most 48
- * characters: readable in every Mumble client and inside Murmur's default channel-name rule.
- */
-const CHANNEL_NAME = /^[\p{L}\p{N}][\p{L}\p{N} _\-.'()]{0,47}$/u;
-
-export function assertValidChannelName(name: string): void {
-  if (!CHANNEL_NAME.test(name) || name !== name.trim() || /\s{2}/.test(name)) {
-    throw new ControlError(
-      'invalid_request',
-      "a channel name is 1 to 48 letters, digits, single spaces and - _ . ' ( ), starting with a letter or digit",
-    );
-  }
 }
 
 export function foldChannelName(name: string): string {
@@ -69,7 +56,7 @@ export class VoiceChannels {
   }
 
   create(name: string, createdBy?: number): VoiceChannel {
-    assertValidChannelName(name);
+    assertValidVoiceChannelName(name);
     try {
       const info = this
         .sql("INSERT INTO guild_channels (kind, name, name_folded, position, created_by, created_at) VALUES ('voice', ?, ?, (SELECT COALESCE(MAX(position), -1) + 1 FROM guild_channels WHERE kind = 'voice'), ?, ?)")

@@ -1,15 +1,14 @@
-import { request } from 'node:http';
+import { request, type Server } from 'node:http';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AccountService } from '../accounts/account-service.js';
 import { AccessTokens } from '../accounts/tokens.js';
-import { createLogger } from '../log/logger.js';
+import { createLogger } from '@alloquy/service-kit/log';
 import type { GuildChange, MemberRemoval } from '../guild/model.js';
 import { GuildService, OPERATOR } from '../guild/service.js';
-import { openDatabase } from '../store/database.js';
+import { openControlDatabase } from '../store/database.js';
 import { notifyGuildChanged, notifyMemberRemoved, notifyOperatorSocket, startOperatorSocket } from './operator-socket.js';
 
 let server: Server;
@@ -37,7 +36,7 @@ beforeAll(async () => {
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
 function accountService(path: string): AccountService {
-  return new AccountService(openDatabase(path), {
+  return new AccountService(openControlDatabase(path), {
     registration: 'open',
     accessTokens: new AccessTokens('x'.repeat(64), 'alloquy', 900),
     refreshTtlSeconds: 3600,
@@ -127,7 +126,7 @@ describe('operator socket: guild changes', () => {
   const heard: string[] = [];
 
   beforeAll(async () => {
-    serverGuild = new GuildService(openDatabase(dbPath), accounts);
+    serverGuild = new GuildService(openControlDatabase(dbPath), accounts);
     serverGuild.on('changed', (_s, change) => heard.push(`changed:${change.action}:${change.targetId ?? ''}`));
     serverGuild.on('memberRemoved', (r) => heard.push(`removed:${r.kind}:${r.username}:${r.reason}:${r.by}`));
     guildSocketPath = join(mkdtempSync(join(tmpdir(), 'alloquy-operator-guild-')), 'control.sock');
@@ -148,7 +147,7 @@ describe('operator socket: guild changes', () => {
     heard.length = 0;
 
     // The CLI: another GuildService on the same database, as the operator, forwarding what it emitted.
-    const cli = new GuildService(openDatabase(dbPath), accountService(dbPath));
+    const cli = new GuildService(openControlDatabase(dbPath), accountService(dbPath));
     const events: ({ changed: GuildChange } | { removed: MemberRemoval })[] = [];
     cli.on('changed', (_s, change) => events.push({ changed: change }));
     cli.on('memberRemoved', (removal) => events.push({ removed: removal }));

@@ -1,7 +1,7 @@
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { chmodSync, existsSync, mkdirSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Logger } from 'pino';
+import type { Logger } from '@alloquy/service-kit/log';
 import { z } from 'zod';
 import type { AccountService } from '../accounts/account-service.js';
 import type { GuildChange, MemberRemoval } from '../guild/model.js';

@@ -1,13 +1,9 @@
-/**
- * Versioned schema migrations. Append only: a released migration is never edited, a change
- * is a new version. Times are Unix milliseconds.
- */
-export interface Migration {
-  version: number;
-  name: string;
-  sql: string;
-}
+import type { Migration } from '@alloquy/service-kit/store';
 
+/**
+ * The control database's schema migrations. Append only: a released migration is never edited,
+ * a change is a new version. Times are Unix milliseconds.
+ */
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,

@@ -12,9 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccountService } from '../../src/accounts/create-account-service.js';
 import { loadConfig } from '../../src/config/config.js';
 import { GuildService } from '../../src/guild/service.js';
-import { createLogger } from '../../src/log/logger.js';
+import { createLogger } from '@alloquy/service-kit/log';
 import { startOperatorSocket } from '../../src/operator/operator-socket.js';
-import { openDatabase, type Db } from '../../src/store/database.js';
+import { openControlDatabase, type Db } from '../../src/store/database.js';
 import { runCli, runCliSync, type CliResult } from '../support/cli.js';
 
 const home = mkdtempSync(join(tmpdir(), 'alloquy-cli-'));
@@ -248,7 +248,7 @@ describe('alloquy and a running server', () => {
     for (const name of ['owner', 'bob']) ok(cli(['user', 'add', name], `${name}-password\n`, at));
     // The server's side, wired as server.ts wires it: its own GuildService and the operator socket.
     const config = loadConfig({ ALLOQUY_HOME: at });
-    db = openDatabase(config.database.path);
+    db = openControlDatabase(config.database.path);
     const accounts = createAccountService(config, db);
     guild = new GuildService(db, accounts);
     guild.on('changed', (_s, change) => heard.push(`changed:${change.action}`));

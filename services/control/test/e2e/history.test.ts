@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startStack, type RunningStack } from '@alloquy/stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { IrcMessage } from '../../src/irc-link/line.js';
+import type { IrcMessage } from '@alloquy/protocol/irc';
 import { RawIrcClient, connectWithSasl } from '../irc-link/raw-client.js';
 import { httpApi } from '../support/http-api.js';
 

@@ -13,20 +13,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startInspircd, type InspircdHandle } from '@alloquy/stack';
 import type { AccountService } from '../../src/accounts/account-service.js';
 import { createAccountService } from '../../src/accounts/create-account-service.js';
-import { ensureSecret, loadConfig } from '../../src/config/config.js';
+import { loadConfig } from '../../src/config/config.js';
 
-import { Permission } from '../../src/guild/permissions/index.js';
+import { Permission } from '@alloquy/protocol/permissions';
 import { GuildService, OPERATOR, accountActor } from '../../src/guild/service.js';
 import { KICK_REASONS } from '../../src/guild-irc/index.js';
-import { Health } from '../../src/health/health.js';
+import { Health } from '@alloquy/service-kit/health';
 import type { InboundChatMessage } from '../../src/irc-link/index.js';
-import { foldCase } from '../../src/support/fold-case.js';
+import { foldCase } from '@alloquy/protocol/irc';
 import { startIrcServices, type IrcServices } from '../../src/irc-services.js';
-import { createLogger } from '../../src/log/logger.js';
+import { createLogger } from '@alloquy/service-kit/log';
 import { ControlMetrics } from '../../src/metrics/metrics.js';
-import type { Db } from '../../src/store/database.js';
-import { openDatabase } from '../../src/store/database.js';
+import { type Db, openControlDatabase } from '../../src/store/database.js';
 import { RawIrcClient, connectWithSasl, describe as show } from '../irc-link/raw-client.js';
+import { ensureSecret } from '@alloquy/service-kit/config';
 
 const { VIEW_CHANNEL, SEND_MESSAGES, MANAGE_MESSAGES, MANAGE_CHANNELS } = Permission;
 const ACCOUNTS = ['owner', 'alice', 'bob', 'carol', 'dave', 'erin', 'mo', 'tina', 'vic'];
@@ -114,7 +114,7 @@ async function settled(): Promise<void> {
 beforeAll(async () => {
   home = mkdtempSync(join(tmpdir(), 'alloquy-guild-irc-'));
   const config = loadConfig({ ALLOQUY_HOME: home, ALLOQUY_MURMUR: 'false', ALLOQUY_IRC_LINK_PORT: '1' });
-  db = openDatabase(config.database.path);
+  db = openControlDatabase(config.database.path);
   accounts = createAccountService(config, db);
   for (const account of ACCOUNTS) await accounts.register(account, password(account), { bypassPolicy: true });
   guild = new GuildService(db, accounts);

@@ -3,7 +3,7 @@
  * shapes are the model's own types; integration tests use the real GuildService instead.
  */
 import type { Channel, GuildSnapshot, Member, Role } from '../../src/guild/model.js';
-import { Permission, type PermissionOverwrite } from '../../src/guild/permissions/index.js';
+import { Permission, type PermissionOverwrite } from '@alloquy/protocol/permissions';
 
 /** What @everyone gets on a fresh server (view, send, read history, reactions). */
 export const DEFAULT_EVERYONE =

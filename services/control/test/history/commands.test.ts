@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MAX_LINE_BYTES, RequestLimiter, formatMessage, histservReply, splitUtf8 } from '../../src/histserv/commands.js';
 import { HistoryStore, type IngestMessage } from '../../src/history/store.js';
-import { openDatabase, type Db } from '../../src/store/database.js';
+import { openControlDatabase, type Db } from '../../src/store/database.js';
 import { guildSnapshot } from './guild-fixture.js';
 
 const T0 = Date.parse('2025-03-01T12:00:00.000Z');
@@ -12,7 +12,7 @@ let db: Db;
 let store: HistoryStore;
 
 beforeEach(() => {
-  db = openDatabase(':memory:');
+  db = openControlDatabase(':memory:');
   store = new HistoryStore(db);
 });
 afterEach(() => db.close());

@@ -5,8 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Channel, GuildEvents, GuildSnapshot, GuildSource, Member, Role } from '../../src/guild/model.js';
-import { Permission as P } from '../../src/guild/permissions/index.js';
-import type { PermissionOverwrite } from '../../src/guild/permissions/index.js';
+import { Permission as P, type PermissionOverwrite } from '@alloquy/protocol/permissions';
 
 export const EVERYONE = '1';
 export const MOD_ROLE = '2';

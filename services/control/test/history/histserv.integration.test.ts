@@ -13,8 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHistServ, type HistServ } from '../../src/histserv/index.js';
 import { HistoryStore } from '../../src/history/store.js';
 import { ServicesLink } from '../../src/irc-link/link.js';
-import { createLogger } from '../../src/log/logger.js';
-import { openDatabase, type Db } from '../../src/store/database.js';
+import { createLogger } from '@alloquy/service-kit/log';
+import { openControlDatabase, type Db } from '../../src/store/database.js';
 import { RawIrcClient, connectWithSasl } from '../irc-link/raw-client.js';
 import { TestAuthenticator } from '../irc-link/test-authenticator.js';
 import { FixtureGuild } from './guild-fixture.js';
@@ -75,7 +75,7 @@ beforeAll(async () => {
   const up = new Promise<void>((resolve) => link.once('up', () => resolve()));
   link.start();
   await up;
-  db = openDatabase(join(workDir, 'control.db'));
+  db = openControlDatabase(join(workDir, 'control.db'));
   store = new HistoryStore(db);
   histserv = startHistServ({
     link,

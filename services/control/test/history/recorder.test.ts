@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HistoryRecorder, interpretMessage, type Sender } from '../../src/histserv/recorder.js';
 import { HistoryStore } from '../../src/history/store.js';
 import type { InboundChatMessage } from '../../src/irc-link/handlers.js';
-import { openDatabase, type Db } from '../../src/store/database.js';
+import { openControlDatabase, type Db } from '../../src/store/database.js';
 import { FixtureGuild, guildSnapshot } from './guild-fixture.js';
 
 const T0 = Date.parse('2025-03-01T12:00:00.000Z');
@@ -122,7 +122,7 @@ describe('HistoryRecorder against a real store', () => {
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'alloquy-recorder-'));
-    db = openDatabase(join(dir, 'control.db'));
+    db = openControlDatabase(join(dir, 'control.db'));
     store = new HistoryStore(db);
     guild = new FixtureGuild();
     recorder = new HistoryRecorder({ store, guild, users, flushDelayMs: 1, maxBatch: 50 });

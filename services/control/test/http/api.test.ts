@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import jwt from 'jsonwebtoken';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
-import { createLogger } from '../../src/log/logger.js';
+import { createLogger } from '@alloquy/service-kit/log';
 import { startControlServer, type ControlServer } from '../../src/server.js';
-import { forgedTokens } from '../support/tokens.js';
+import { forgedTokens } from '@alloquy/stack';
 
 let server: ControlServer;
 let base: string;

@@ -9,10 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
-import { createLogger } from '../../src/log/logger.js';
+import { createLogger } from '@alloquy/service-kit/log';
 import { startControlServer, type ControlServer } from '../../src/server.js';
 import { httpApi, type ApiResponse } from '../support/http-api.js';
-import { forgedTokens } from '../support/tokens.js';
+import { forgedTokens } from '@alloquy/stack';
 
 let server: ControlServer;
 let base: string;
@@ -90,7 +90,7 @@ describe('the guild', () => {
     expect(theirs.permission_names).toEqual(expect.arrayContaining(['VIEW_CHANNEL', 'SEND_MESSAGES', 'CONNECT']));
     expect(theirs.permission_names).not.toContain('MANAGE_GUILD');
     // The decimal string and the names say the same.
-    const { permissionsFromNames } = await import('../../src/guild/permissions/index.js');
+    const { permissionsFromNames } = await import('@alloquy/protocol/permissions');
     expect(theirs.permissions).toBe(permissionsFromNames(theirs.permission_names).toString());
   });
 

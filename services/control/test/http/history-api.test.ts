@@ -13,15 +13,15 @@ import { createAccountService } from '../../src/accounts/create-account-service.
 import type { AccountService } from '../../src/accounts/account-service.js';
 import { loadConfig } from '../../src/config/config.js';
 import { GuildService, OPERATOR } from '../../src/guild/service.js';
-import { Permission as P } from '../../src/guild/permissions/index.js';
-import { Health } from '../../src/health/health.js';
+import { Permission as P } from '@alloquy/protocol/permissions';
+import { Health } from '@alloquy/service-kit/health';
 import { HistoryStore, type IngestMessage } from '../../src/history/store.js';
 import { createHttpApp } from '../../src/http/app.js';
 import { accountRoutes } from '../../src/http/routes/account-routes.js';
 import { historyRoutes } from '../../src/http/routes/history-routes.js';
-import { createLogger } from '../../src/log/logger.js';
+import { createLogger } from '@alloquy/service-kit/log';
 import { ControlMetrics } from '../../src/metrics/metrics.js';
-import { openDatabase, type Db } from '../../src/store/database.js';
+import { openControlDatabase, type Db } from '../../src/store/database.js';
 import { httpApi } from '../support/http-api.js';
 
 const T0 = Date.parse('2025-03-01T12:00:00.000Z');
@@ -54,7 +54,7 @@ const range = (from: number, to: number) => Array.from({ length: to - from }, (_
 beforeAll(async () => {
   home = mkdtempSync(join(tmpdir(), 'alloquy-history-api-'));
   const config = loadConfig({ ALLOQUY_HOME: home, ALLOQUY_IRC_LINK: 'false', ALLOQUY_MURMUR: 'false' });
-  db = openDatabase(config.database.path);
+  db = openControlDatabase(config.database.path);
   accounts = createAccountService(config, db);
   guild = new GuildService(db, accounts);
   store = new HistoryStore(db);

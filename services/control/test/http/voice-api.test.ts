@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
-import { createLogger } from '../../src/log/logger.js';
+import { createLogger } from '@alloquy/service-kit/log';
 import { startControlServer, type ControlServer } from '../../src/server.js';
 import { httpApi } from '../support/http-api.js';
 

@@ -6,7 +6,7 @@
 import { createHmac } from 'node:crypto';
 import net from 'node:net';
 
-import { parseLine, type IrcMessage } from '../../src/irc-link/line.js';
+import { parseLine, type IrcMessage } from '@alloquy/protocol/irc';
 
 export interface FakeHubOptions {
   readonly password: string;

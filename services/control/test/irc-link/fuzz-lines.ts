@@ -5,7 +5,7 @@
  * garbage. The same seed always yields the same lines, so a failure reproduces.
  */
 
-import { seededRandom } from '../../src/support/seeded-random.js';
+import { seededRandom } from '@alloquy/protocol/testing';
 
 export interface FuzzContext {
   readonly hubSid: string;

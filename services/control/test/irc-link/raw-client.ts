@@ -6,7 +6,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 
-import { parseLine, type IrcMessage } from '../../src/irc-link/line.js';
+import { parseLine, type IrcMessage } from '@alloquy/protocol/irc';
 
 interface Waiter {
   readonly predicate: (message: IrcMessage) => boolean;

@@ -10,18 +10,17 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { decodeProto, MumbleMessage, MumbleProbe, MumbleRejectType, mumbleLogin as probeLogin, type MumbleProbeOptions } from '@alloquy/stack';
+import { decodeProto, MumbleMessage, MumbleProbe, MumbleRejectType, mumbleLogin as probeLogin, type MumbleProbeOptions, eventually } from '@alloquy/stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccountService } from '../../src/accounts/create-account-service.js';
 import { loadConfig, type ControlConfig } from '../../src/config/config.js';
-import { createLogger } from '../../src/log/logger.js';
+import { createLogger } from '@alloquy/service-kit/log';
 import { CONNECT_GROUP, MEMBER_GROUP, MUTE_GROUP, SPEAK_GROUP } from '../../src/murmur/acl.js';
 import { MurmurIceClient, Permission } from '../../src/murmur/ice-client.js';
 import { startControlServer, type ControlServer } from '../../src/server.js';
-import { openDatabase } from '../../src/store/database.js';
+import { openControlDatabase } from '../../src/store/database.js';
 import { httpApi } from '../support/http-api.js';
 import { startMurmurFixture, type MurmurFixture } from './murmur-fixture.js';
-import { eventually } from '../support/eventually.js';
 
 const CLI = resolve(import.meta.dirname, '../../dist/cli/main.js');
 const silent = createLogger('silent');
@@ -470,7 +469,7 @@ describe('restarts', () => {
 
   it('a password changed while the control server was down stops working in Murmur; the next login restores voice', async () => {
     await stopServer();
-    const db = openDatabase(config.database.path);
+    const db = openControlDatabase(config.database.path);
     await createAccountService(config, db).setPassword('ivan', 'ivan-password-2');
     db.close();
     await startServer();

@@ -9,24 +9,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { concatPcm, dominantFrequency, SAMPLE_RATE, sineWave, VoiceClient } from '@alloquy/client/voice';
-import { decodeProto, encodeProto, MumbleMessage, MumbleProbe, type MumbleFrame } from '@alloquy/stack';
+import { decodeProto, encodeProto, MumbleMessage, MumbleProbe, type MumbleFrame, eventually as poll } from '@alloquy/stack';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { AccountService } from '../../src/accounts/account-service.js';
 import { createAccountService } from '../../src/accounts/create-account-service.js';
 import { loadConfig } from '../../src/config/config.js';
 import { memberByUsername, type Channel, type Role } from '../../src/guild/model.js';
-import { Permission as P } from '../../src/guild/permissions/index.js';
+import { Permission as P } from '@alloquy/protocol/permissions';
 import { GuildService, OPERATOR } from '../../src/guild/service.js';
-import { createLogger } from '../../src/log/logger.js';
+import { createLogger } from '@alloquy/service-kit/log';
 import { ControlMetrics } from '../../src/metrics/metrics.js';
 import { CONNECT_GROUP, lobbyAcl, MEMBER_GROUP, MUTE_GROUP, SPEAK_GROUP } from '../../src/murmur/acl.js';
 import { MurmurIceClient, Permission, type ChannelAcl } from '../../src/murmur/ice-client.js';
 import { MurmurRelay } from '../../src/murmur/relay.js';
 import { MurmurStore } from '../../src/murmur/store.js';
 import { VoiceChannels } from '../../src/murmur/voice-channels.js';
-import { openDatabase, type Db } from '../../src/store/database.js';
+import { openControlDatabase, type Db } from '../../src/store/database.js';
 import { startMurmurFixture, type MurmurFixture } from './murmur-fixture.js';
-import { eventually as poll } from '../support/eventually.js';
 
 const silent = createLogger('silent');
 /** MumbleProto.PermissionDenied.DenyType.Permission */
@@ -199,7 +198,7 @@ beforeAll(async () => {
   const home = join(work, 'home');
   mkdirSync(home, { recursive: true });
   const config = loadConfig({ ALLOQUY_HOME: home });
-  db = openDatabase(join(home, 'control.db'));
+  db = openControlDatabase(join(home, 'control.db'));
   accounts = createAccountService(config, db);
   guild = new GuildService(db, accounts, { log: silent });
   store = new MurmurStore(db);

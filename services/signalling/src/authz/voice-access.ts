@@ -8,7 +8,7 @@
  * permission `forbidden`, an unknown channel `not_found`, a control server down or late
  * `control_unavailable`: never a join let through by default.
  */
-import { AccessClient, askAccess, type AccessFailureCode } from '@alloquy/control/grpc/access-client.js';
+import { AccessClient, askAccess, type AccessFailureCode } from '@alloquy/access';
 import { SignallingError } from '../errors/signalling-error.js';
 
 export interface Identity {

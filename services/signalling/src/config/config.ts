@@ -1,12 +1,12 @@
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { loadLayeredConfig, type Env } from '@alloquy/control/config/config.js';
+import { withControlGrpcAddress } from '@alloquy/access';
+import { loadLayeredConfig, logLevelSchema, portSchema as port, type Env } from '@alloquy/service-kit/config';
 
 /**
  * The signalling service's configuration: defaults, then `$ALLOQUY_HOME/signalling.json`
  * (or `ALLOQUY_SIGNALLING_CONFIG`), then environment variables, like every Alloquy service.
  */
-const port = z.coerce.number().int().min(0).max(65535);
 const positive = z.coerce.number().int().min(1);
 
 /** `ALLOQUY_TURN_URLS` is one string: URLs separated by commas or spaces. */
@@ -42,7 +42,7 @@ export const signallingConfigSchema = z.object({
     /** A connection that has not said `hello` by then is closed. */
     helloTimeoutMs: positive,
   }),
-  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  logLevel: logLevelSchema,
 });
 
 export type SignallingConfig = z.infer<typeof signallingConfigSchema>;
@@ -74,7 +74,7 @@ function defaults(home: string) {
 
 export function loadSignallingConfig(env: Env = process.env, cwd = process.cwd()): SignallingConfig {
   const home = resolve(cwd, env.ALLOQUY_HOME ?? '.alloquy');
-  if (env.ALLOQUY_CONTROL_GRPC_PORT && !env.ALLOQUY_CONTROL_GRPC_ADDRESS) env = { ...env, ALLOQUY_CONTROL_GRPC_ADDRESS: `127.0.0.1:${env.ALLOQUY_CONTROL_GRPC_PORT}` };
+  env = withControlGrpcAddress(env);
   return loadLayeredConfig({
     schema: signallingConfigSchema,
     defaults: defaults(home),

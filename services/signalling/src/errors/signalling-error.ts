@@ -1,3 +1,5 @@
+import { ServiceError } from '@alloquy/service-kit/errors';
+
 /**
  * The one error type of the signalling service. Over HTTP it becomes a status and
  * `{"error":{"code","message"}}`; over the WebSocket an `error` message with the same code.
@@ -17,7 +19,7 @@ export type SignallingErrorCode =
   | 'bad_gateway'
   | 'internal';
 
-const STATUS: Record<SignallingErrorCode, number> = {
+const STATUS: Readonly<Record<SignallingErrorCode, number>> = {
   unauthorized: 401,
   invalid_token: 401,
   forbidden: 403,
@@ -32,20 +34,9 @@ const STATUS: Record<SignallingErrorCode, number> = {
   internal: 500,
 };
 
-export class SignallingError extends Error {
+export class SignallingError extends ServiceError<SignallingErrorCode> {
   override name = 'SignallingError';
-  constructor(
-    readonly code: SignallingErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
-
-  get status(): number {
-    return STATUS[this.code];
-  }
-
-  toJSON(): { error: { code: SignallingErrorCode; message: string } } {
-    return { error: { code: this.code, message: this.message } };
+  constructor(code: SignallingErrorCode, message: string) {
+    super(STATUS, code, message);
   }
 }

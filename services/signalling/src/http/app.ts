@@ -1,8 +1,8 @@
-import type { Health } from '@alloquy/control/health/health.js';
-import { bearerApiHeaders, bearerFromHeader, createServiceApp } from '@alloquy/control/http/service-app.js';
+import type { Health } from '@alloquy/service-kit/health';
+import { bearerApiHeaders, bearerFromHeader, createServiceApp } from '@alloquy/service-kit/http';
 import type express from 'express';
 import type { Request, Router } from 'express';
-import type { Logger } from 'pino';
+import type { Logger } from '@alloquy/service-kit/log';
 import { SignallingError } from '../errors/signalling-error.js';
 import type { SignallingMetrics } from '../metrics/metrics.js';
 

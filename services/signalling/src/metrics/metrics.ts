@@ -1,14 +1,8 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { ServiceMetrics } from '@alloquy/service-kit/metrics';
+import { Counter, Gauge } from 'prom-client';
 
 /** Prometheus series of the signalling service (`GET /metrics`). */
-export class SignallingMetrics {
-  readonly registry = new Registry();
-  readonly httpDuration = new Histogram({
-    name: 'alloquy_signalling_http_request_duration_seconds',
-    help: 'HTTP request duration',
-    labelNames: ['method', 'route', 'status'],
-    registers: [this.registry],
-  });
+export class SignallingMetrics extends ServiceMetrics {
   readonly connections = new Gauge({
     name: 'alloquy_signalling_connections',
     help: 'Open WebSocket connections',
@@ -33,6 +27,6 @@ export class SignallingMetrics {
   });
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: 'alloquy_signalling_' });
+    super({ httpDurationName: 'alloquy_signalling_http_request_duration_seconds', processPrefix: 'alloquy_signalling_' });
   }
 }

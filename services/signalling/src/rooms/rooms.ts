@@ -1,5 +1,5 @@
 import type { RoomGrant } from '../authz/room-access.js';
-import type { PeerInfo, ServerMessage, TrackKind } from '../protocol/messages.js';
+import type { PeerInfo, ServerMessage, TrackKind } from '@alloquy/protocol/signalling';
 
 /** One connection's presence in a room. */
 export interface Member {

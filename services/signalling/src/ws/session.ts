@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { Logger } from 'pino';
+import type { Logger } from '@alloquy/service-kit/log';
 import type { WebSocket } from 'ws';
 import { authorizeJoin, authorizePublish } from '../authz/room-access.js';
 import type { Identity, VoiceAccess } from '../authz/voice-access.js';
 import { SignallingError } from '../errors/signalling-error.js';
 import type { SignallingMetrics } from '../metrics/metrics.js';
-import { clientMessageSchema, requestIdOf, type ClientMessage, type RelayMessage, type ServerMessage, type TrackKind } from '../protocol/messages.js';
+import { clientMessageSchema, requestIdOf, type ClientMessage, type RelayMessage, type ServerMessage, type TrackKind } from '@alloquy/protocol/signalling';
 import { parseRoomName } from '../rooms/room-name.js';
 import { peerInfo, trackInfo, type Member, type Room, type Rooms } from '../rooms/rooms.js';
 import type { TurnCredentials } from '../turn/turn-credentials.js';

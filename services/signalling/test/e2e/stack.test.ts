@@ -6,9 +6,8 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startStack, type RunningStack } from '@alloquy/stack';
+import { startStack, type RunningStack, forgedTokens } from '@alloquy/stack';
 import { turnRestCredentials } from '@alloquy/stack/coturn/process.js';
-import { forgedTokens } from '../../../control/test/support/tokens.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 let stack: RunningStack;

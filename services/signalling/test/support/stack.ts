@@ -1,7 +1,6 @@
-import { Permission } from '@alloquy/control/guild/permissions/permissions.js';
-import { OPERATOR } from '@alloquy/control/guild/service.js';
-import type { ControlServer } from '@alloquy/control/server.js';
-import { startTestControl } from '@alloquy/control/testing/control-server.js';
+import { Permission } from '@alloquy/protocol/permissions';
+import { OPERATOR, startTestControl } from '@alloquy/control/testing';
+import type { ControlServer } from '@alloquy/control';
 import { GrpcVoiceAccess } from '../../src/authz/voice-access.js';
 import { loadSignallingConfig } from '../../src/config/config.js';
 import { startSignallingServer, type SignallingServer } from '../../src/server.js';

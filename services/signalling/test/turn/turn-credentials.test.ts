@@ -2,9 +2,9 @@ import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { forgedTokens } from '../../../control/test/support/tokens.js';
 import { TestClient } from '../support/client.js';
 import { startTestStack, TURN_URLS, type TestStack } from '../support/stack.js';
+import { forgedTokens } from '@alloquy/stack';
 
 let stack: TestStack;
 let secret: string;

@@ -3,11 +3,11 @@
  * track announcements, permission checks through the gRPC Access service, and bad input.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Permission } from '@alloquy/control/guild/permissions/permissions.js';
-import { OPERATOR } from '@alloquy/control/guild/service.js';
-import { forgedTokens } from '../../../control/test/support/tokens.js';
+import { Permission } from '@alloquy/protocol/permissions';
+import { OPERATOR } from '@alloquy/control/testing';
 import { TestClient, type Message } from '../support/client.js';
 import { PASSWORD, startTestStack, type TestStack } from '../support/stack.js';
+import { forgedTokens } from '@alloquy/stack';
 
 let stack: TestStack;
 const open: TestClient[] = [];

@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import type { AccountService } from '../../accounts/account-service.js';
-import { route, type Route } from '../route.js';
+import { route, type ControlRoute } from '../route.js';
 import { AccountView, Credentials, Registration, SessionView, accountView, sessionView } from './schemas.js';
 
 /** Registration, sessions and the caller's own account. */
-export function accountRoutes(accounts: AccountService): Route[] {
+export function accountRoutes(accounts: AccountService): ControlRoute[] {
   return [
     route({
       method: 'post',

@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import type { AccountService } from '../../accounts/account-service.js';
-import { route, type Route } from '../route.js';
+import { route, type ControlRoute } from '../route.js';
 import { AccountView, accountView } from './schemas.js';
 
 /** What the server's admins may do over HTTP; the operator CLI does the same locally. */
-export function adminRoutes(accounts: AccountService): Route[] {
+export function adminRoutes(accounts: AccountService): ControlRoute[] {
   const setDisabled = (disabled: boolean) =>
     route({
       method: 'post',

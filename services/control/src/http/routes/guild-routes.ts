@@ -1,41 +1,11 @@
 import { z } from 'zod';
 import { ControlError } from '../../errors/control-error.js';
 import type { Channel } from '../../guild/model.js';
-import { Permission, has, hasAny, type OverwriteType } from '../../guild/permissions/index.js';
+import { Permission, has, hasAny, type OverwriteType } from '@alloquy/protocol/permissions';
 import { accountActor, type Actor, type GuildService } from '../../guild/service.js';
 import type { MurmurRelay } from '../../murmur/relay.js';
-import { route, type Route } from '../route.js';
-import {
-  AuditEntryView,
-  AuditQuery,
-  BanView,
-  CategoryCreate,
-  CategoryPatch,
-  CategoryView,
-  ChannelCreate,
-  ChannelPatch,
-  ChannelView,
-  GuildPatch,
-  GuildView,
-  InviteCreate,
-  InviteView,
-  JoinBody,
-  MemberView,
-  OverwriteBody,
-  ReasonBody,
-  RoleCreate,
-  RolePatch,
-  RoleView,
-  TimeoutBody,
-  auditEntryView,
-  banView,
-  categoryView,
-  channelView,
-  guildView,
-  inviteView,
-  memberView,
-  roleView,
-} from './guild-schemas.js';
+import { route, type ControlRoute } from '../route.js';
+import { AuditEntryView, AuditQuery, BanView, CategoryCreate, CategoryPatch, CategoryView, ChannelCreate, ChannelPatch, ChannelView, GuildPatch, GuildView, InviteCreate, InviteView, JoinBody, MemberView, OverwriteBody, ReasonBody, RoleCreate, RolePatch, RoleView, TimeoutBody, auditEntryView, banView, categoryView, channelView, guildView, inviteView, memberView, roleView } from './guild-schemas.js';
 
 export interface GuildRouteDeps {
   guild: GuildService;
@@ -50,7 +20,7 @@ const OVERWRITE_TYPES: readonly OverwriteType[] = ['role', 'member'];
  * the audit log. Every route is `auth: 'user'`; what the caller may do is decided by
  * GuildService with the permission math, never here.
  */
-export function guildRoutes({ guild, relay }: GuildRouteDeps): Route[] {
+export function guildRoutes({ guild, relay }: GuildRouteDeps): ControlRoute[] {
   /** Murmur down: the channel is recorded, and made by the sync that follows its return. */
   const syncVoice = async (channel: Pick<Channel, 'kind'>): Promise<void> => {
     if (relay && channel.kind === 'voice') await relay.syncChannels().catch(() => undefined);

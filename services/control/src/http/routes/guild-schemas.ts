@@ -1,14 +1,7 @@
 import { z } from 'zod';
 import type { Ban, Category, Channel, GuildSnapshot, Member, Role } from '../../guild/model.js';
 import type { AuditEntry, Invite } from '../../guild/service.js';
-import {
-  InvalidPermissionsError,
-  PERMISSION_NAMES,
-  parsePermissions,
-  permissionNames,
-  permissionsFromNames,
-  serializePermissions,
-} from '../../guild/permissions/index.js';
+import { InvalidPermissionsError, PERMISSION_NAMES, parsePermissions, permissionNames, permissionsFromNames, serializePermissions } from '@alloquy/protocol/permissions';
 
 /**
  * Wire shapes of the guild API. Permission sets travel as decimal strings (`"3072"`, like

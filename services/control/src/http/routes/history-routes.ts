@@ -4,7 +4,7 @@ import { memberByUsername, type GuildSource } from '../../guild/model.js';
 import { historyAccess, readableTextChannels } from '../../history/access.js';
 import { parseCursor } from '../../history/cursor.js';
 import { MAX_PAGE, MAX_SEARCH, type Cursor, type HistoryMessage, type HistoryStore } from '../../history/store.js';
-import { route, type Route } from '../route.js';
+import { route, type ControlRoute } from '../route.js';
 
 /**
  * Message history over HTTP: paging a channel in both directions and around a message,
@@ -122,7 +122,7 @@ export interface HistoryRouteDeps {
   now?: () => number;
 }
 
-export function historyRoutes({ store, guild, now = Date.now }: HistoryRouteDeps): Route[] {
+export function historyRoutes({ store, guild, now = Date.now }: HistoryRouteDeps): ControlRoute[] {
   /** The channel's IRC name when `username` may read it; 404 or 403 otherwise. */
   const readableChannel = (username: string, name: string): string => {
     const access = historyAccess(guild.snapshot(), username, name, now());

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ControlError } from '../../errors/control-error.js';
 import type { MurmurRelay } from '../../murmur/relay.js';
 import type { MurmurStore } from '../../murmur/store.js';
-import { route, type Route } from '../route.js';
+import { route, type ControlRoute } from '../route.js';
 
 const VoiceUserView = z.object({
   username: z.string(),
@@ -43,7 +43,7 @@ export interface VoiceRouteDeps {
  * Voice: who is where, and the client certificates Mumble logs in with. Voice channels are
  * guild channels (guild-routes.ts).
  */
-export function voiceRoutes({ store, relay }: VoiceRouteDeps): Route[] {
+export function voiceRoutes({ store, relay }: VoiceRouteDeps): ControlRoute[] {
   return [
     route({
       method: 'get',

@@ -1,0 +1,2 @@
+export * from './access-proto.js';
+export * from './access-client.js';

@@ -1,0 +1,2 @@
+export * from './layered-config.js';
+export * from './secrets.js';

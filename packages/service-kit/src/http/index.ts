@@ -1,0 +1,4 @@
+export * from './service-app.js';
+export * from './route.js';
+export * from './route-table.js';
+export * from './openapi.js';
