@@ -3,8 +3,7 @@
  * it looks like (NetworkState), as the fewest KICKs, mode changes and topic change that close
  * it. Pure: mode letters come in resolved from the hub's CAPAB, users through a lookup.
  */
-import type { ModeChange } from '../irc-link/modes.js';
-import type { NetworkChannel } from '../irc-link/network-state.js';
+import type { ModeChange, NetworkChannel } from '../irc-link/index.js';
 import { foldCase } from '@alloquy/protocol/irc';
 import { isServicesMask, type DesiredChannel, type DesiredLists } from './desired.js';
 

@@ -7,8 +7,7 @@
 import type { Logger } from '@alloquy/service-kit/log';
 import type { GuildSource } from '../guild/model.js';
 import type { HistoryStore } from '../history/store.js';
-import type { InboundChatMessage } from '../irc-link/handlers.js';
-import type { ServicesLink } from '../irc-link/link.js';
+import type { InboundChatMessage, ServicesLink } from '../irc-link/index.js';
 import { RequestLimiter, histservReply } from './commands.js';
 import { HistoryRecorder, type RecorderOptions, type RecorderStats } from './recorder.js';
 

@@ -36,7 +36,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '@alloquy/service-kit/log';
 import { mayIn, memberByUsername, textChannelByIrcName, ircChannelName, type GuildSnapshot, type GuildSource } from '../guild/model.js';
 import { Permission } from '@alloquy/protocol/permissions';
-import type { InboundChatMessage } from '../irc-link/handlers.js';
+import type { InboundChatMessage } from '../irc-link/index.js';
 import { REACT_TAG, REPLY_TAGS, UNREACT_TAG, type Authorize, type HistoryOp, type HistoryStore, type IngestMessage, type MessageKind, type RecordResult } from '../history/store.js';
 import { foldCase } from '@alloquy/protocol/irc';
 
@@ -69,6 +69,7 @@ export type SkipReason =
 
 export type Interpretation = { action: 'record'; op: HistoryOp } | { action: 'skip'; reason: SkipReason };
 
+// eslint-disable-next-line no-control-regex -- CTCP is framed by \x01
 const CTCP = /^\x01([^\x01\s]+)(?: ([^\x01]*))?\x01?$/;
 
 function tagsObject(tags: ReadonlyMap<string, string>): Record<string, string> {

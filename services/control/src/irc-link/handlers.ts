@@ -38,16 +38,17 @@ export type ChannelEvent =
   /** The channel lost a TS war: every mode, list entry, prefix and the topic were cleared. */
   | { readonly kind: 'reset'; readonly channel: string };
 
-/** What handlers may see and do; implemented by ServicesLink. */
+/** What handlers may see and do; built by LinkLifecycle (lifecycle.ts). */
 export interface LinkContext {
   readonly state: NetworkState;
   readonly ourSid: string;
   readonly ourName: string;
-  readonly hubSid: string;
+  /** The hub's server id; empty before it introduced itself. */
+  hubSid(): string;
   readonly sasl: SaslAgent;
   readonly log: LinkLogger;
   /** What the hub advertised (mode letters by kind), null before negotiation. */
-  readonly capabilities: HubCapabilities | null;
+  capabilities(): HubCapabilities | null;
   send(message: OutgoingMessage): void;
   /** Our pseudo-client with this UID, if any (for IDLE replies). */
   ourClient(uid: string): { uid: string; signon: number } | undefined;
@@ -82,7 +83,7 @@ const ping: InboundHandler = (ctx, message, source) => {
 
 const pong: InboundHandler = (ctx, message, source) => {
   const target = message.params[message.params.length - 1];
-  if (source !== ctx.hubSid || target === undefined || !isUs(ctx, target)) return false;
+  if (source !== ctx.hubSid() || target === undefined || !isUs(ctx, target)) return false;
   ctx.onPong();
   return true;
 };
@@ -106,7 +107,7 @@ const squit: InboundHandler = (ctx, message) => {
     return true;
   }
   const found = ctx.state.findServer(target);
-  if (!found || found.sid === ctx.hubSid) return false;
+  if (!found || found.sid === ctx.hubSid()) return false;
   ctx.state.removeServer(found.sid);
   return true;
 };
@@ -203,7 +204,7 @@ const metadata: InboundHandler = (ctx, message) => {
 };
 
 function modeKinds(ctx: LinkContext): ModeKinds {
-  return ctx.capabilities?.channelModeKinds() ?? new Map();
+  return ctx.capabilities()?.channelModeKinds() ?? new Map();
 }
 
 function setterName(ctx: LinkContext, source: string): string {
@@ -325,7 +326,7 @@ const encap: InboundHandler = (ctx, message) => {
 };
 
 const endburst: InboundHandler = (ctx, _message, source) => {
-  if (source === ctx.hubSid) ctx.onHubEndBurst();
+  if (source === ctx.hubSid()) ctx.onHubEndBurst();
   return ctx.state.servers.has(source);
 };
 

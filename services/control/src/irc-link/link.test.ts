@@ -7,7 +7,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FakeHub } from '../../test/irc-link/fake-hub.js';
 import { TestAuthenticator } from '../../test/irc-link/test-authenticator.js';
 import { IrcSerializeError } from '@alloquy/protocol/irc';
-import { ServicesLink, reconnectDelay, type ServicesLinkOptions } from './link.js';
+import { ServicesLink } from './link.js';
+import type { ServicesLinkOptions } from './link-types.js';
 
 const PASSWORD = 'link-secret';
 const NAME = 'services.test.local';
@@ -244,7 +245,7 @@ describe('ServicesLink protocol duties', () => {
   });
 
   it('reintroduces its agent when it is killed, and answers IDLE for it', async () => {
-    const { hub, link } = await upLink();
+    const { hub } = await upLink();
     const reintroduced = hub.waitForLine((line) => line.startsWith(':0AS UID 0ASAAAAAA '));
     hub.sendLine(':1HBAAAAAA KILL 0ASAAAAAA :oops');
     await reintroduced;
@@ -359,11 +360,5 @@ describe('ServicesLink lifecycle', () => {
     // The agent is a pseudo-client like any other: its nick and ident go into UID as middle parameters.
     expect(() => new ServicesLink({ ...base, agent: { nick: 'has space' } })).toThrow(/nick/);
     expect(() => new ServicesLink({ ...base, agent: { ident: 'bad ident' } })).toThrow(/ident/);
-  });
-
-  it('backs off exponentially with jitter up to the maximum', () => {
-    expect([0, 1, 2, 3, 4, 5, 6].map((n) => reconnectDelay(n, 500, 10_000, () => 1))).toEqual([500, 1000, 2000, 4000, 8000, 10_000, 10_000]);
-    expect(reconnectDelay(0, 500, 10_000, () => 0)).toBe(250);
-    expect(reconnectDelay(100, 500, 10_000, () => 0.5)).toBe(7500);
   });
 });

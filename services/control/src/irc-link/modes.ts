@@ -3,10 +3,24 @@
  * built the way InspIRCd's ModeParser does it. Which letters take a parameter is never
  * hardcoded: it comes from the hub's CAPAB CHANMODES (`HubCapabilities.channelModes`). No I/O.
  */
-import type { ModeInfo } from './protocol.js';
 
 /** The mode kinds InspIRCd 3 advertises in CAPAB CHANMODES. */
 export type ModeKind = 'simple' | 'param' | 'param-set' | 'list' | 'prefix';
+
+/**
+ * A mode as the hub describes it in CAPAB CHANMODES / USERMODES, e.g. `prefix:30000:op=@o`.
+ * It lives here, with the kinds it is indexed by, so that this module depends on nothing and
+ * the CAPAB parser (protocol.ts) depends on it, not the other way round.
+ */
+export interface ModeInfo {
+  /** 'simple' | 'param' | 'param-set' | 'list' | 'prefix' (other values are kept as-is). */
+  readonly type: string;
+  readonly name: string;
+  readonly letter: string;
+  /** Prefix modes only: the status symbol (e.g. '@') and its rank. */
+  readonly symbol?: string;
+  readonly rank?: number;
+}
 
 /** One change of one channel mode. `param` is set exactly when the change consumes a parameter. */
 export interface ModeChange {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { HubCapabilities, UidGenerator, globMatch, isSid, isUid, linkPassword, parseModeToken } from './protocol.js';
+import { HubCapabilities, UidGenerator, globMatch, isSid, isUid, linkPassword, parseModeToken, sanitizeText } from './protocol.js';
 
 describe('parseModeToken', () => {
   it.each([
@@ -96,5 +96,24 @@ describe('identifiers and masks', () => {
     expect(globMatch('*x*y*z', 'aaxbbyccz')).toBe(true);
     expect(globMatch('*x*y*z', 'aaxbbycc')).toBe(false);
     expect(globMatch(`${'*a'.repeat(200)}b`, 'a'.repeat(1000))).toBe(false);
+  });
+});
+
+describe('sanitizeText', () => {
+  it('turns NUL, CR and LF into spaces', () => {
+    expect(sanitizeText('a\0b\r\nQUIT', 100)).toBe('a b  QUIT');
+  });
+
+  it('cuts to the byte limit on a character boundary', () => {
+    expect(sanitizeText('abcdef', 4)).toBe('abcd');
+    // 'é' is two bytes in UTF-8: three of them do not fit in five bytes.
+    expect(sanitizeText('ééé', 5)).toBe('éé');
+    expect(Buffer.byteLength(sanitizeText('€'.repeat(100), 200), 'utf8')).toBeLessThanOrEqual(200);
+  });
+
+  it('never leaves half a surrogate pair', () => {
+    // Each emoji is two UTF-16 units and four UTF-8 bytes.
+    expect(sanitizeText('😀😀', 6)).toBe('😀');
+    expect(sanitizeText('a😀', 3)).toBe('a');
   });
 });

@@ -1,25 +1,14 @@
 /**
  * Pure pieces of InspIRCd's spanning-tree protocol 1205 (InspIRCd 3) that the services
  * link needs: CAPAB mode descriptors, the challenge/response link password, identifier
- * shapes and mask matching. No I/O here.
+ * shapes, safe free text and mask matching. No I/O here.
  */
 import { createHmac, randomBytes } from 'node:crypto';
 
-import { modeKindsByLetter, type ModeKinds } from './modes.js';
+import { modeKindsByLetter, type ModeInfo, type ModeKinds } from './modes.js';
 
 /** The spanning-tree protocol version spoken by InspIRCd 3.x. */
 export const PROTOCOL_VERSION = 1205;
-
-/** A mode as the hub describes it in CAPAB CHANMODES / USERMODES, e.g. `prefix:30000:op=@o`. */
-export interface ModeInfo {
-  /** 'simple' | 'param' | 'param-set' | 'list' | 'prefix' (other values are kept as-is). */
-  readonly type: string;
-  readonly name: string;
-  readonly letter: string;
-  /** Prefix modes only: the status symbol (e.g. '@') and its rank. */
-  readonly symbol?: string;
-  readonly rank?: number;
-}
 
 /** Parse one CAPAB mode token (`type:name=letter`, `prefix:rank:name=symbolletter`). Returns null when malformed. */
 export function parseModeToken(token: string): ModeInfo | null {
@@ -178,6 +167,19 @@ export function isServerName(text: string): boolean {
 export function parseTimestamp(text: string | undefined): number | null {
   if (text === undefined || !/^[0-9]{1,12}$/.test(text)) return null;
   return Number(text);
+}
+
+/**
+ * Make free text (a KILL, KICK or SQUIT reason, a topic) safe as a trailing parameter of at
+ * most `maxBytes`: NUL, CR and LF become spaces, and it is cut on a character boundary.
+ */
+export function sanitizeText(text: string, maxBytes: number): string {
+  // A UTF-16 unit is at least one UTF-8 byte, so this cut never removes too much.
+  let clean = text.replace(/[\0\r\n]/g, ' ').slice(0, maxBytes);
+  while (Buffer.byteLength(clean, 'utf8') > maxBytes) clean = clean.slice(0, -1);
+  // Do not leave half a surrogate pair behind.
+  if (/[\uD800-\uDBFF]$/.test(clean)) clean = clean.slice(0, -1);
+  return clean;
 }
 
 /** Case-insensitive `*`/`?` glob match, as InspIRCd matches ENCAP targets. */

@@ -108,6 +108,7 @@ export function isPublishableAccountName(account: string): boolean {
     Buffer.byteLength(account, 'utf8') <= 100 &&
     account !== '*' &&
     !account.startsWith(':') &&
+    // eslint-disable-next-line no-control-regex -- control characters are what an account name must not hold
     !/[\s\u0000-\u001f\u007f]/u.test(account)
   );
 }
