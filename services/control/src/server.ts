@@ -21,7 +21,7 @@ import { openControlDatabase, type Db } from './store/database.js';
 import { startIrcServices, type IrcServices } from './irc-services.js';
 import { startMurmurServices, type MurmurServices } from './murmur/index.js';
 import { MurmurStore } from './murmur/store.js';
-import { VoiceChannels } from './murmur/voice-channels.js';
+import { VoiceChannels } from './guild/voice-channels.js';
 
 export const VERSION = '0.1.0';
 
@@ -55,9 +55,10 @@ export async function startControlServer(config: ControlConfig, log: Logger): Pr
     return { status: 'up' };
   });
 
-  const guild = new GuildService(db, accounts, { log: log.child({ component: 'guild' }) });
-
+  // History owns its tables; the guild moves or forgets a text channel's history through it.
   const historyStore = new HistoryStore(db);
+  const guild = new GuildService(db, accounts, { history: historyStore, log: log.child({ component: 'guild' }) });
+
   const irc = config.irc.enabled
     ? startIrcServices(config, accounts, metrics, health, log.child({ component: 'irc-link' }), guild, {
         // A topic set on IRC by someone with MANAGE_CHANNELS there is a model change, audited like any other.

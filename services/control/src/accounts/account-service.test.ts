@@ -138,6 +138,14 @@ describe('AccountService', () => {
     await closed.accounts.register('alice', 'password-a', { bypassPolicy: true });
   });
 
+  it('gives every account\'s password version in one map (a relay\'s full sync)', async () => {
+    const { accounts } = service({ now: () => 50 });
+    const alice = await accounts.register('alice', 'password-a');
+    const bob = await accounts.register('bob', 'password-b');
+    await accounts.setPassword('bob', 'password-c');
+    expect(accounts.passwordVersions()).toEqual(new Map([[alice.id, 50], [bob.id, 51]]));
+  });
+
   it('announces changes for the relays', async () => {
     const { accounts } = service();
     const seen: string[] = [];

@@ -9,7 +9,7 @@ import { AccessTokens, hashRefreshToken, newRefreshToken } from './tokens.js';
 import { FailureLimiter } from './failure-limiter.js';
 import { Plaintext } from './plaintext.js';
 import { statementCache } from '@alloquy/service-kit/store';
-import { newInviteCode } from './invite-code.js';
+import { InviteStore } from './invites.js';
 
 export interface Account {
   id: number;
@@ -111,6 +111,8 @@ export class AccountService extends EventEmitter<AccountEvents> {
   private readonly byAddress: FailureLimiter;
   private readonly now: () => number;
   private readonly passwordObservers = new Set<PasswordObserver>();
+  /** Registration spends invite codes; the guild has its own InviteStore over the same table. */
+  private readonly invites: InviteStore;
 
   constructor(
     private readonly db: Db,
@@ -118,6 +120,7 @@ export class AccountService extends EventEmitter<AccountEvents> {
   ) {
     super();
     this.now = opts.now ?? Date.now;
+    this.invites = new InviteStore(db);
     const windowMs = opts.failureWindowSeconds * 1000;
     this.byAccount = new FailureLimiter(opts.maxFailuresPerAccount, windowMs, this.now);
     this.byAddress = new FailureLimiter(opts.maxFailuresPerAddress, windowMs, this.now);
@@ -147,6 +150,12 @@ export class AccountService extends EventEmitter<AccountEvents> {
   /** The account's password version (`password_changed_at`), which changes with every new password. */
   passwordVersion(accountId: number): number | undefined {
     return this.rowById(accountId)?.password_changed_at;
+  }
+
+  /** Every account's password version, by account id, in one query (a relay's full sync). */
+  passwordVersions(): Map<number, number> {
+    const rows = this.sql('SELECT id, password_changed_at FROM accounts').all() as { id: number; password_changed_at: number }[];
+    return new Map(rows.map((r) => [r.id, r.password_changed_at]));
   }
 
   /**
@@ -222,7 +231,7 @@ export class AccountService extends EventEmitter<AccountEvents> {
     const passwordHash = await hashPassword(password);
     const now = this.now();
     const insert = this.db.transaction(() => {
-      if (!options.bypassPolicy && this.opts.registration === 'invite') this.consumeInvite(options.invite!, now);
+      if (!options.bypassPolicy && this.opts.registration === 'invite') this.invites.consume(options.invite!, now);
       const first = (this.sql('SELECT COUNT(*) FROM accounts').pluck().get() as number) === 0;
       try {
         const info = this
@@ -246,28 +255,18 @@ export class AccountService extends EventEmitter<AccountEvents> {
     return account;
   }
 
-  private consumeInvite(code: string, now: number): void {
-    const invite = this.sql('SELECT * FROM registration_invites WHERE code = ?').get(code) as
-      | { expires_at: number | null; max_uses: number | null; uses: number; revoked_at: number | null }
-      | undefined;
-    if (!invite || invite.revoked_at !== null || (invite.expires_at !== null && invite.expires_at <= now) || (invite.max_uses !== null && invite.uses >= invite.max_uses)) {
-      throw new ControlError('invalid_invite', 'the invite code is unknown, expired or used up');
-    }
-    this.sql('UPDATE registration_invites SET uses = uses + 1 WHERE code = ?').run(code);
-  }
-
   createInvite(options: { createdBy?: number; expiresInSeconds?: number; maxUses?: number } = {}): {
     code: string;
     expiresAt: number | null;
     maxUses: number | null;
   } {
-    const code = newInviteCode();
     const now = this.now();
-    const expiresAt = options.expiresInSeconds ? now + options.expiresInSeconds * 1000 : null;
-    const maxUses = options.maxUses ?? null;
-    this
-      .sql('INSERT INTO registration_invites (code, created_by, created_at, expires_at, max_uses) VALUES (?, ?, ?, ?, ?)')
-      .run(code, options.createdBy ?? null, now, expiresAt, maxUses);
+    const { code, expiresAt, maxUses } = this.invites.create({
+      createdBy: options.createdBy ?? null,
+      createdAt: now,
+      expiresAt: options.expiresInSeconds ? now + options.expiresInSeconds * 1000 : null,
+      maxUses: options.maxUses ?? null,
+    });
     return { code, expiresAt, maxUses };
   }
 

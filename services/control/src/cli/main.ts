@@ -6,6 +6,7 @@ import { loadConfig, type ControlConfig } from '../config/config.js';
 import { ControlError } from '../errors/control-error.js';
 import type { GuildChange, MemberRemoval } from '../guild/model.js';
 import { GuildService } from '../guild/service.js';
+import { HistoryStore } from '../history/store.js';
 import { notifyGuildChanged, notifyMemberRemoved, notifyOperatorSocket, notifyVoiceChannelsChanged, type AccountChange } from '../operator/operator-socket.js';
 import { openControlDatabase } from '../store/database.js';
 import { UsageError, formatTable } from './args.js';
@@ -235,7 +236,8 @@ async function runCommand(command: Command<never>, args: string[], options: Opti
 
   const db = openControlDatabase(config.database.path);
   const accounts = createAccountService(config, db);
-  const guild = new GuildService(db, accounts);
+  // Renaming or deleting a text channel here moves or forgets its history in the same transaction.
+  const guild = new GuildService(db, accounts, { history: new HistoryStore(db) });
   try {
     const events: GuildEvent[] = [];
     guild.on('changed', (_snapshot, change) => events.push({ kind: 'changed', change }));

@@ -10,6 +10,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AccountService, type Account } from '../accounts/account-service.js';
 import { AccessTokens } from '../accounts/tokens.js';
 import { ControlError } from '../errors/control-error.js';
+import { HistoryStore } from '../history/store.js';
 import { openControlDatabase, type Db } from '../store/database.js';
 import { memberByUsername } from './model.js';
 import { Permission, has, permissionsFromNames } from '@alloquy/protocol/permissions';
@@ -39,7 +40,7 @@ async function setUp(registration: 'open' | 'invite'): Promise<void> {
   for (const name of ['owner', 'mod', 'mod2', 'helper', 'bob', 'carol']) {
     users.set(name, await accounts.register(name, `${name}-password`, { bypassPolicy: true }));
   }
-  guild = new GuildService(db, accounts, { now: () => clock });
+  guild = new GuildService(db, accounts, { history: new HistoryStore(db), now: () => clock });
   events.length = 0;
   guild.on('changed', (_s, change) => events.push(`changed:${change.action}`));
   guild.on('memberRemoved', (r) => events.push(`removed:${r.kind}:${r.username}:${r.reason}:${r.by}`));
@@ -343,6 +344,50 @@ describe('channels', () => {
     ]);
     expect(db.prepare('SELECT channel FROM history_read_markers').pluck().all()).toEqual(['#lobby']);
     expect(guild.auditLog(OPERATOR, { limit: 1 })[0]).toMatchObject({ action: 'channel.update', actor: 'operator', changes: { name: { from: 'general', to: 'lobby' } } });
+  });
+
+  it('deleting a text channel forgets its history: a new channel of the same name starts empty', () => {
+    const history = new HistoryStore(db);
+    history.ingest([
+      { msgid: 'm1', channel: '#general', account: 'bob', nick: 'bob', kind: 'PRIVMSG', time: START, text: 'secret' },
+      { msgid: 'm2', channel: '#other', account: 'bob', nick: 'bob', kind: 'PRIVMSG', time: START, text: 'stays' },
+    ]);
+    history.setReadMarker('bob', '#general', { msgid: 'm1' });
+    guild.deleteChannel(OPERATOR, 'general');
+    guild.createChannel(OPERATOR, { kind: 'text', name: 'general' });
+    expect(history.latest('#general', 10)).toEqual([]);
+    expect(history.getReadMarker('bob', '#general')).toBeNull();
+    expect(history.latest('#other', 10).map((m) => m.msgid)).toEqual(['m2']);
+  });
+
+  it('a rename or deletion whose history step fails changes nothing: one transaction with the audit entry', () => {
+    const history = new HistoryStore(db);
+    history.ingest([{ msgid: 'm1', channel: '#general', account: 'bob', nick: 'bob', kind: 'PRIVMSG', time: START, text: 'hello' }]);
+    const broken = new GuildService(db, accounts, {
+      now: () => clock,
+      history: {
+        renameChannel: (from, to) => {
+          history.renameChannel(from, to);
+          throw new Error('history refused');
+        },
+        forgetChannel: (channel) => {
+          history.forgetChannel(channel);
+          throw new Error('history refused');
+        },
+      },
+    });
+    try {
+      const audited = guild.auditLog(OPERATOR).length;
+      expect(() => broken.updateChannel(OPERATOR, 'general', { name: 'lobby' })).toThrow('history refused');
+      expect(() => broken.deleteChannel(OPERATOR, 'general')).toThrow('history refused');
+      guild.reload();
+      expect(guild.channel('general', 'text').name).toBe('general');
+      expect(guild.findChannel('lobby')).toBeUndefined();
+      expect(history.latest('#general', 10).map((m) => m.msgid)).toEqual(['m1']);
+      expect(guild.auditLog(OPERATOR)).toHaveLength(audited);
+    } finally {
+      broken.close();
+    }
   });
 
   it('needs MANAGE_CHANNELS, refuses clashing names and bad topics', () => {

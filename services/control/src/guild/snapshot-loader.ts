@@ -1,4 +1,5 @@
 import { parsePermissions } from '@alloquy/protocol/permissions';
+import type { Account } from '../accounts/account-service.js';
 import type { Db } from '../store/database.js';
 import type { Ban, Category, Channel, GuildSnapshot, Member, Role } from './model.js';
 
@@ -38,24 +39,24 @@ interface OverwriteRow {
   allow: string;
   deny: string;
 }
-interface AccountRow {
-  id: number;
-  username: string;
-  is_admin: number;
-  disabled_at: number | null;
+interface MemberRow {
+  account_id: number;
   timeout_until: number | null;
   kicked_at: number | null;
-  banned: number;
-  ban_reason: string | null;
-  ban_created_at: number | null;
+}
+interface BanRow {
+  account_id: number;
+  reason: string;
+  created_at: number;
 }
 
 /**
- * Reads the whole guild in a handful of queries. Stored permission strings were validated on
- * the way in; a damaged one is read leniently (unknown bits dropped) rather than taking the
- * guild down.
+ * Reads the whole guild in a handful of queries, over `accounts` (every account, by id, as
+ * AccountService.list() gives them: the accounts table is the accounts module's). Stored
+ * permission strings were validated on the way in; a damaged one is read leniently (unknown bits
+ * dropped) rather than taking the guild down.
  */
-export function loadSnapshot(db: Db, version: number): GuildSnapshot {
+export function loadSnapshot(db: Db, accounts: readonly Account[], version: number): GuildSnapshot {
   const perms = (text: string) => parsePermissions(text, { unknownBits: 'strip' });
   const settingsRow = db.prepare('SELECT * FROM guild_settings WHERE id = 1').get() as SettingsRow;
   const roles = new Map<string, Role>();
@@ -103,24 +104,20 @@ export function loadSnapshot(db: Db, version: number): GuildSnapshot {
     list.push(String(r.role_id));
     memberRoles.set(r.account_id, list);
   }
-  const rows = db
-    .prepare(
-      `SELECT a.id, a.username, a.is_admin, a.disabled_at, m.timeout_until, m.kicked_at,
-              b.account_id IS NOT NULL AS banned, b.reason AS ban_reason, b.created_at AS ban_created_at
-         FROM accounts a
-         LEFT JOIN guild_members m ON m.account_id = a.id
-         LEFT JOIN guild_bans b ON b.account_id = a.id
-        ORDER BY a.id`,
-    )
-    .all() as AccountRow[];
+  const memberRows = new Map<number, MemberRow>();
+  for (const m of db.prepare('SELECT account_id, timeout_until, kicked_at FROM guild_members').all() as MemberRow[]) memberRows.set(m.account_id, m);
+  const banRows = new Map<number, BanRow>();
+  for (const b of db.prepare('SELECT account_id, reason, created_at FROM guild_bans').all() as BanRow[]) banRows.set(b.account_id, b);
   const members = new Map<string, Member>();
   const outsiders: GuildSnapshot['outsiders'][number][] = [];
   const bans = new Map<number, Ban>();
   let oldestAdmin: number | null = null;
-  for (const a of rows) {
-    if (a.banned) bans.set(a.id, { accountId: a.id, username: a.username, reason: a.ban_reason ?? '', createdAt: a.ban_created_at ?? 0 });
-    if (a.is_admin === 1 && a.disabled_at === null && oldestAdmin === null) oldestAdmin = a.id;
-    const why = a.disabled_at !== null ? 'disabled' : a.banned ? 'banned' : a.kicked_at !== null ? 'kicked' : null;
+  for (const a of accounts) {
+    const ban = banRows.get(a.id);
+    const state = memberRows.get(a.id);
+    if (ban) bans.set(a.id, { accountId: a.id, username: a.username, reason: ban.reason, createdAt: ban.created_at });
+    if (a.isAdmin && !a.disabled && oldestAdmin === null) oldestAdmin = a.id;
+    const why = a.disabled ? 'disabled' : ban ? 'banned' : state?.kicked_at != null ? 'kicked' : null;
     if (why) {
       outsiders.push({ accountId: a.id, username: a.username, why });
       continue;
@@ -130,8 +127,8 @@ export function loadSnapshot(db: Db, version: number): GuildSnapshot {
       accountId: a.id,
       username: a.username,
       roleIds: memberRoles.get(a.id) ?? [],
-      timeoutUntil: a.timeout_until,
-      isAdmin: a.is_admin === 1,
+      timeoutUntil: state?.timeout_until ?? null,
+      isAdmin: a.isAdmin,
     });
   }
   const ownerId = settingsRow.owner_account_id ?? oldestAdmin;

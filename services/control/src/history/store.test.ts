@@ -431,3 +431,52 @@ describe('unreadSummary', () => {
     expect(store.unreadCount('alice', '#general')).toBe(3);
   });
 });
+
+describe('a channel renamed or deleted in the guild', () => {
+  const react = (i: number, emoji: string, target: string): IngestMessage =>
+    msg(i, { kind: 'TAGMSG', account: 'bob', nick: 'bob', tags: { '+draft/react': emoji, '+reply': target } });
+
+  beforeEach(() => {
+    store.ingest([msg(1), msg(2), msg(3, { channel: '#other' }), react(4, '👍', 'm1')]);
+    store.ingest([react(6, '👍', 'm3')].map((m) => ({ ...m, channel: '#other' })));
+    store.setReadMarker('alice', '#general', { msgid: 'm2' });
+    store.setReadMarker('alice', '#other', { msgid: 'm3' });
+  });
+
+  it('renameChannel moves messages, reactions and read markers to the new name, folding both names', () => {
+    store.renameChannel('#General', '#Lobby');
+    expect(store.latest('#general', 10)).toEqual([]);
+    expect(ids(store.latest('#lobby', 10))).toEqual(['m1', 'm2']);
+    expect(store.get('m1')!.reactions).toEqual([{ emoji: '👍', accounts: ['bob'] }]);
+    expect(store.getReadMarker('alice', '#lobby')).toEqual({ msgid: 'm2', time: T0 + 2000 });
+    expect(store.getReadMarker('alice', '#general')).toBeNull();
+    // Another channel is untouched.
+    expect(ids(store.latest('#other', 10))).toEqual(['m3']);
+    expect(store.getReadMarker('alice', '#other')).toEqual({ msgid: 'm3', time: T0 + 3000 });
+  });
+
+  it('forgetChannel deletes its messages, their reactions and its read markers, and nothing else', () => {
+    store.forgetChannel('#GENERAL');
+    expect(store.get('m1')).toBeNull();
+    expect(store.get('m4')).toBeNull();
+    expect(db.prepare("SELECT count(*) FROM history_reactions WHERE msgid = 'm1'").pluck().get()).toBe(0);
+    expect(store.getReadMarker('alice', '#general')).toBeNull();
+    expect(store.get('m3')!.reactions).toEqual([{ emoji: '👍', accounts: ['bob'] }]);
+    expect(store.getReadMarker('alice', '#other')).not.toBeNull();
+    // The FTS index lost the deleted rows with them.
+    expect(store.search({ q: 'message' }).map((m) => m.msgid)).toEqual(['m3']);
+  });
+
+  it('inside a caller\'s transaction, rolls back with it', () => {
+    expect(() =>
+      db.transaction(() => {
+        store.renameChannel('#general', '#lobby');
+        store.forgetChannel('#other');
+        throw new Error('the guild write failed');
+      })(),
+    ).toThrow('the guild write failed');
+    expect(ids(store.latest('#general', 10))).toEqual(['m1', 'm2']);
+    expect(ids(store.latest('#other', 10))).toEqual(['m3']);
+    expect(store.getReadMarker('alice', '#general')).not.toBeNull();
+  });
+});

@@ -538,6 +538,33 @@ export class HistoryStore {
   }
 
   /**
+   * A channel renamed (on IRC a new channel): its messages and read markers move to the new
+   * name. Reactions follow their messages by msgid. One transaction; inside a caller's
+   * transaction (the guild's rename and its audit entry) it commits or rolls back with it.
+   * Rare, so its statements are prepared per call.
+   */
+  renameChannel(from: string, to: string): void {
+    const [old, renamed] = [foldCase(from), foldCase(to)];
+    this.db.transaction(() => {
+      this.db.prepare('UPDATE history_messages SET channel = ? WHERE channel = ?').run(renamed, old);
+      this.db.prepare('UPDATE history_read_markers SET channel = ? WHERE channel = ?').run(renamed, old);
+    })();
+  }
+
+  /**
+   * A channel deleted: its messages, their reactions and its read markers go, so a new channel
+   * of the same name starts empty. Transactions as for renameChannel().
+   */
+  forgetChannel(channel: string): void {
+    const folded = foldCase(channel);
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM history_reactions WHERE msgid IN (SELECT msgid FROM history_messages WHERE channel = ?)').run(folded);
+      this.db.prepare('DELETE FROM history_messages WHERE channel = ?').run(folded);
+      this.db.prepare('DELETE FROM history_read_markers WHERE channel = ?').run(folded);
+    })();
+  }
+
+  /**
    * Moves `account`'s read marker in `channel` to the cursor (forward only). Returns false when
    * the cursor is an unknown msgid (or one in another channel) or would move the marker back.
    */

@@ -8,13 +8,12 @@ import type { Db } from '../store/database.js';
 import { MurmurIceClient } from './ice-client.js';
 import { MurmurRelay } from './relay.js';
 import { MurmurStore } from './store.js';
-import { VoiceChannels } from './voice-channels.js';
+import type { VoiceChannels } from '../guild/voice-channels.js';
 import { ensureSecret } from '@alloquy/service-kit/config';
 
 export { MurmurIceClient, MurmurRejectedError, MurmurUnavailableError, Permission } from './ice-client.js';
 export { MurmurRelay } from './relay.js';
 export { MurmurStore } from './store.js';
-export { VoiceChannels } from './voice-channels.js';
 
 /** The control server's link to Murmur: the Ice client and the relay that keeps Murmur in step. */
 export interface MurmurServices {

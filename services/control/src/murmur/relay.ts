@@ -9,7 +9,7 @@ import { aclMatches, isGuildVoiceAcl, lobbyAcl, lobbyMembers, openLobbyAcl, open
 import { MurmurRejectedError, MurmurUnavailableError, type MurmurChannel, type MurmurIceClient, type OnlineUser } from './ice-client.js';
 import { buildPresence, isMuted, type VoicePresence } from './presence.js';
 import type { MurmurAccountState, MurmurStore } from './store.js';
-import { foldChannelName, type VoiceChannel, type VoiceChannels } from './voice-channels.js';
+import { foldChannelName, type VoiceChannel, type VoiceChannels } from '../guild/voice-channels.js';
 import { grantSets, planVoiceCorrections, ROOT_CHANNEL, stillApplies, type VoiceCorrection, type VoiceGrantSets } from './voice-enforcement.js';
 
 export interface MurmurRelayOptions {
@@ -417,7 +417,7 @@ export class MurmurRelay {
       const online = await this.client.getUsers();
       const byName = new Map<string, number>();
       for (const [id, name] of registered) if (id !== 0) byName.set(name.toLowerCase(), id);
-      const versions = this.store.passwordVersions();
+      const versions = this.accounts.passwordVersions();
       const states = this.store.states();
       const certHashes = this.store.activeCertHashes();
       const names = new Set<string>();

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { openControlDatabase } from '../store/database.js';
 import { MAX_CERTIFICATES_PER_ACCOUNT, MurmurStore, normaliseCertHash } from './store.js';
-import { VoiceChannels } from './voice-channels.js';
 
 function setup() {
   const db = openControlDatabase(':memory:');
@@ -9,7 +8,7 @@ function setup() {
   const now = () => t;
   const add = (name: string) =>
     Number(db.prepare("INSERT INTO accounts (username, username_folded, password_hash, created_at, password_changed_at) VALUES (?, ?, 'x', 1, 50)").run(name, name).lastInsertRowid);
-  return { db, store: new MurmurStore(db, now), channels: new VoiceChannels(db, now), add, tick: () => (t += 1) };
+  return { db, store: new MurmurStore(db, now), add, tick: () => (t += 1) };
 }
 
 const H1 = 'a'.repeat(40);
@@ -28,7 +27,6 @@ describe('MurmurStore', () => {
     expect(store.staleCount()).toBe(1);
     store.clearState(b);
     expect(store.staleCount()).toBe(0);
-    expect(store.passwordVersions().get(a)).toBe(50);
   });
 
   it('keeps certificates per account; the newest added is the active one', () => {
@@ -58,21 +56,5 @@ describe('MurmurStore', () => {
     expect(() => store.addCertificate(a, H1)).toThrow(/at most/);
     expect(() => normaliseCertHash('abc')).toThrow(/40 hexadecimal/);
     expect(() => normaliseCertHash('g'.repeat(40))).toThrow(/40 hexadecimal/);
-  });
-});
-
-describe('VoiceChannels', () => {
-  it('starts with General, names are unique regardless of case, and validated', () => {
-    const { channels } = setup();
-    expect(channels.list().map((c) => c.name)).toEqual(['General']);
-    const raid = channels.create('Raid Night');
-    expect(raid).toMatchObject({ name: 'Raid Night', murmurChannelId: null });
-    expect(() => channels.create('raid night')).toThrow(expect.objectContaining({ code: 'channel_taken' }));
-    for (const bad of ['', ' lead', 'trail ', 'two  spaces', 'a/b', 'x'.repeat(49), '-dash']) {
-      expect(() => channels.create(bad), bad).toThrow(expect.objectContaining({ code: 'invalid_request' }));
-    }
-    expect(channels.create('Café (ünï)').name).toBe('Café (ünï)');
-    channels.setMurmurChannelId(raid.id, 5);
-    expect(channels.find('RAID NIGHT')?.murmurChannelId).toBe(5);
   });
 });

@@ -81,13 +81,12 @@ export class MurmurStore {
     this.sql('DELETE FROM murmur_accounts WHERE account_id = ?').run(accountId);
   }
 
-  /** Every account's current password version (accounts.password_changed_at), in one query. */
-  passwordVersions(): Map<number, number> {
-    const rows = this.sql('SELECT id, password_changed_at FROM accounts').all() as { id: number; password_changed_at: number }[];
-    return new Map(rows.map((r) => [r.id, r.password_changed_at]));
-  }
-
-  /** Accounts registered in Murmur with a password that does not work yet (awaiting a password login). */
+  /**
+   * Accounts registered in Murmur with a password that does not work yet (awaiting a password
+   * login). It reads the accounts module's table in a JOIN, on purpose: this count is asked by
+   * every health probe, and one COUNT in SQLite beats loading every account through
+   * AccountService to compare in JavaScript. It only reads accounts; it never writes them.
+   */
   staleCount(): number {
     return this
       .sql(

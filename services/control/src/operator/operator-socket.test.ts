@@ -8,6 +8,7 @@ import { AccessTokens } from '../accounts/tokens.js';
 import { createLogger } from '@alloquy/service-kit/log';
 import type { GuildChange, MemberRemoval } from '../guild/model.js';
 import { GuildService, OPERATOR } from '../guild/service.js';
+import { HistoryStore } from '../history/store.js';
 import { openControlDatabase } from '../store/database.js';
 import { notifyGuildChanged, notifyMemberRemoved, notifyOperatorSocket, startOperatorSocket } from './operator-socket.js';
 
@@ -126,7 +127,8 @@ describe('operator socket: guild changes', () => {
   const heard: string[] = [];
 
   beforeAll(async () => {
-    serverGuild = new GuildService(openControlDatabase(dbPath), accounts);
+    const serverDb = openControlDatabase(dbPath);
+    serverGuild = new GuildService(serverDb, accounts, { history: new HistoryStore(serverDb) });
     serverGuild.on('changed', (_s, change) => heard.push(`changed:${change.action}:${change.targetId ?? ''}`));
     serverGuild.on('memberRemoved', (r) => heard.push(`removed:${r.kind}:${r.username}:${r.reason}:${r.by}`));
     guildSocketPath = join(mkdtempSync(join(tmpdir(), 'alloquy-operator-guild-')), 'control.sock');
@@ -147,7 +149,8 @@ describe('operator socket: guild changes', () => {
     heard.length = 0;
 
     // The CLI: another GuildService on the same database, as the operator, forwarding what it emitted.
-    const cli = new GuildService(openControlDatabase(dbPath), accountService(dbPath));
+    const cliDb = openControlDatabase(dbPath);
+    const cli = new GuildService(cliDb, accountService(dbPath), { history: new HistoryStore(cliDb) });
     const events: ({ changed: GuildChange } | { removed: MemberRemoval })[] = [];
     cli.on('changed', (_s, change) => events.push({ changed: change }));
     cli.on('memberRemoved', (removal) => events.push({ removed: removal }));

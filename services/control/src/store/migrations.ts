@@ -3,6 +3,28 @@ import type { Migration } from '@alloquy/service-kit/store';
 /**
  * The control database's schema migrations. Append only: a released migration is never edited,
  * a change is a new version. Times are Unix milliseconds.
+ *
+ * One module owns each table: only its owner writes it, and others ask the owner (a method, or
+ * an interface the owner implements) rather than run SQL on it.
+ *
+ * | table                                            | owner                                      |
+ * | ------------------------------------------------ | ------------------------------------------ |
+ * | accounts, refresh_tokens                         | accounts/account-service.ts                |
+ * | registration_invites                             | accounts/invites.ts (InviteStore)          |
+ * | guild_settings, guild_roles, guild_categories,   | guild/ (GuildService and its parts; read   |
+ * |   guild_channels, guild_overwrites,              |   whole by guild/snapshot-loader.ts; the   |
+ * |   guild_members, guild_member_roles,             |   Murmur relay's view of voice channels,   |
+ * |   guild_bans, guild_audit_log                    |   and its murmur_channel_id, is            |
+ * |                                                  |   guild/voice-channels.ts)                 |
+ * | history_messages, history_reactions,             | history/store.ts (HistoryStore; the guild  |
+ * |   history_read_markers, history_fts              |   renames or forgets a channel's history   |
+ * |                                                  |   through its ChannelHistory interface)    |
+ * | murmur_accounts, voice_certificates              | murmur/store.ts (MurmurStore)              |
+ * | voice_channels                                   | none: moved into guild_channels (v4)       |
+ *
+ * Reads across owners that stay SQL, on purpose: InviteStore joins `accounts` for the maker's
+ * name (the same module), and MurmurStore.staleCount() joins `accounts` in one COUNT for every
+ * health probe (see there). Nothing outside an owner writes its tables.
  */
 export const MIGRATIONS: readonly Migration[] = [
   {

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccountService } from '../../src/accounts/create-account-service.js';
 import { loadConfig } from '../../src/config/config.js';
 import { GuildService } from '../../src/guild/service.js';
+import { HistoryStore } from '../../src/history/store.js';
 import { createLogger } from '@alloquy/service-kit/log';
 import { startOperatorSocket } from '../../src/operator/operator-socket.js';
 import { openControlDatabase, type Db } from '../../src/store/database.js';
@@ -250,7 +251,7 @@ describe('alloquy and a running server', () => {
     const config = loadConfig({ ALLOQUY_HOME: at });
     db = openControlDatabase(config.database.path);
     const accounts = createAccountService(config, db);
-    guild = new GuildService(db, accounts);
+    guild = new GuildService(db, accounts, { history: new HistoryStore(db) });
     guild.on('changed', (_s, change) => heard.push(`changed:${change.action}`));
     guild.on('memberRemoved', (r) => heard.push(`removed:${r.kind}:${r.username}:${r.reason}:${r.by}`));
     socket = await startOperatorSocket(config.operatorSocketPath, accounts, createLogger('silent'), {

@@ -17,6 +17,7 @@ import { loadConfig } from '../../src/config/config.js';
 
 import { Permission } from '@alloquy/protocol/permissions';
 import { GuildService, OPERATOR, accountActor } from '../../src/guild/service.js';
+import { HistoryStore } from '../../src/history/store.js';
 import { KICK_REASONS } from '../../src/guild-irc/index.js';
 import { Health } from '@alloquy/service-kit/health';
 import type { InboundChatMessage } from '../../src/irc-link/index.js';
@@ -117,7 +118,7 @@ beforeAll(async () => {
   db = openControlDatabase(config.database.path);
   accounts = createAccountService(config, db);
   for (const account of ACCOUNTS) await accounts.register(account, password(account), { bypassPolicy: true });
-  guild = new GuildService(db, accounts);
+  guild = new GuildService(db, accounts, { history: new HistoryStore(db) });
   ircd = await startInspircd({
     workDir: join(home, 'inspircd'),
     server: { name: config.irc.serverName },

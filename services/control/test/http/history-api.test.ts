@@ -56,8 +56,8 @@ beforeAll(async () => {
   const config = loadConfig({ ALLOQUY_HOME: home, ALLOQUY_IRC_LINK: 'false', ALLOQUY_MURMUR: 'false' });
   db = openControlDatabase(config.database.path);
   accounts = createAccountService(config, db);
-  guild = new GuildService(db, accounts);
   store = new HistoryStore(db);
+  guild = new GuildService(db, accounts, { history: store });
   const app = createHttpApp({
     routes: [...accountRoutes(accounts), ...historyRoutes({ store, guild })],
     accounts,

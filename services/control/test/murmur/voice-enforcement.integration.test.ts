@@ -7,7 +7,6 @@
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { concatPcm, dominantFrequency, SAMPLE_RATE, sineWave, VoiceClient } from '@alloquy/client/voice';
 import { decodeProto, encodeProto, MumbleMessage, MumbleProbe, type MumbleFrame, eventually as poll } from '@alloquy/stack';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -23,7 +22,8 @@ import { CONNECT_GROUP, lobbyAcl, MEMBER_GROUP, MUTE_GROUP, SPEAK_GROUP } from '
 import { MurmurIceClient, Permission, type ChannelAcl } from '../../src/murmur/ice-client.js';
 import { MurmurRelay } from '../../src/murmur/relay.js';
 import { MurmurStore } from '../../src/murmur/store.js';
-import { VoiceChannels } from '../../src/murmur/voice-channels.js';
+import { VoiceChannels } from '../../src/guild/voice-channels.js';
+import { HistoryStore } from '../../src/history/store.js';
 import { openControlDatabase, type Db } from '../../src/store/database.js';
 import { startMurmurFixture, type MurmurFixture } from './murmur-fixture.js';
 
@@ -200,7 +200,7 @@ beforeAll(async () => {
   const config = loadConfig({ ALLOQUY_HOME: home });
   db = openControlDatabase(join(home, 'control.db'));
   accounts = createAccountService(config, db);
-  guild = new GuildService(db, accounts, { log: silent });
+  guild = new GuildService(db, accounts, { history: new HistoryStore(db), log: silent });
   store = new MurmurStore(db);
   relayClient = new MurmurIceClient({ host: '127.0.0.1', port: murmur.ports.mumbleIce, secret: murmur.iceSecret, serverId: 1, log: silent, minBackoffMs: 100, maxBackoffMs: 500 });
   relay = new MurmurRelay({
