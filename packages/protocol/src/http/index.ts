@@ -1,1 +1,2 @@
 export * from './error-body.js';
+export * from './control/index.js';

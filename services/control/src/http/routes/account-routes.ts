@@ -1,7 +1,7 @@
-import { z } from 'zod';
+import { AccountView, Credentials, PasswordChange, RefreshTokenBody, Registration, SessionView } from '@alloquy/protocol/http';
 import type { AccountService } from '../../accounts/account-service.js';
 import { route, type ControlRoute } from '../route.js';
-import { AccountView, Credentials, Registration, SessionView, accountView, sessionView } from './schemas.js';
+import { accountView, sessionView } from '../views/accounts.js';
 
 /** Registration, sessions and the caller's own account. */
 export function accountRoutes(accounts: AccountService): ControlRoute[] {
@@ -40,7 +40,7 @@ export function accountRoutes(accounts: AccountService): ControlRoute[] {
       summary: 'Trade a refresh token for a new access token and a new refresh token (rotation)',
       tag: 'sessions',
       auth: 'none',
-      body: z.strictObject({ refresh_token: z.string().min(1).max(256) }),
+      body: RefreshTokenBody,
       responses: { 200: SessionView },
       errors: [401, 403],
       handler({ body }) {
@@ -53,7 +53,7 @@ export function accountRoutes(accounts: AccountService): ControlRoute[] {
       summary: 'End a session: its refresh token and every token rotated from it stop working',
       tag: 'sessions',
       auth: 'none',
-      body: z.strictObject({ refresh_token: z.string().min(1).max(256) }),
+      body: RefreshTokenBody,
       responses: { 204: null },
       handler({ body }) {
         accounts.logout(body.refresh_token);
@@ -77,7 +77,7 @@ export function accountRoutes(accounts: AccountService): ControlRoute[] {
       summary: 'Change your password; every other session of the account ends',
       tag: 'accounts',
       auth: 'user',
-      body: z.strictObject({ current_password: z.string().min(1).max(4096), new_password: z.string().min(1).max(4096) }),
+      body: PasswordChange,
       responses: { 204: null },
       errors: [429],
       async handler({ body, account, ip }) {

@@ -1,7 +1,7 @@
-import { z } from 'zod';
+import { AccountList, AccountView, RegistrationInviteCreate, RegistrationInviteView } from '@alloquy/protocol/http';
 import type { AccountService } from '../../accounts/account-service.js';
 import { route, type ControlRoute } from '../route.js';
-import { AccountView, accountView } from './schemas.js';
+import { accountView, registrationInviteView } from '../views/accounts.js';
 
 /** What the server's admins may do over HTTP; the operator CLI does the same locally. */
 export function adminRoutes(accounts: AccountService): ControlRoute[] {
@@ -15,7 +15,7 @@ export function adminRoutes(accounts: AccountService): ControlRoute[] {
       responses: { 200: AccountView },
       errors: [404],
       handler({ params }) {
-        return { status: 200, body: accountView(accounts.setDisabled(params.username!, disabled)) };
+        return { status: 200, body: accountView(accounts.setDisabled(params.username, disabled)) };
       },
     });
   return [
@@ -25,7 +25,7 @@ export function adminRoutes(accounts: AccountService): ControlRoute[] {
       summary: 'List every account',
       tag: 'admin',
       auth: 'admin',
-      responses: { 200: z.object({ accounts: z.array(AccountView) }) },
+      responses: { 200: AccountList },
       handler() {
         return { status: 200, body: { accounts: accounts.list().map(accountView) } };
       },
@@ -38,17 +38,11 @@ export function adminRoutes(accounts: AccountService): ControlRoute[] {
       summary: 'Create an invite code for registration on an invite-only server',
       tag: 'admin',
       auth: 'admin',
-      body: z.strictObject({
-        max_uses: z.number().int().min(1).max(1_000_000).optional(),
-        expires_in: z.number().int().min(60).max(365 * 24 * 3600).optional().describe('seconds'),
-      }),
-      responses: { 201: z.object({ code: z.string(), expires_at: z.string().nullable(), max_uses: z.number().int().nullable() }) },
+      body: RegistrationInviteCreate,
+      responses: { 201: RegistrationInviteView },
       handler({ body, account }) {
         const invite = accounts.createInvite({ createdBy: account.id, maxUses: body.max_uses, expiresInSeconds: body.expires_in });
-        return {
-          status: 201,
-          body: { code: invite.code, expires_at: invite.expiresAt ? new Date(invite.expiresAt).toISOString() : null, max_uses: invite.maxUses },
-        };
+        return { status: 201, body: registrationInviteView(invite) };
       },
     }),
   ];
