@@ -21,7 +21,6 @@ runService({
           config: core.config,
           db: core.store.db,
           blobs: core.blobs,
-          authorizer: core.authorizer,
           metrics: core.metrics,
           log: core.log.child({ component: 'embeds' }),
         }).routes,

@@ -114,6 +114,7 @@ export async function startAttachmentsServer(config: AttachmentsConfig, log: Log
       downloadRoutes({ store, blobs, authorizer: deps.authorizer, signer, log: log.child({ component: 'downloads' }), now }),
       ...extra,
     ],
+    authorizer: deps.authorizer,
     health,
     metrics,
     log: log.child({ component: 'http' }),

@@ -47,7 +47,7 @@ export async function startSignallingServer(config: SignallingConfig, log: Logge
     return mintTurnCredentials({ secret: turnSecret, account, urls: config.turn.urls, ttlSeconds: config.turn.ttlSeconds, nowMs: now() });
   };
 
-  const app = createSignallingApp({ routes: [turnRoutes({ access: deps.access, mintTurn })], health, metrics, log: log.child({ component: 'http' }) });
+  const app = createSignallingApp({ routes: turnRoutes({ mintTurn }), access: deps.access, health, metrics, log: log.child({ component: 'http' }), version: VERSION });
   const http: HttpServer = createServer(app);
   const wss = new WebSocketServer({ noServer: true, maxPayload: config.limits.maxMessageBytes });
   health.register('websocket', () => ({ status: 'up', connections: wss.clients.size, rooms: rooms.size, members: rooms.memberCount }));

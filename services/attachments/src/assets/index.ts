@@ -13,7 +13,7 @@ export interface AssetsDeps {
   /** The attachments database; the asset tables are migrated into it. */
   db: Database.Database;
   blobs: BlobStore;
-  authorizer: Pick<Authorizer, 'identify' | 'authorizeGuildAction'>;
+  authorizer: Pick<Authorizer, 'authorizeGuildAction'>;
   log?: Logger;
   /** Largest image body (default 8 MiB). */
   maxBytes?: number;

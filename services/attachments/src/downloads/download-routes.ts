@@ -1,15 +1,15 @@
-import { bearerFromHeader } from '@alloquy/service-kit/http';
-import { Router, type Request, type Response } from 'express';
+import type { Request, Response } from 'express';
 import { pipeline } from 'node:stream/promises';
+import { z } from 'zod';
 import type { Logger } from '@alloquy/service-kit/log';
 import type { Authorizer } from '../authz/authorizer.js';
 import { AttachmentError } from '../errors/attachment-error.js';
 import type { RouteModule } from '../http/app.js';
+import { CONTROL_UNAVAILABLE, rawRoute, UNAUTHORIZED } from '../http/route.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import type { AttachmentRecord, AttachmentStore } from '../store/attachment-store.js';
 import { servingRule } from '../uploads/content-type.js';
 import { contentDisposition } from '../uploads/filename.js';
-import { errorResponses } from '../uploads/openapi.js';
 import { parseRange } from './range.js';
 import { EXPIRES_PARAM, SIGNATURE_PARAM, type UrlSigner } from './url-signer.js';
 
@@ -40,7 +40,6 @@ export function downloadRoutes(deps: DownloadRoutesDeps): RouteModule {
   const now = deps.now ?? Date.now;
   const publicCacheMs = deps.publicCacheMs ?? 5000;
   const publicChannels = new Map<string, { isPublic: boolean; at: number }>();
-  const router = Router();
 
   async function channelIsPublic(channelId: string): Promise<boolean> {
     const cached = publicChannels.get(channelId);
@@ -51,7 +50,7 @@ export function downloadRoutes(deps: DownloadRoutesDeps): RouteModule {
     return isPublic;
   }
 
-  async function authorize(req: Request, attachment: AttachmentRecord): Promise<Grant> {
+  async function authorize(req: Request, token: string | undefined, attachment: AttachmentRecord): Promise<Grant> {
     const nowSeconds = Math.floor(now() / 1000);
     const signature = req.query[SIGNATURE_PARAM];
     const verdict = signature === undefined ? 'none' : signer.verify(attachment.id, req.query[EXPIRES_PARAM], signature, nowSeconds);
@@ -60,57 +59,104 @@ export function downloadRoutes(deps: DownloadRoutesDeps): RouteModule {
       return { cacheControl: `private, max-age=${Math.max(0, Math.min(remaining, 86_400))}` };
     }
     if (await channelIsPublic(attachment.channelId)) return { cacheControl: IMMUTABLE };
-    if (req.headers.authorization) {
-      const token = bearerFromHeader(req.headers.authorization);
-      const principal = token ? await authorizer.identify(token) : undefined;
-      if (principal && (await authorizer.canRead(principal.accountId, { id: attachment.channelId }))) return { cacheControl: 'private, no-cache' };
+    if (token) {
+      const principal = await authorizer.identify(token);
+      if (await authorizer.canRead(principal.accountId, { id: attachment.channelId })) return { cacheControl: 'private, no-cache' };
     }
     if (verdict === 'expired') throw new AttachmentError('forbidden', 'this link has expired: ask for a fresh one (GET /api/v1/attachments/{id})');
     if (verdict === 'invalid') throw new AttachmentError('forbidden', 'this link is not valid');
     throw new AttachmentError('forbidden', 'this file was posted in a private channel: it needs a signed link');
   }
 
-  router.get('/files/:id/thumbnails/:size', async (req, res) => {
-    const attachment = findAttachment(store, req.params.id);
-    const match = /^(\d{1,5})x(\d{1,5})(?:\.[a-z0-9]{1,5})?$/.exec(req.params.size);
-    const thumbnail = match && attachment.thumbnails.find((t) => t.width === Number(match[1]) && t.height === Number(match[2]));
-    if (!thumbnail) throw new AttachmentError('not_found', 'no such thumbnail');
-    const grant = await authorize(req, attachment);
-    const stem = attachment.filename.replace(/\.[^.]*$/, '');
-    const size = thumbnail.size ?? (await blobs.stat(thumbnail.key))?.size;
-    if (size === undefined) throw new AttachmentError('not_found', 'the thumbnail is no longer stored');
-    await sendBlob(req, res, blobs, {
-      sha256: thumbnail.key,
-      size,
-      contentType: thumbnail.contentType,
-      filename: `${stem}-${thumbnail.width}x${thumbnail.height}.${thumbnail.contentType.split('/')[1] ?? 'bin'}`,
-      cacheControl: grant.cacheControl,
-    });
-  });
-
-  router.get('/files/:id/:filename', async (req, res) => {
-    const attachment = findAttachment(store, req.params.id);
-    const grant = await authorize(req, attachment);
-    await sendBlob(req, res, blobs, {
-      sha256: attachment.sha256,
-      size: attachment.size,
-      contentType: attachment.contentType,
-      filename: attachment.filename,
-      cacheControl: grant.cacheControl,
-    });
-  });
-
-  // A dropped download is the client's choice, not a server fault.
-  router.use('/files', (err: unknown, _req: Request, res: Response, next: (err?: unknown) => void) => {
-    if (res.headersSent) {
+  /** Sends the bytes; a download the client drops is its choice, not a server fault (logged quietly). */
+  async function send(req: Request, res: Response, blob: BlobResponse): Promise<void> {
+    try {
+      await sendBlob(req, res, blobs, blob);
+    } catch (err) {
+      if (!res.headersSent) throw err;
       log.debug({ err }, 'download ended early');
       res.destroy();
-      return;
     }
-    next(err);
+  }
+
+  const signedLink = z.object({
+    [EXPIRES_PARAM]: z.string().regex(/^\d+$/).optional().describe('signed links: expiry (Unix seconds)'),
+    [SIGNATURE_PARAM]: z.string().optional().describe('signed links: signature'),
+  });
+  const rangeHeaders = z.object({
+    Range: z.string().optional().describe('one byte range: bytes=a-b, bytes=a-, bytes=-n'),
+    'If-Range': z.string().optional().describe('the ETag the range is for'),
+    'If-None-Match': z.string().optional().describe('ETags the client has'),
+  });
+  const fileResponses = {
+    200: { description: 'The file', headers: { ETag: 'the content address', 'Content-Disposition': 'inline or attachment, with the file name' } },
+    206: { description: 'The requested byte range', headers: { 'Content-Range': 'which bytes of how many' } },
+    304: { description: 'Not modified (If-None-Match)' },
+  };
+  const fileErrors = {
+    401: `${UNAUTHORIZED} (a token is only looked at for a private file without a valid signature)`,
+    403: '`forbidden`: a private file without a valid signature or a token of someone who may read the channel',
+    404: '`not_found`: no such file (or thumbnail)',
+    416: '`range_not_satisfiable`: the range is past the end (Content-Range: bytes */size)',
+    503: CONTROL_UNAVAILABLE,
+  };
+
+  const thumbnail = rawRoute({
+    method: 'get',
+    path: '/files/{id}/thumbnails/{size}',
+    summary: "Download one of an image's thumbnails",
+    tag: 'files',
+    auth: 'optional-token',
+    params: { size: z.string().regex(/^\d+x\d+(\.[a-z0-9]+)?$/).describe('<width>x<height>, e.g. 320x240.webp') },
+    query: signedLink,
+    headers: rangeHeaders,
+    responses: fileResponses,
+    errors: fileErrors,
+    async handler({ req, res, params, token }) {
+      const attachment = findAttachment(store, params.id);
+      const match = /^(\d{1,5})x(\d{1,5})(?:\.[a-z0-9]{1,5})?$/.exec(params.size);
+      const thumbnail = match && attachment.thumbnails.find((t) => t.width === Number(match[1]) && t.height === Number(match[2]));
+      if (!thumbnail) throw new AttachmentError('not_found', 'no such thumbnail');
+      const grant = await authorize(req, token, attachment);
+      const stem = attachment.filename.replace(/\.[^.]*$/, '');
+      const size = thumbnail.size ?? (await blobs.stat(thumbnail.key))?.size;
+      if (size === undefined) throw new AttachmentError('not_found', 'the thumbnail is no longer stored');
+      await send(req, res, {
+        sha256: thumbnail.key,
+        size,
+        contentType: thumbnail.contentType,
+        filename: `${stem}-${thumbnail.width}x${thumbnail.height}.${thumbnail.contentType.split('/')[1] ?? 'bin'}`,
+        cacheControl: grant.cacheControl,
+      });
+    },
   });
 
-  return { name: 'downloads', router, paths: downloadPaths() };
+  const file = rawRoute({
+    method: 'get',
+    path: '/files/{id}/{filename}',
+    summary: 'Download a file',
+    description:
+      'Safe raster images (png, jpeg, gif, webp, avif) are served inline with their type; audio and video with their type as attachments; everything else as application/octet-stream attachments. Public channels: anyone with the URL. Private channels: a signed URL (or a bearer token of a reader).',
+    tag: 'files',
+    auth: 'optional-token',
+    query: signedLink,
+    headers: rangeHeaders,
+    responses: fileResponses,
+    errors: fileErrors,
+    async handler({ req, res, params, token }) {
+      const attachment = findAttachment(store, params.id);
+      const grant = await authorize(req, token, attachment);
+      await send(req, res, {
+        sha256: attachment.sha256,
+        size: attachment.size,
+        contentType: attachment.contentType,
+        filename: attachment.filename,
+        cacheControl: grant.cacheControl,
+      });
+    },
+  });
+
+  return { name: 'downloads', routes: [thumbnail, file] };
 }
 
 function findAttachment(store: AttachmentStore, id: string): AttachmentRecord {
@@ -167,43 +213,4 @@ async function sendBlob(req: Request, res: Response, blobs: BlobStore, blob: Blo
     return;
   }
   await pipeline(body, res);
-}
-
-function downloadPaths(): Record<string, unknown> {
-  const security = [{}, { bearer: [] }];
-  const signed = [
-    { name: EXPIRES_PARAM, in: 'query', required: false, schema: { type: 'integer' }, description: 'Signed links: expiry (Unix seconds)' },
-    { name: SIGNATURE_PARAM, in: 'query', required: false, schema: { type: 'string' }, description: 'Signed links: signature' },
-    { name: 'Range', in: 'header', required: false, schema: { type: 'string' }, description: 'One byte range: bytes=a-b, bytes=a-, bytes=-n' },
-  ];
-  const binary = {
-    200: { description: 'The file' },
-    206: { description: 'The requested byte range' },
-    304: { description: 'Not modified (If-None-Match)' },
-    ...errorResponses(403, 404, 416, 503),
-  };
-  return {
-    '/files/{id}/{filename}': {
-      get: {
-        summary: 'Download a file',
-        description:
-          'Safe raster images (png, jpeg, gif, webp, avif) are served inline with their type; audio and video with their type as attachments; everything else as application/octet-stream attachments. Public channels: anyone with the URL. Private channels: a signed URL (or a bearer token of a reader).',
-        security,
-        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }, { name: 'filename', in: 'path', required: true, schema: { type: 'string' } }, ...signed],
-        responses: binary,
-      },
-    },
-    '/files/{id}/thumbnails/{size}': {
-      get: {
-        summary: "Download one of an image's thumbnails",
-        security,
-        parameters: [
-          { name: 'id', in: 'path', required: true, schema: { type: 'string' } },
-          { name: 'size', in: 'path', required: true, schema: { type: 'string', pattern: '^\\d+x\\d+(\\.[a-z0-9]+)?$' }, description: '<width>x<height>, e.g. 320x240.webp' },
-          ...signed,
-        ],
-        responses: binary,
-      },
-    },
-  };
 }

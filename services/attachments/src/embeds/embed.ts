@@ -1,3 +1,5 @@
+import type { EmbedView } from '@alloquy/protocol/http';
+
 /**
  * A link embed as cached: everything but the absolute URL of the preview image, which depends on
  * where clients reach this service and is added when answering.
@@ -34,14 +36,10 @@ export interface EmbedVideo {
   type: string | null;
 }
 
-/** The API's answer (`GET /api/v1/embeds`). */
-export interface Embed extends Omit<StoredEmbed, 'image'> {
-  image: { url: string; width: number; height: number; source_url: string; placeholder: string } | null;
-}
-
 export const PREVIEW_PATH = '/api/v1/embeds/previews';
 
-export function toApiEmbed(embed: StoredEmbed, baseUrl: string): Embed {
+/** The API's answer (`GET /api/v1/embeds`): the stored embed with its preview's absolute URL. */
+export function toApiEmbed(embed: StoredEmbed, baseUrl: string): EmbedView {
   const { image, ...rest } = embed;
   return {
     ...rest,

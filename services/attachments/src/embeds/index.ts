@@ -1,6 +1,5 @@
 import type Database from 'better-sqlite3';
 import type { Logger } from '@alloquy/service-kit/log';
-import type { Authorizer } from '../authz/authorizer.js';
 import type { AttachmentsConfig } from '../config/config.js';
 import type { RouteModule } from '../http/app.js';
 import type { AttachmentsMetrics } from '../metrics/metrics.js';
@@ -18,7 +17,6 @@ export interface EmbedsDeps {
   /** The attachments database; the embed tables are migrated into it. */
   db: Database.Database;
   blobs: BlobStore;
-  authorizer: Pick<Authorizer, 'identify'>;
   metrics?: AttachmentsMetrics;
   log?: Logger;
   /** Host name resolution (tests inject one); getaddrinfo by default. */
@@ -66,6 +64,6 @@ export function createEmbeds(deps: EmbedsDeps): Embeds {
     ...(deps.log ? { log: deps.log } : {}),
   });
   service.prune();
-  const routes = embedRoutes({ embeds: service, store, blobs: deps.blobs, authorizer: deps.authorizer, publicUrl: config.http.publicUrl });
+  const routes = embedRoutes({ embeds: service, store, blobs: deps.blobs, publicUrl: config.http.publicUrl });
   return { routes, service, fetcher, store };
 }

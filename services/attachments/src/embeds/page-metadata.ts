@@ -232,6 +232,7 @@ export class HeadMetadataParser {
 
 /** Collapses whitespace, strips control characters, caps the length; null when nothing is left. */
 export function cleanText(text: string, max = MAX_TEXT): string | null {
+  // eslint-disable-next-line no-control-regex -- control characters are what this removes
   const cleaned = text.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '').replace(/\s+/g, ' ').trim();
   if (!cleaned) return null;
   return cleaned.length > max ? `${cleaned.slice(0, max - 1)}…` : cleaned;

@@ -1,25 +1,28 @@
 import { requestError } from '@alloquy/service-kit/errors';
 import type { Health } from '@alloquy/service-kit/health';
-import { bearerApiHeaders, bearerFromHeader, createServiceApp } from '@alloquy/service-kit/http';
-import type express from 'express';
-import type { Request, Router } from 'express';
+import { bearerApiHeaders, buildOpenApi, createServiceApp, mountRoutes } from '@alloquy/service-kit/http';
+import express, { type Request, type RequestHandler } from 'express';
 import type { Logger } from '@alloquy/service-kit/log';
+import type { Authorizer } from '../authz/authorizer.js';
 import { AttachmentError } from '../errors/attachment-error.js';
 import type { AttachmentsMetrics } from '../metrics/metrics.js';
+import type { AttachmentsRouteTable } from './route.js';
 
 /**
- * One feature's HTTP surface: its router (mounted at the root; paths are absolute, `/api/v1/...`)
- * and its part of the OpenAPI document.
+ * One feature's HTTP surface: its route table (paths are absolute, `/api/v1/...`), which serves its
+ * requests and writes its part of the OpenAPI document.
  */
 export interface RouteModule {
   name: string;
-  router: Router;
-  /** OpenAPI 3.1 `paths` entries. */
-  paths: Record<string, unknown>;
+  routes: AttachmentsRouteTable;
+  /** Run for every request under `path` before the routes, whichever of them answers (or none). */
+  before?: { path: string; handler: RequestHandler };
 }
 
 export interface AttachmentsAppDeps {
   modules: readonly RouteModule[];
+  /** Authenticates the callers of `auth: 'user'` routes. */
+  authorizer: Pick<Authorizer, 'identify'>;
   health: Health;
   metrics: AttachmentsMetrics;
   log: Logger;
@@ -37,13 +40,6 @@ const CORS_EXPOSED_HEADERS = [
   'Tus-Extension', 'Tus-Max-Size', 'Content-Range', 'Content-Length', 'Content-Disposition', 'Accept-Ranges', 'ETag',
 ].join(', ');
 
-/** The bearer token of a request, or an `unauthorized` error. */
-export function bearerToken(req: Request): string {
-  const token = bearerFromHeader(req.headers.authorization);
-  if (token === undefined) throw new AttachmentError('unauthorized', 'an "Authorization: Bearer <access token>" header is required');
-  return token;
-}
-
 /**
  * Scheme, host and port clients reach this service at, for absolute URLs in answers:
  * `http.publicUrl` when set, else the request's own.
@@ -53,14 +49,19 @@ export function requestOrigin(req: Request, publicUrl: string | undefined): stri
   return `${req.protocol}://${req.get('host') ?? 'localhost'}`;
 }
 
+const attachmentError = (code: ConstructorParameters<typeof AttachmentError>[0], message: string) => new AttachmentError(code, message);
+
+/**
+ * The HTTP API: every feature's route table, each mounted on a router of its own (an OPTIONS
+ * request that no preflight is answers with the methods of its feature's path), and the OpenAPI
+ * document generated from the same tables.
+ */
 export function createAttachmentsApp(deps: AttachmentsAppDeps): express.Express {
-  const { modules } = deps;
-  const openapi = {
-    openapi: '3.1.0',
-    info: { title: 'Alloquy attachments API', version: deps.version },
-    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-    paths: Object.assign({}, ...modules.map((m) => m.paths)) as Record<string, unknown>,
-  };
+  const { modules, authorizer } = deps;
+  const openapi = buildOpenApi(
+    modules.flatMap((m) => m.routes),
+    { title: 'Alloquy attachments API', version: deps.version },
+  );
   return createServiceApp({
     health: deps.health,
     metrics: deps.metrics,
@@ -71,7 +72,16 @@ export function createAttachmentsApp(deps: AttachmentsAppDeps): express.Express 
       app.get('/api/v1/openapi.json', (_req, res) => {
         res.json(openapi);
       });
-      for (const module of modules) app.use(module.router);
+      const options = {
+        authenticate: async (token: string) => ({ principal: await authorizer.identify(token) }),
+        error: attachmentError,
+      };
+      for (const module of modules) {
+        const router = express.Router();
+        if (module.before) router.use(module.before.path, module.before.handler);
+        mountRoutes(router, module.routes, options);
+        app.use(router);
+      }
     },
     toError: toAttachmentError,
     notFound: () => new AttachmentError('not_found', 'no such endpoint'),
@@ -79,5 +89,5 @@ export function createAttachmentsApp(deps: AttachmentsAppDeps): express.Express 
 }
 
 function toAttachmentError(err: unknown): AttachmentError {
-  return err instanceof AttachmentError ? err : requestError(err, (code, message) => new AttachmentError(code, message));
+  return err instanceof AttachmentError ? err : requestError(err, attachmentError);
 }

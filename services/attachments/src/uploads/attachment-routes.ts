@@ -1,16 +1,17 @@
 import busboy from 'busboy';
-import { Router, type Request } from 'express';
+import type { Request } from 'express';
+import { z } from 'zod';
+import { AttachmentView } from '@alloquy/protocol/http';
 import type { Logger } from '@alloquy/service-kit/log';
 import type { Authorizer, Principal, UploadGrant } from '../authz/authorizer.js';
 import type { AttachmentLinks } from '../downloads/links.js';
 import { AttachmentError } from '../errors/attachment-error.js';
-import { bearerToken, type RouteModule } from '../http/app.js';
+import type { RouteModule } from '../http/app.js';
+import { CONTROL_UNAVAILABLE, rawRoute, UNAUTHORIZED } from '../http/route.js';
 import type { AttachmentStore } from '../store/attachment-store.js';
 import { describeAttachment, isPublicChannel } from './answer.js';
 import { normalizeChannel } from './channel.js';
-import { closingOnRefusal } from './early-response.js';
 import type { AttachmentIngest, StoredUpload, UploadTarget } from './ingest.js';
-import { attachmentAnswerSchema, errorResponses } from './openapi.js';
 
 export interface AttachmentRoutesDeps {
   ingest: AttachmentIngest;
@@ -26,6 +27,8 @@ export interface AttachmentRoutesDeps {
   now?: () => number;
 }
 
+const CHANNEL = z.string().describe('text channel name, without #');
+
 /**
  * `POST /api/v1/attachments` (multipart: `file` and `channel`) and `GET /api/v1/attachments/{id}`.
  * The token is checked before the body is read; the bytes stream into the BlobStore as they
@@ -34,12 +37,36 @@ export interface AttachmentRoutesDeps {
 export function attachmentRoutes(deps: AttachmentRoutesDeps): RouteModule {
   const { ingest, store, authorizer, links, log } = deps;
   const now = deps.now ?? Date.now;
-  const router = Router();
 
-  router.post(
-    '/api/v1/attachments',
-    closingOnRefusal(async (req, res) => {
-      const token = bearerToken(req);
+  const upload = rawRoute({
+    method: 'post',
+    path: '/api/v1/attachments',
+    summary: 'Upload a file into a channel (multipart)',
+    description:
+      'Streams the file into storage; the type is sniffed from the bytes. Send `channel` before `file` (or as `?channel=`) so the size limit is enforced while the bytes arrive. For large files use the resumable protocol at /api/v1/uploads.',
+    tag: 'attachments',
+    // The upload permission question checks the token too: one call to the control server.
+    auth: 'token',
+    query: z.object({ channel: CHANNEL.optional().describe('text channel name without #; alternative to the form field') }),
+    body: {
+      content: {
+        'multipart/form-data': z.object({ channel: CHANNEL.optional(), file: z.string().meta({ format: 'binary' }) }),
+      },
+    },
+    responses: { 201: { description: 'Stored', content: { 'application/json': AttachmentView } } },
+    errors: {
+      400: '`invalid_request`: no file, no channel, more than one file, a malformed form or channel name',
+      401: UNAUTHORIZED,
+      403: '`forbidden`: not a member, or no ATTACH_FILES in the channel',
+      404: '`not_found`: no such text channel',
+      409: '`conflict`: an identical file was withdrawn at the same moment (upload again)',
+      413: '`payload_too_large`: larger than your limit in this channel',
+      415: '`unsupported_media_type`: not multipart/form-data',
+      422: '`unprocessable_image`: an image that cannot be decoded, or over the pixel limit',
+      429: '`too_many_requests`: too many images being processed',
+      503: CONTROL_UNAVAILABLE,
+    },
+    async handler({ req, res, token }) {
       const queryChannel = req.query.channel === undefined ? undefined : normalizeChannel(req.query.channel);
       // Refuse a bad token or a forbidden channel before reading a byte of the body.
       const early = queryChannel !== undefined ? await authorizer.authorizeUpload(token, queryChannel) : await authorizer.identify(token);
@@ -58,21 +85,29 @@ export function attachmentRoutes(deps: AttachmentRoutesDeps): RouteModule {
       res.status(201).json(
         describeAttachment(attachment, { links, origin: links.origin(req), isPublic: received.isPublic, nowSeconds: Math.floor(now() / 1000) }),
       );
-    }),
-  );
-
-  router.get('/api/v1/attachments/:id', async (req, res) => {
-    const principal = await authorizer.identify(bearerToken(req));
-    const attachment = store.get(req.params.id);
-    if (!attachment || !(await authorizer.canRead(principal.accountId, { id: attachment.channelId }))) {
-      throw new AttachmentError('not_found', 'no such attachment');
-    }
-    const isPublic = await isPublicChannel(authorizer, { id: attachment.channelId }, log);
-    res.setHeader('Cache-Control', 'no-store');
-    res.json(describeAttachment(attachment, { links, origin: links.origin(req), isPublic, nowSeconds: Math.floor(now() / 1000) }));
+    },
   });
 
-  return { name: 'attachments', router, paths: attachmentPaths() };
+  const metadata = rawRoute({
+    method: 'get',
+    path: '/api/v1/attachments/{id}',
+    summary: 'An attachment, with fresh (signed) URLs',
+    tag: 'attachments',
+    auth: 'user',
+    responses: { 200: { description: 'The attachment', content: { 'application/json': AttachmentView } } },
+    errors: { 401: UNAUTHORIZED, 404: "`not_found`: no such attachment, or in a channel you cannot read", 503: CONTROL_UNAVAILABLE },
+    async handler({ req, res, params, principal }) {
+      const attachment = store.get(params.id);
+      if (!attachment || !(await authorizer.canRead(principal.accountId, { id: attachment.channelId }))) {
+        throw new AttachmentError('not_found', 'no such attachment');
+      }
+      const isPublic = await isPublicChannel(authorizer, { id: attachment.channelId }, log);
+      res.setHeader('Cache-Control', 'no-store');
+      res.json(describeAttachment(attachment, { links, origin: links.origin(req), isPublic, nowSeconds: Math.floor(now() / 1000) }));
+    },
+  });
+
+  return { name: 'attachments', routes: [upload, metadata] };
 }
 
 interface MultipartOptions {
@@ -174,46 +209,4 @@ async function receiveMultipart(
   } finally {
     req.off('close', onClose);
   }
-}
-
-function attachmentPaths(): Record<string, unknown> {
-  return {
-    '/api/v1/attachments': {
-      post: {
-        summary: 'Upload a file into a channel (multipart)',
-        description:
-          'Streams the file into storage; the type is sniffed from the bytes. Send `channel` before `file` (or as `?channel=`) so the size limit is enforced while the bytes arrive. For large files use the resumable protocol at /api/v1/uploads.',
-        security: [{ bearer: [] }],
-        parameters: [{ name: 'channel', in: 'query', required: false, schema: { type: 'string' }, description: 'Text channel name without #; alternative to the form field' }],
-        requestBody: {
-          required: true,
-          content: {
-            'multipart/form-data': {
-              schema: {
-                type: 'object',
-                required: ['file'],
-                properties: { channel: { type: 'string', description: 'Text channel name without #' }, file: { type: 'string', format: 'binary' } },
-              },
-              encoding: { file: { contentType: '*/*' } },
-            },
-          },
-        },
-        responses: {
-          201: { description: 'Stored', content: { 'application/json': { schema: attachmentAnswerSchema } } },
-          ...errorResponses(400, 401, 403, 404, 409, 413, 415, 422, 503),
-        },
-      },
-    },
-    '/api/v1/attachments/{id}': {
-      get: {
-        summary: 'An attachment, with fresh (signed) URLs',
-        security: [{ bearer: [] }],
-        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
-        responses: {
-          200: { description: 'The attachment', content: { 'application/json': { schema: attachmentAnswerSchema } } },
-          ...errorResponses(401, 404, 503),
-        },
-      },
-    },
-  };
 }

@@ -3,18 +3,20 @@ import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { FileStore } from '@tus/file-store';
 import { Metadata, Server as TusServer } from '@tus/server';
-import { Router, type Request } from 'express';
+import type { Request, Response } from 'express';
+import { z } from 'zod';
+import { AttachmentView, UploadStatusView } from '@alloquy/protocol/http';
+import { closeAfterResponse } from '@alloquy/service-kit/http';
 import type { Logger } from '@alloquy/service-kit/log';
 import type { Authorizer, ChannelSummary, Principal } from '../authz/authorizer.js';
 import type { AttachmentLinks } from '../downloads/links.js';
 import { AttachmentError } from '../errors/attachment-error.js';
-import { bearerToken, type RouteModule } from '../http/app.js';
+import type { RouteModule } from '../http/app.js';
+import { CONTROL_UNAVAILABLE, rawRoute, UNAUTHORIZED, type AttachmentsRouteTable } from '../http/route.js';
 import type { AttachmentRecord, AttachmentStore, ResumableUpload } from '../store/attachment-store.js';
-import { describeAttachment, isPublicChannel, type AttachmentAnswer } from './answer.js';
+import { describeAttachment, isPublicChannel } from './answer.js';
 import { normalizeChannel } from './channel.js';
-import { closeAfterResponse, closingOnRefusal } from './early-response.js';
 import type { AttachmentIngest } from './ingest.js';
-import { attachmentAnswerSchema, errorResponses } from './openapi.js';
 
 export const UPLOADS_PATH = '/api/v1/uploads';
 const TUS_VERSION = '1.0.0';
@@ -106,7 +108,7 @@ export function resumableRoutes(deps: ResumableRoutesDeps): ResumableRoutes {
     return req ? links.origin(req as Request) : '';
   }
 
-  async function answerFor(attachment: AttachmentRecord, origin: string): Promise<AttachmentAnswer> {
+  async function answerFor(attachment: AttachmentRecord, origin: string): Promise<AttachmentView> {
     const isPublic = await isPublicChannel(authorizer, { id: attachment.channelId }, log);
     return describeAttachment(attachment, { links, origin, isPublic, nowSeconds: Math.floor(now() / 1000) });
   }
@@ -146,17 +148,19 @@ export function resumableRoutes(deps: ResumableRoutesDeps): ResumableRoutes {
     }
   }
 
-  /** The caller's upload, or `not_found` (also for someone else's: ids are not to be probed). */
-  async function ownUpload(req: Request, checkPermission: boolean): Promise<ResumableUpload> {
-    const token = bearerToken(req);
-    const upload = store.getUpload(String(req.params.id));
-    // Sending bytes needs upload permission still (a kick or a role change stops an upload).
-    const principal = upload && checkPermission ? await authorizer.authorizeUpload(token, upload.channel) : await authorizer.identify(token);
+  /**
+   * The caller's upload, or `not_found` (also for someone else's: ids are not to be probed). The
+   * caller is `principalFor(upload)`: sending bytes asks for upload permission still (a kick or a
+   * role change stops an upload), the other requests only who the caller is.
+   */
+  async function ownUpload(res: Response, id: string, principalFor: (upload: ResumableUpload | undefined) => Promise<Principal>): Promise<ResumableUpload> {
+    const upload = store.getUpload(id);
+    const principal = await principalFor(upload);
     if (!upload || upload.accountId !== principal.accountId) throw new AttachmentError('not_found', 'no such upload');
     const expiresAt = upload.createdAt + deps.expiryMs;
     if (!upload.completedAt && !finishing.has(upload.id)) {
       if (now() >= expiresAt) throw new AttachmentError('gone', 'this upload has expired; start a new one');
-      req.res?.setHeader('Upload-Expires', new Date(expiresAt).toUTCString());
+      res.setHeader('Upload-Expires', new Date(expiresAt).toUTCString());
     }
     return upload;
   }
@@ -171,94 +175,172 @@ export function resumableRoutes(deps: ResumableRoutesDeps): ResumableRoutes {
     return attachment;
   }
 
-  const router = Router();
-  router.use(UPLOADS_PATH, (_req, res, next) => {
-    res.setHeader('Tus-Resumable', TUS_VERSION);
-    next();
-  });
+  const tusResumable = z.object({ 'Tus-Resumable': z.literal(TUS_VERSION) });
+  const uploadPath = `${UPLOADS_PATH}/{id}` as const;
 
-  // tus discovery (versions, extensions); CORS preflights are answered by the app before this.
-  router.options(UPLOADS_PATH, async (req, res) => {
-    await tus.handle(req, res);
-  });
-
-  router.post(
-    UPLOADS_PATH,
-    closingOnRefusal(async (req, res) => {
-      const token = bearerToken(req);
-      if (req.headers['upload-defer-length'] !== undefined || req.headers['upload-concat'] !== undefined) {
-        throw new AttachmentError('invalid_request', 'give the size in Upload-Length (deferred lengths and concatenation are not offered)');
-      }
-      const lengthHeader = req.headers['upload-length'];
-      if (typeof lengthHeader !== 'string' || !/^\d{1,15}$/.test(lengthHeader)) {
-        throw new AttachmentError('invalid_request', 'Upload-Length (the file size in bytes) is required');
-      }
-      const length = Number(lengthHeader);
-      const metadata = parseMetadata(req.headers['upload-metadata']);
-      const channel = normalizeChannel(metadata.channel);
-      const grant = await authorizer.authorizeUpload(token, channel);
-      if (length > grant.maxBytes) throw new AttachmentError('payload_too_large', `the file is larger than the ${grant.maxBytes} bytes you may upload here`);
-      creations.set(req, { principal: { account: grant.account, accountId: grant.accountId }, channel: grant.channel, filename: metadata.filename ?? undefined, length });
-      res.setHeader('Upload-Expires', new Date(now() + deps.expiryMs).toUTCString());
-      await tus.handle(req, res);
+  const routes: AttachmentsRouteTable = [
+    // tus discovery (versions, extensions); CORS preflights are answered by the app before this.
+    rawRoute({
+      method: 'options',
+      path: UPLOADS_PATH,
+      summary: 'tus discovery: versions, extensions, the largest size',
+      tag: 'uploads',
+      auth: 'none',
+      responses: { 204: { description: 'What this server offers', headers: { 'Tus-Version': 'protocol versions', 'Tus-Extension': 'creation, creation-with-upload, termination, expiration', 'Tus-Max-Size': 'largest upload in bytes, when limited' } } },
+      async handler({ req, res }) {
+        await tus.handle(req, res);
+      },
     }),
-  );
-
-  router.head(`${UPLOADS_PATH}/:id`, async (req, res) => {
-    const upload = await ownUpload(req, false);
-    const done = await settled(upload);
-    if (done) {
-      res.setHeader('Cache-Control', 'no-store');
-      res.setHeader('Upload-Offset', String(upload.length));
-      res.setHeader('Upload-Length', String(upload.length));
-      res.status(200).end();
-      return;
-    }
-    await tus.handle(req, res);
-  });
-
-  router.patch(
-    `${UPLOADS_PATH}/:id`,
-    closingOnRefusal(async (req, res) => {
-      const upload = await ownUpload(req, true);
-      const done = await settled(upload);
-      if (done) {
-        // The last PATCH's answer was lost: repeat it.
-        const answer = await answerFor(done, links.origin(req));
-        res.setHeader('Upload-Offset', String(upload.length));
-        closeAfterResponse(req, res);
-        res.status(200).json(answer);
-        return;
-      }
-      await tus.handle(req, res);
+    rawRoute({
+      method: 'post',
+      path: UPLOADS_PATH,
+      summary: 'Create a resumable upload (tus 1.0 creation)',
+      description:
+        'Upload-Length: the size in bytes (checked against your limit); Upload-Metadata: `channel` (required), `filename` (optional), base64 values. Answers 201 with Location. The body may carry the first bytes (creation-with-upload, Content-Type: application/offset+octet-stream).',
+      tag: 'uploads',
+      // The upload permission question checks the token too: one call to the control server.
+      auth: 'token',
+      headers: tusResumable.extend({
+        'Upload-Length': z.string().regex(/^\d{1,15}$/).describe('the file size in bytes'),
+        'Upload-Metadata': z.string().describe('`channel <base64>` (required), `filename <base64>` (optional), comma-separated'),
+      }),
+      body: { required: false, description: 'creation-with-upload: the first bytes', content: { 'application/offset+octet-stream': null } },
+      responses: {
+        201: { description: 'Created; Location names the upload', headers: { Location: 'the upload URL', 'Upload-Expires': 'when an unfinished upload is deleted' } },
+        200: { description: 'Created and complete in one request', content: { 'application/json': AttachmentView } },
+      },
+      errors: {
+        400: '`invalid_request`: no or malformed Upload-Length or Upload-Metadata, a deferred length or concatenation',
+        401: UNAUTHORIZED,
+        403: '`forbidden`: not a member, or no ATTACH_FILES in the channel',
+        404: '`not_found`: no such text channel',
+        413: '`payload_too_large`: Upload-Length is over your limit in this channel',
+        422: '`unprocessable_image`: an image that cannot be decoded, or over the pixel limit',
+        503: CONTROL_UNAVAILABLE,
+      },
+      async handler({ req, res, token }) {
+        if (req.headers['upload-defer-length'] !== undefined || req.headers['upload-concat'] !== undefined) {
+          throw new AttachmentError('invalid_request', 'give the size in Upload-Length (deferred lengths and concatenation are not offered)');
+        }
+        const lengthHeader = req.headers['upload-length'];
+        if (typeof lengthHeader !== 'string' || !/^\d{1,15}$/.test(lengthHeader)) {
+          throw new AttachmentError('invalid_request', 'Upload-Length (the file size in bytes) is required');
+        }
+        const length = Number(lengthHeader);
+        const metadata = parseMetadata(req.headers['upload-metadata']);
+        const channel = normalizeChannel(metadata.channel);
+        const grant = await authorizer.authorizeUpload(token, channel);
+        if (length > grant.maxBytes) throw new AttachmentError('payload_too_large', `the file is larger than the ${grant.maxBytes} bytes you may upload here`);
+        creations.set(req, { principal: { account: grant.account, accountId: grant.accountId }, channel: grant.channel, filename: metadata.filename ?? undefined, length });
+        res.setHeader('Upload-Expires', new Date(now() + deps.expiryMs).toUTCString());
+        await tus.handle(req, res);
+      },
     }),
-  );
-
-  router.delete(`${UPLOADS_PATH}/:id`, async (req, res) => {
-    const upload = await ownUpload(req, false);
-    const done = await settled(upload);
-    if (done) {
-      // The attachment stays; only the upload is forgotten.
-      store.deleteUpload(upload.id);
-      res.status(204).end();
-      return;
-    }
-    await tus.handle(req, res);
-    if (res.statusCode === 204) store.deleteUpload(upload.id);
-  });
-
-  router.get(`${UPLOADS_PATH}/:id`, async (req, res) => {
-    const upload = await ownUpload(req, false);
-    const done = await settled(upload);
-    res.setHeader('Cache-Control', 'no-store');
-    if (done) {
-      res.json({ id: upload.id, offset: upload.length, length: upload.length, complete: true, attachment: await answerFor(done, links.origin(req)) });
-      return;
-    }
-    const partial = await datastore.getUpload(upload.id).catch(() => undefined);
-    if (!partial) throw new AttachmentError('gone', 'this upload has expired');
-    res.json({ id: upload.id, offset: partial.offset, length: upload.length, complete: false, attachment: null });
-  });
+    rawRoute({
+      method: 'head',
+      path: uploadPath,
+      summary: 'How many bytes the server has (Upload-Offset)',
+      tag: 'uploads',
+      auth: 'user',
+      headers: tusResumable,
+      responses: { 200: { description: 'The upload\'s state', headers: { 'Upload-Offset': 'bytes received', 'Upload-Length': 'bytes announced', 'Upload-Expires': 'when it is deleted unless finished' } } },
+      errors: { 401: UNAUTHORIZED, 404: '`not_found`: no such upload of yours', 410: '`gone`: expired, or its file has been deleted' },
+      async handler({ req, res, params, principal }) {
+        const upload = await ownUpload(res, params.id, async () => principal);
+        const done = await settled(upload);
+        if (done) {
+          res.setHeader('Cache-Control', 'no-store');
+          res.setHeader('Upload-Offset', String(upload.length));
+          res.setHeader('Upload-Length', String(upload.length));
+          res.status(200).end();
+          return;
+        }
+        await tus.handle(req, res);
+      },
+    }),
+    rawRoute({
+      method: 'patch',
+      path: uploadPath,
+      summary: 'Send bytes from Upload-Offset (Content-Type: application/offset+octet-stream)',
+      description: 'Answers 204 with the new Upload-Offset, or, for the last bytes, 200 with the attachment JSON (repeated if asked again).',
+      tag: 'uploads',
+      // Sending bytes asks for upload permission in the upload's channel, which checks the token too.
+      auth: 'token',
+      headers: tusResumable.extend({ 'Upload-Offset': z.string().regex(/^\d+$/).describe('where these bytes start') }),
+      body: { content: { 'application/offset+octet-stream': null } },
+      responses: {
+        204: { description: 'Bytes stored', headers: { 'Upload-Offset': 'the new offset' } },
+        200: { description: 'Upload complete', content: { 'application/json': AttachmentView } },
+      },
+      errors: {
+        400: '`invalid_request`: a malformed Upload-Offset or Content-Type',
+        401: UNAUTHORIZED,
+        403: '`forbidden`: no ATTACH_FILES in the channel any more',
+        404: '`not_found`: no such upload of yours',
+        409: 'Upload-Offset is not where the upload stands',
+        410: '`gone`: expired, or its file has been deleted',
+        413: '`payload_too_large`: more bytes than announced',
+        422: '`unprocessable_image`: an image that cannot be decoded, or over the pixel limit',
+        503: CONTROL_UNAVAILABLE,
+      },
+      async handler({ req, res, params, token }) {
+        const upload = await ownUpload(res, params.id, (found) => (found ? authorizer.authorizeUpload(token, found.channel) : authorizer.identify(token)));
+        const done = await settled(upload);
+        if (done) {
+          // The last PATCH's answer was lost: repeat it.
+          const answer = await answerFor(done, links.origin(req));
+          res.setHeader('Upload-Offset', String(upload.length));
+          closeAfterResponse(req, res);
+          res.status(200).json(answer);
+          return;
+        }
+        await tus.handle(req, res);
+      },
+    }),
+    rawRoute({
+      method: 'delete',
+      path: uploadPath,
+      summary: 'Abandon an upload (tus termination)',
+      tag: 'uploads',
+      auth: 'user',
+      headers: tusResumable,
+      responses: { 204: { description: 'Deleted (a finished upload\'s attachment stays)' } },
+      errors: { 401: UNAUTHORIZED, 404: '`not_found`: no such upload of yours' },
+      async handler({ req, res, params, principal }) {
+        const upload = await ownUpload(res, params.id, async () => principal);
+        const done = await settled(upload);
+        if (done) {
+          // The attachment stays; only the upload is forgotten.
+          store.deleteUpload(upload.id);
+          res.status(204).end();
+          return;
+        }
+        await tus.handle(req, res);
+        if (res.statusCode === 204) store.deleteUpload(upload.id);
+      },
+    }),
+    rawRoute({
+      method: 'get',
+      path: uploadPath,
+      summary: "An upload's progress, and its attachment once complete",
+      tag: 'uploads',
+      auth: 'user',
+      responses: { 200: { description: 'Progress', content: { 'application/json': UploadStatusView } } },
+      errors: { 401: UNAUTHORIZED, 404: '`not_found`: no such upload of yours', 410: '`gone`: expired, or its file has been deleted' },
+      async handler({ req, res, params, principal }) {
+        const upload = await ownUpload(res, params.id, async () => principal);
+        const done = await settled(upload);
+        res.setHeader('Cache-Control', 'no-store');
+        if (done) {
+          res.json({ id: upload.id, offset: upload.length, length: upload.length, complete: true, attachment: await answerFor(done, links.origin(req)) } satisfies UploadStatusView);
+          return;
+        }
+        const partial = await datastore.getUpload(upload.id).catch(() => undefined);
+        if (!partial) throw new AttachmentError('gone', 'this upload has expired');
+        res.json({ id: upload.id, offset: partial.offset, length: upload.length, complete: false, attachment: null } satisfies UploadStatusView);
+      },
+    }),
+  ];
 
   async function sweep(): Promise<void> {
     const cutoff = now() - deps.expiryMs;
@@ -286,7 +368,19 @@ export function resumableRoutes(deps: ResumableRoutesDeps): ResumableRoutes {
     if (deleted > 0) log.info({ deleted }, 'deleted expired partial uploads');
   }
 
-  return { name: 'uploads', router, paths: uploadPaths(), sweep };
+  return {
+    name: 'uploads',
+    routes,
+    // Every answer under the uploads path says which tus version it speaks, refusals and unknown paths too.
+    before: {
+      path: UPLOADS_PATH,
+      handler: (_req, res, next) => {
+        res.setHeader('Tus-Resumable', TUS_VERSION);
+        next();
+      },
+    },
+    sweep,
+  };
 }
 
 function parseMetadata(header: string | string[] | undefined): Record<string, string | null> {
@@ -298,52 +392,4 @@ function parseMetadata(header: string | string[] | undefined): Record<string, st
   } catch {
     throw new AttachmentError('invalid_request', 'Upload-Metadata is not valid tus metadata (comma-separated "key base64value" pairs)');
   }
-}
-
-function uploadPaths(): Record<string, unknown> {
-  const tusHeaders = [{ name: 'Tus-Resumable', in: 'header', required: true, schema: { type: 'string', const: TUS_VERSION } }];
-  const id = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
-  return {
-    [UPLOADS_PATH]: {
-      post: {
-        summary: 'Create a resumable upload (tus 1.0 creation)',
-        description:
-          'Upload-Length: the size in bytes (checked against your limit); Upload-Metadata: `channel` (required), `filename` (optional), base64 values. Answers 201 with Location. The body may carry the first bytes (creation-with-upload, Content-Type: application/offset+octet-stream).',
-        security: [{ bearer: [] }],
-        parameters: [
-          ...tusHeaders,
-          { name: 'Upload-Length', in: 'header', required: true, schema: { type: 'integer' } },
-          { name: 'Upload-Metadata', in: 'header', required: true, schema: { type: 'string' } },
-        ],
-        responses: { 201: { description: 'Created; Location names the upload' }, 200: { description: 'Created and complete in one request', content: { 'application/json': { schema: attachmentAnswerSchema } } }, ...errorResponses(400, 401, 403, 404, 413, 422, 503) },
-      },
-    },
-    [`${UPLOADS_PATH}/{id}`]: {
-      head: {
-        summary: 'How many bytes the server has (Upload-Offset)',
-        security: [{ bearer: [] }],
-        parameters: [id, ...tusHeaders],
-        responses: { 200: { description: 'Upload-Offset and Upload-Length headers' }, ...errorResponses(401, 404, 410) },
-      },
-      patch: {
-        summary: 'Send bytes from Upload-Offset (Content-Type: application/offset+octet-stream)',
-        description: 'Answers 204 with the new Upload-Offset, or, for the last bytes, 200 with the attachment JSON.',
-        security: [{ bearer: [] }],
-        parameters: [id, ...tusHeaders, { name: 'Upload-Offset', in: 'header', required: true, schema: { type: 'integer' } }],
-        responses: { 204: { description: 'Bytes stored; Upload-Offset is the new offset' }, 200: { description: 'Upload complete', content: { 'application/json': { schema: attachmentAnswerSchema } } }, ...errorResponses(400, 401, 403, 404, 409, 410, 413, 422, 503) },
-      },
-      delete: {
-        summary: 'Abandon an upload (tus termination)',
-        security: [{ bearer: [] }],
-        parameters: [id, ...tusHeaders],
-        responses: { 204: { description: 'Deleted' }, ...errorResponses(401, 404) },
-      },
-      get: {
-        summary: "An upload's progress, and its attachment once complete",
-        security: [{ bearer: [] }],
-        parameters: [id],
-        responses: { 200: { description: '{id, offset, length, complete, attachment}' }, ...errorResponses(401, 404, 410) },
-      },
-    },
-  };
 }

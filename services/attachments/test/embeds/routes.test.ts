@@ -18,7 +18,7 @@ import { makePng, ogPage, sendHtml, startServer, streamBytes, type TestServer } 
 import { forgedTokens } from '@alloquy/stack';
 
 const embedModules = (core: AttachmentsCore) => [
-  createEmbeds({ config: core.config, db: core.store.db, blobs: core.blobs, authorizer: core.authorizer, metrics: core.metrics, log: core.log.child({ component: 'embeds' }) }).routes,
+  createEmbeds({ config: core.config, db: core.store.db, blobs: core.blobs, metrics: core.metrics, log: core.log.child({ component: 'embeds' }) }).routes,
 ];
 
 let site: TestServer;

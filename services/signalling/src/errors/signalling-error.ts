@@ -17,6 +17,8 @@ export type SignallingErrorCode =
   | 'rate_limited'
   | 'control_unavailable'
   | 'bad_gateway'
+  | 'payload_too_large'
+  | 'unsupported_media_type'
   | 'internal';
 
 const STATUS: Readonly<Record<SignallingErrorCode, number>> = {
@@ -31,6 +33,9 @@ const STATUS: Readonly<Record<SignallingErrorCode, number>> = {
   rate_limited: 429,
   control_unavailable: 503,
   bad_gateway: 502,
+  // HTTP only: the common codes the shared route table may answer (no signalling route takes a body today).
+  payload_too_large: 413,
+  unsupported_media_type: 415,
   internal: 500,
 };
 

@@ -1,27 +1,30 @@
 import type { Health } from '@alloquy/service-kit/health';
-import { bearerApiHeaders, bearerFromHeader, createServiceApp } from '@alloquy/service-kit/http';
-import type express from 'express';
-import type { Request, Router } from 'express';
+import { bearerApiHeaders, buildOpenApi, createServiceApp, mountRoutes } from '@alloquy/service-kit/http';
+import express from 'express';
 import type { Logger } from '@alloquy/service-kit/log';
+import type { VoiceAccess } from '../authz/voice-access.js';
 import { SignallingError } from '../errors/signalling-error.js';
 import type { SignallingMetrics } from '../metrics/metrics.js';
+import type { SignallingRouteTable } from './route.js';
 
 export interface SignallingAppDeps {
-  routes: readonly Router[];
+  routes: SignallingRouteTable;
+  /** Authenticates the callers of `auth: 'user'` routes. */
+  access: Pick<VoiceAccess, 'identify'>;
   health: Health;
   metrics: SignallingMetrics;
   log: Logger;
+  version: string;
 }
 
-/** The bearer token of a request, or an `unauthorized` error. */
-export function bearerToken(req: Request): string {
-  const token = bearerFromHeader(req.headers.authorization);
-  if (token === undefined) throw new SignallingError('unauthorized', 'an "Authorization: Bearer <access token>" header is required');
-  return token;
-}
+const signallingError = (code: ConstructorParameters<typeof SignallingError>[0], message: string) => new SignallingError(code, message);
 
-/** HTTP side of the service: TURN credentials, health, metrics. The WebSocket is attached in server.ts. */
+/**
+ * HTTP side of the service: TURN credentials from the route table, its OpenAPI document, health,
+ * metrics. The WebSocket is attached in server.ts and documented in PROTOCOL.md.
+ */
 export function createSignallingApp(deps: SignallingAppDeps): express.Express {
+  const openapi = buildOpenApi(deps.routes, { title: 'Alloquy signalling API', version: deps.version });
   return createServiceApp({
     health: deps.health,
     metrics: deps.metrics,
@@ -29,7 +32,16 @@ export function createSignallingApp(deps: SignallingAppDeps): express.Express {
     // Answers carry credentials: never to be cached.
     before: [bearerApiHeaders({ methods: 'GET, OPTIONS', allowHeaders: 'Authorization', noStore: true })],
     mount(app) {
-      for (const router of deps.routes) app.use(router);
+      app.get('/api/v1/openapi.json', (_req, res) => {
+        res.json(openapi);
+      });
+      // A router of its own: an OPTIONS request that is no preflight answers with the path's methods.
+      const router = express.Router();
+      mountRoutes(router, deps.routes, {
+        authenticate: async (token) => ({ identity: await deps.access.identify(token) }),
+        error: signallingError,
+      });
+      app.use(router);
     },
     toError: (err) => (err instanceof SignallingError ? err : new SignallingError('internal', 'internal error')),
     notFound: () => new SignallingError('not_found', 'no such endpoint'),

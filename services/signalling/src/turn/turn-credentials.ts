@@ -1,15 +1,8 @@
 import { createHmac } from 'node:crypto';
+import type { TurnCredentialsView } from '@alloquy/protocol/http';
 
-/** What a WebRTC client needs for `RTCConfiguration.iceServers`. */
-export interface TurnCredentials {
-  urls: string[];
-  /** `<expiry, Unix seconds>:<account>`: coturn refuses it after the expiry. */
-  username: string;
-  /** base64(HMAC-SHA1(secret, username)). */
-  credential: string;
-  /** Seconds from now until the credential expires. */
-  ttl: number;
-}
+/** What a WebRTC client needs for `RTCConfiguration.iceServers`: the wire shape, over HTTP and the WebSocket alike. */
+export type TurnCredentials = TurnCredentialsView;
 
 /**
  * TURN REST API credentials (draft-uberti-behave-turn-rest, coturn's `use-auth-secret`): coturn

@@ -1,14 +1,18 @@
-import { Router } from 'express';
-import type { VoiceAccess } from '../authz/voice-access.js';
-import { bearerToken } from '../http/app.js';
-import type { TurnCredentials } from './turn-credentials.js';
+import { TurnCredentialsView } from '@alloquy/protocol/http';
+import { route, type SignallingRouteTable } from '../http/route.js';
 
 /** `GET /api/v1/turn-credentials` (bearer): TURN credentials for the caller's account. */
-export function turnRoutes(deps: { access: VoiceAccess; mintTurn(account: string, via: 'http'): TurnCredentials }): Router {
-  const router = Router();
-  router.get('/api/v1/turn-credentials', async (req, res) => {
-    const identity = await deps.access.identify(bearerToken(req));
-    res.json(deps.mintTurn(identity.account, 'http'));
-  });
-  return router;
+export function turnRoutes(deps: { mintTurn(account: string, via: 'http'): TurnCredentialsView }): SignallingRouteTable {
+  return [
+    route({
+      method: 'get',
+      path: '/api/v1/turn-credentials',
+      summary: "TURN credentials for the caller's account (the same the WebSocket's `welcome` and `turn` carry)",
+      tag: 'turn',
+      auth: 'user',
+      responses: { 200: TurnCredentialsView },
+      errors: [503],
+      handler: ({ identity }) => ({ status: 200, body: deps.mintTurn(identity.account, 'http') }),
+    }),
+  ];
 }
