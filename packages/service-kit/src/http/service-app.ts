@@ -1,7 +1,8 @@
 /**
  * The HTTP shell shared by the control server and the services beside it (attachments,
  * signalling): route-labelled request timing, `/healthz`, `/metrics`, and the closing not-found and error
- * handlers that send every failure as the service's own error type.
+ * handlers that send every failure as the service's own error type. Requests for the JSON routes
+ * of the route table take a direct path around express when they can (see route-dispatch.ts).
  */
 import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,6 +10,9 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import type { Histogram, Registry } from 'prom-client';
 import type { Health } from '../health/health.js';
 import type { Logger } from '../log/logger.js';
+import { nodeMiddleware, RouteDispatcher, type TimeRequest } from './route-dispatch.js';
+
+export { nodeMiddleware };
 
 /** What the shell needs of a service's error type. */
 export interface ServiceHttpError {
@@ -23,9 +27,16 @@ export interface ServiceAppOptions {
   health: Health;
   metrics: { httpDuration: Histogram<'method' | 'route' | 'status'>; registry: Registry };
   log: Logger;
-  /** Run on every request before any route: response headers, CORS. */
+  /**
+   * Run on every request before any route: response headers, CORS, body parsing. Mark each with
+   * `nodeMiddleware` when it uses only node's request and response API: unmarked ones turn the
+   * route table's direct path off.
+   */
   before: readonly RequestHandler[];
-  /** The service's own endpoints, mounted after `/healthz` and `/metrics`. */
+  /**
+   * The service's own endpoints, mounted after `/healthz` and `/metrics`. Mount the route table
+   * (`mountRoutes`) first: only a table mounted before anything else takes the direct path.
+   */
   mount(app: express.Express): void;
   /** Any thrown error as the service's error; code `internal` is logged. */
   toError(err: unknown): ServiceHttpError;
@@ -60,7 +71,7 @@ export interface BearerApiHeaderOptions {
  * nothing with it), so CORS is open and preflights are answered here.
  */
 export function bearerApiHeaders(options: BearerApiHeaderOptions): RequestHandler {
-  return (req, res, next) => {
+  return nodeMiddleware((req, res, next) => {
     res.setHeader('X-Content-Type-Options', 'nosniff');
     if (options.noStore) res.setHeader('Cache-Control', 'no-store');
     res.setHeader('Access-Control-Allow-Origin', '*');
@@ -69,11 +80,12 @@ export function bearerApiHeaders(options: BearerApiHeaderOptions): RequestHandle
       res.setHeader('Access-Control-Allow-Methods', options.methods);
       res.setHeader('Access-Control-Allow-Headers', options.allowHeaders);
       res.setHeader('Access-Control-Max-Age', '86400');
-      res.status(204).end();
+      res.statusCode = 204;
+      res.end();
       return;
     }
     next();
-  };
+  });
 }
 
 /** Starts `server` listening; resolves with the port bound (port 0 asks for a free one). */
@@ -99,13 +111,15 @@ export function createServiceApp(options: ServiceAppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.use((req, res, next) => {
+  const timeRequest: TimeRequest = (req, res, route) => {
     const end = metrics.httpDuration.startTimer();
     res.on('finish', () => {
       // The route pattern, not the raw URL, so label cardinality stays bounded.
-      const routePath = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
-      end({ method: req.method, route: routePath, status: String(res.statusCode) });
+      end({ method: req.method!, route: route() ?? 'unmatched', status: String(res.statusCode) });
     });
+  };
+  app.use((req, res, next) => {
+    timeRequest(req, res, () => (req.route as { path?: string } | undefined)?.path);
     next();
   });
   for (const handler of options.before) app.use(handler);
@@ -121,11 +135,8 @@ export function createServiceApp(options: ServiceAppOptions): express.Express {
       next(err);
     }
   });
-  options.mount(app);
 
-  app.use((_req, _res, next) => next(options.notFound()));
-  // express recognises an error handler by its four parameters.
-  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+  const onError = (err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const error = options.toError(err);
     if (error.code === 'internal') log.error({ err, method: req.method, url: logUrl(req) }, 'request failed');
     if (res.headersSent) {
@@ -134,6 +145,20 @@ export function createServiceApp(options: ServiceAppOptions): express.Express {
     }
     if (error.retryAfterSeconds) res.setHeader('Retry-After', String(error.retryAfterSeconds));
     res.status(error.status).json(error.toJSON());
-  });
+  };
+  const dispatcher = new RouteDispatcher({ app, timeRequest, before: options.before, onError });
+  options.mount(app);
+
+  app.use((_req, _res, next) => next(options.notFound()));
+  // express recognises an error handler by its four parameters.
+  app.use(onError);
+
+  // Every request reaches express through app.handle (the app itself, a server, or a parent app
+  // mounting it): the direct path goes first and leaves express whatever it does not serve.
+  const handled = app as unknown as { handle(req: Request, res: Response, callback?: NextFunction): void };
+  const expressHandle = handled.handle.bind(app);
+  handled.handle = (req, res, callback) => {
+    if (!dispatcher.serve(req, res)) expressHandle(req, res, callback);
+  };
   return app;
 }

@@ -199,6 +199,20 @@ const COLUMNS =
 /** Matches the partial index history_messages_visible (must be spelled the same to use it). */
 const VISIBLE = `m.deleted_at IS NULL AND m.kind <> 'TAGMSG'`;
 
+const MAX_CACHED_PAGES = 256;
+
+/** A page and everything in it, frozen: it may be handed to several callers (a change throws). */
+function freezePage(page: HistoryMessage[]): HistoryMessage[] {
+  for (const m of page) {
+    Object.freeze(m.tags);
+    for (const r of m.reactions) Object.freeze(Object.freeze(r).accounts);
+    Object.freeze(m.reactions);
+    Object.freeze(m);
+  }
+  Object.freeze(page);
+  return page;
+}
+
 function clampLimit(limit: number, max: number): number {
   if (!Number.isFinite(limit)) return max;
   return Math.max(0, Math.min(max, Math.floor(limit)));
@@ -208,6 +222,13 @@ export class HistoryStore {
   private readonly db: Database.Database;
   private readonly stmts;
   private readonly searchStmts = new Map<string, Database.Statement>();
+  /**
+   * Newest pages by size and channel (the read every client makes on opening a channel), kept
+   * while the database is unchanged: `writeMark` (this connection's row changes, and
+   * data_version for every other connection's commits) is checked on each read.
+   */
+  private readonly latestPages = new Map<string, HistoryMessage[]>();
+  private pagesMark: readonly [number, number] = [-1, -1];
   private readonly ingestTx: (batch: readonly IngestMessage[]) => IngestResult;
   private readonly recordTx: (ops: readonly HistoryOp[]) => RecordResult;
 
@@ -274,8 +295,10 @@ export class HistoryStore {
           WHERE m.channel = ? AND ${VISIBLE} AND (m.time, m.id) > (?, ?) AND m.account IS NOT ?
           ORDER BY m.time DESC, m.id DESC LIMIT ?) u`),
       count: p('SELECT count(*) FROM history_messages'),
+      writeMark: p('SELECT total_changes(), data_version FROM pragma_data_version'),
     };
     this.stmts.reactions.raw(true);
+    this.stmts.writeMark.raw(true);
     for (const s of [this.stmts.unread, this.stmts.mentions, this.stmts.count]) s.pluck(true);
     this.ingestTx = db.transaction((batch: readonly IngestMessage[]) => this.ingestInTx(batch));
     this.recordTx = db.transaction((ops: readonly HistoryOp[]) => this.recordInTx(ops));
@@ -413,9 +436,27 @@ export class HistoryStore {
   }
 
   /** The newest `limit` visible messages, newest last. */
+  /**
+   * The newest `limit` messages of `channel`, oldest first. The page may be shared with other
+   * callers until the next write to the database: it is frozen, never to be modified.
+   */
   latest(channel: string, limit: number): HistoryMessage[] {
-    const rows = this.stmts.latest.all(foldCase(channel), clampLimit(limit, MAX_PAGE)) as Row[];
-    return this.withReactions(rows.reverse());
+    const folded = foldCase(channel);
+    const size = clampLimit(limit, MAX_PAGE);
+    const [changes, version] = this.stmts.writeMark.get() as [number, number];
+    if (changes !== this.pagesMark[0] || version !== this.pagesMark[1]) {
+      this.latestPages.clear();
+      this.pagesMark = [changes, version];
+    }
+    const key = `${size} ${folded}`;
+    let page = this.latestPages.get(key);
+    if (!page) {
+      page = freezePage(this.withReactions((this.stmts.latest.all(folded, size) as Row[]).reverse()));
+      // Bounded: the sizes clients ask for are few, but channels can be many.
+      if (this.latestPages.size >= MAX_CACHED_PAGES) this.latestPages.clear();
+      this.latestPages.set(key, page);
+    }
+    return page;
   }
 
   /**

@@ -1,4 +1,4 @@
-import { createServiceApp, buildOpenApi, mountRoutes } from '@alloquy/service-kit/http';
+import { createServiceApp, buildOpenApi, mountRoutes, nodeMiddleware } from '@alloquy/service-kit/http';
 import { requestError } from '@alloquy/service-kit/errors';
 import type { Health } from '@alloquy/service-kit/health';
 import type { Logger } from '@alloquy/service-kit/log';
@@ -34,13 +34,12 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
     health,
     metrics,
     log,
-    before: [express.json({ limit: JSON_LIMIT, strict: true })],
+    // body-parser reads only node's request API: the route table's direct path may run it.
+    before: [nodeMiddleware(express.json({ limit: JSON_LIMIT, strict: true }))],
     toError: (err) => (err instanceof ControlError ? err : requestError(err, controlError, JSON_LIMIT)),
     notFound: () => new ControlError('not_found', 'no such endpoint'),
     mount(app) {
-      app.get('/api/v1/openapi.json', (_req, res) => {
-        res.json(openapi);
-      });
+      // The table first, so its routes take the shell's direct path; no route shares the document's path.
       mountRoutes(app, routes, {
         authenticate(token) {
           const account = accounts.authenticateAccessToken(token);
@@ -48,6 +47,9 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
         },
         isAdmin: (caller) => caller.account.isAdmin,
         error: controlError,
+      });
+      app.get('/api/v1/openapi.json', (_req, res) => {
+        res.json(openapi);
       });
     },
   });

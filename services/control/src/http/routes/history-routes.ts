@@ -1,10 +1,13 @@
+import { MessagePage, ReadMarkerBody, ReadMarkerMove, SearchResults, UnreadList, type MessageView } from '@alloquy/protocol/http';
 import { z } from 'zod';
 import { ControlError } from '../../errors/control-error.js';
 import { memberByUsername, type GuildSource } from '../../guild/model.js';
 import { historyAccess, readableTextChannels } from '../../history/access.js';
 import { parseCursor } from '../../history/cursor.js';
 import { MAX_PAGE, MAX_SEARCH, type Cursor, type HistoryMessage, type HistoryStore } from '../../history/store.js';
+import { PreparedJson } from '@alloquy/service-kit/http';
 import { route, type ControlRoute } from '../route.js';
+import { messageView, readMarkerView } from '../views/history.js';
 
 /**
  * Message history over HTTP: paging a channel in both directions and around a message,
@@ -16,54 +19,6 @@ import { route, type ControlRoute } from '../route.js';
 
 export const DEFAULT_PAGE = 50;
 export const DEFAULT_SEARCH = 25;
-
-const iso = (ms: number) => new Date(ms).toISOString();
-
-const MessageView = z.object({
-  msgid: z.string(),
-  channel: z.string().describe('channel name without "#"'),
-  account: z.string().nullable().describe("the sender's account; null when the sender was not logged in"),
-  nick: z.string().describe("the sender's nick at the time"),
-  time: z.string().describe('server time, ISO 8601'),
-  kind: z.enum(['PRIVMSG', 'NOTICE', 'ACTION']),
-  text: z.string(),
-  tags: z.record(z.string(), z.string()).describe('IRCv3 message tags as received (a valueless tag is "")'),
-  reply_to: z.string().nullable().describe('msgid this message replies to (+reply / +draft/reply)'),
-  edited_at: z.string().nullable().describe('ISO 8601 time of the last edit, null if never edited'),
-  has_link: z.boolean(),
-  has_attachment: z.boolean(),
-  reactions: z.array(
-    z.object({
-      emoji: z.string(),
-      count: z.number().int(),
-      accounts: z.array(z.string()).describe('who reacted (account, or nick when not logged in), in reaction order'),
-    }),
-  ),
-});
-
-const ReadMarkerView = z.object({
-  msgid: z.string().nullable().describe('the last read message; null when the marker was set by time'),
-  time: z.string().describe('ISO 8601'),
-});
-
-function messageView(m: HistoryMessage): z.infer<typeof MessageView> {
-  return {
-    msgid: m.msgid,
-    channel: m.channel.replace(/^#/, ''),
-    account: m.account,
-    nick: m.nick,
-    time: iso(m.time),
-    // Paging and search never return TAGMSGs.
-    kind: m.kind as 'PRIVMSG' | 'NOTICE' | 'ACTION',
-    text: m.text,
-    tags: m.tags,
-    reply_to: m.replyTo,
-    edited_at: m.editedAt === null ? null : iso(m.editedAt),
-    has_link: m.hasLink,
-    has_attachment: m.hasAttachment,
-    reactions: m.reactions.map((r) => ({ emoji: r.emoji, count: r.accounts.length, accounts: r.accounts })),
-  };
-}
 
 /** A query parameter naming a position: a msgid, an ISO 8601 time, or Unix milliseconds. */
 const cursorParam = (what: string) =>
@@ -106,20 +61,32 @@ const SearchQuery = z.strictObject({
   limit: limitParam(MAX_SEARCH, DEFAULT_SEARCH),
 });
 
-const ReadMarkerBody = z
-  .strictObject({
-    msgid: z.string().min(1).max(200).optional().describe('the last message read'),
-    time: z
-      .union([z.string().min(1).max(64), z.number().int().nonnegative()])
-      .optional()
-      .describe('or: everything up to this time is read (ISO 8601 or Unix milliseconds)'),
-  })
-  .refine((b) => (b.msgid === undefined) !== (b.time === undefined), { message: 'give either "msgid" or "time"' });
-
 export interface HistoryRouteDeps {
   store: HistoryStore;
   guild: GuildSource;
   now?: () => number;
+}
+
+interface PageView {
+  channel: string;
+  messages: MessageView[];
+}
+
+/**
+ * The answers for the pages the store shares (frozen: the newest page of a channel, until the
+ * next write), viewed and serialized once per page however many clients ask for it.
+ */
+const sharedPageViews = new WeakMap<HistoryMessage[], { channel: string; answer: PreparedJson }>();
+
+/** A page of messages as the API answers it. */
+function pageView(channel: string, page: HistoryMessage[]): PageView | PreparedJson {
+  if (!Object.isFrozen(page)) return { channel, messages: page.map(messageView) };
+  let view = sharedPageViews.get(page);
+  if (view?.channel !== channel) {
+    view = { channel, answer: new PreparedJson({ channel, messages: page.map(messageView) } satisfies PageView) };
+    sharedPageViews.set(page, view);
+  }
+  return view.answer;
 }
 
 export function historyRoutes({ store, guild, now = Date.now }: HistoryRouteDeps): ControlRoute[] {
@@ -141,10 +108,10 @@ export function historyRoutes({ store, guild, now = Date.now }: HistoryRouteDeps
       tag: 'history',
       auth: 'user',
       query: MessagesQuery,
-      responses: { 200: z.object({ channel: z.string(), messages: z.array(MessageView) }) },
+      responses: { 200: MessagePage },
       errors: [403, 404],
       handler({ params, query, account }) {
-        const channel = readableChannel(account.username, params.channel!);
+        const channel = readableChannel(account.username, params.channel);
         const limit = query.limit ?? DEFAULT_PAGE;
         let page: HistoryMessage[] | null;
         if (query.around) page = store.around(channel, query.around, limit);
@@ -157,7 +124,7 @@ export function historyRoutes({ store, guild, now = Date.now }: HistoryRouteDeps
           const missing = [query.around, query.before, query.after].find((c) => c && 'msgid' in c && store.get(c.msgid)?.channel !== channel);
           throw new ControlError('not_found', `no message "${missing && 'msgid' in missing ? missing.msgid : ''}" in ${channel}`);
         }
-        return { status: 200, body: { channel: channel.slice(1), messages: page.map(messageView) } };
+        return { status: 200, body: pageView(channel.slice(1), page) };
       },
     }),
     route({
@@ -169,7 +136,7 @@ export function historyRoutes({ store, guild, now = Date.now }: HistoryRouteDeps
       tag: 'history',
       auth: 'user',
       query: SearchQuery,
-      responses: { 200: z.object({ messages: z.array(MessageView) }) },
+      responses: { 200: SearchResults },
       errors: [403, 404],
       handler({ query, account }) {
         const snapshot = guild.snapshot();
@@ -210,16 +177,10 @@ export function historyRoutes({ store, guild, now = Date.now }: HistoryRouteDeps
       tag: 'history',
       auth: 'user',
       body: ReadMarkerBody,
-      responses: {
-        200: z.object({
-          channel: z.string(),
-          moved: z.boolean().describe('false when the marker was already there or further on'),
-          last_read: ReadMarkerView,
-        }),
-      },
+      responses: { 200: ReadMarkerMove },
       errors: [403, 404],
       handler({ params, body, account }) {
-        const channel = readableChannel(account.username, params.channel!);
+        const channel = readableChannel(account.username, params.channel);
         let cursor: Cursor;
         if (body.msgid !== undefined) cursor = { msgid: body.msgid };
         else if (typeof body.time === 'number') cursor = { time: body.time };
@@ -234,7 +195,7 @@ export function historyRoutes({ store, guild, now = Date.now }: HistoryRouteDeps
         }
         const moved = store.setReadMarker(account.username, channel, cursor, now());
         const marker = store.getReadMarker(account.username, channel)!;
-        return { status: 200, body: { channel: channel.slice(1), moved, last_read: { msgid: marker.msgid, time: iso(marker.time) } } };
+        return { status: 200, body: { channel: channel.slice(1), moved, last_read: readMarkerView(marker) } };
       },
     }),
     route({
@@ -245,19 +206,7 @@ export function historyRoutes({ store, guild, now = Date.now }: HistoryRouteDeps
         'Counts stop at 1,000 (capped: true)',
       tag: 'history',
       auth: 'user',
-      responses: {
-        200: z.object({
-          channels: z.array(
-            z.object({
-              channel: z.string(),
-              unread: z.number().int(),
-              mentions: z.number().int(),
-              capped: z.boolean(),
-              last_read: ReadMarkerView.nullable(),
-            }),
-          ),
-        }),
-      },
+      responses: { 200: UnreadList },
       handler({ account }) {
         const channels = readableTextChannels(guild.snapshot(), account.username, now()).map((c) => {
           const name = `#${c.name}`;
@@ -268,7 +217,7 @@ export function historyRoutes({ store, guild, now = Date.now }: HistoryRouteDeps
             unread: summary.unread,
             mentions: summary.mentions,
             capped: summary.capped,
-            last_read: marker ? { msgid: marker.msgid, time: iso(marker.time) } : null,
+            last_read: marker ? readMarkerView(marker) : null,
           };
         });
         return { status: 200, body: { channels } };
