@@ -17,3 +17,4 @@ export * from './components.js';
 export * from './stack-testing.js';
 export * from './testing/eventually.js';
 export * from './testing/forged-tokens.js';
+export * from './testing/browser-bundle.js';

@@ -237,11 +237,13 @@ export class VideoRoom extends Emitter<VideoRoomEvents> {
       }
 
       // `any`: the DOM typings overload both with the legacy callback forms, which simple-peer never uses.
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the overloads cannot be restated without it
       override createOffer(...args: any[]): any {
         this.restateStreams();
         return (super.createOffer as (...a: unknown[]) => unknown).apply(this, args);
       }
 
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as createOffer
       override createAnswer(...args: any[]): any {
         this.restateStreams();
         return (super.createAnswer as (...a: unknown[]) => unknown).apply(this, args);

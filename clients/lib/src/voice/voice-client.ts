@@ -775,10 +775,10 @@ function toVoiceUser(user: MumbleClient.User, speaking: ReadonlySet<number>): Vo
 }
 
 /** One of mumble-client's `_on<Message>` handlers, to wrap. */
-function prototypeHandler(name: string): (this: MumbleClient, payload: any) => void {
+function prototypeHandler(name: string): (this: MumbleClient, payload: unknown) => void {
   const handler = (MumbleClient.prototype as unknown as Record<string, unknown>)[name];
   if (typeof handler !== 'function') throw new Error(`mumble-client has no ${name} handler (unsupported version?)`);
-  return handler as (this: MumbleClient, payload: any) => void;
+  return handler as (this: MumbleClient, payload: unknown) => void;
 }
 
 function toError(error: unknown): Error {

@@ -52,6 +52,7 @@ export function renderCoturnConfig(template: string, options: CoturnConfigOption
     },
     escape: (value, name) => {
       // coturn reads "key=value" to the end of the line; a line break or '#' would start another option or a comment.
+      // eslint-disable-next-line no-control-regex -- refusing control characters is the point.
       if (/[\u0000-\u001f\u007f#]/.test(value)) throw new Error(`${name} contains a control character or '#' and cannot be written to turnserver.conf`);
       return value;
     },

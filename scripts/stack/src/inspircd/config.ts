@@ -165,6 +165,7 @@ export function renderInspircdMotd(template: string, server: { name: string; net
  * represented and would split the tag.
  */
 export function escapeConfigValue(value: string, name = 'value'): string {
+  // eslint-disable-next-line no-control-regex -- refusing control characters is the point.
   if (/[\u0000-\u001f\u007f]/.test(value)) {
     throw new Error(`${name} contains a control character and cannot be written to inspircd.conf`);
   }

@@ -117,6 +117,7 @@ export function renderMurmurConfig(template: string, options: MurmurConfigOption
  * (`@ByteArray(...)`) unless doubled. Control characters cannot be written.
  */
 export function escapeIniValue(value: string, name = 'value'): string {
+  // eslint-disable-next-line no-control-regex -- refusing control characters is the point.
   if (/[\u0000-\u001f\u007f]/.test(value)) {
     throw new Error(`${name} contains a control character and cannot be written to murmur.ini`);
   }

@@ -22,7 +22,7 @@ import { MiB, PASSWORD, startTestStack, type TestStack } from '../support/stack.
 
 /** As main.ts wires them: embeds and assets migrate into the same attachments database. */
 const assetModules = (core: AttachmentsCore) => [
-  createEmbeds({ config: core.config, db: core.store.db, blobs: core.blobs, authorizer: core.authorizer }).routes,
+  createEmbeds({ config: core.config, db: core.store.db, blobs: core.blobs }).routes,
   createAssets({ config: core.config, db: core.store.db, blobs: core.blobs, authorizer: core.authorizer, log: core.log }).routes,
 ];
 
@@ -49,7 +49,7 @@ afterAll(async () => {
 interface Answer {
   status: number;
   headers: Headers;
-  json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  json: any;
   bytes: Buffer;
 }
 

@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import { thumbHashToApproximateAspectRatio, thumbHashToAverageRGBA } from 'thumbhash';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AttachmentError } from '../../src/errors/attachment-error.js';
@@ -59,7 +59,7 @@ async function expectRefused(promise: Promise<unknown>, message: RegExp): Promis
 }
 
 /** Left half red, right half blue: which way it was turned shows in the output. */
-async function twoColour(width: number, height: number): Promise<sharp.Sharp> {
+async function twoColour(width: number, height: number): Promise<Sharp> {
   const half = Math.floor(width / 2);
   const blue = await sharp({ create: { width: width - half, height, channels: 3, background: '#0000ff' } }).png().toBuffer();
   return sharp({ create: { width, height, channels: 3, background: '#ff0000' } }).composite([{ input: blue, left: half, top: 0 }]);
@@ -74,7 +74,7 @@ async function pixel(image: Buffer, x: number, y: number): Promise<number[]> {
 let photo: Buffer;
 beforeAll(async () => {
   // A 12 MP-class photo stand-in: gradients and noise, JPEG quality 90.
-  const noise = await sharp({ create: { width: 200, height: 150, channels: 3, noise: { type: 'gaussian', mean: 128, sigma: 50 } } }).png().toBuffer();
+  const noise = await sharp({ create: { width: 200, height: 150, channels: 3, background: '#000000', noise: { type: 'gaussian', mean: 128, sigma: 50 } } }).png().toBuffer();
   photo = await sharp(noise).resize(2000, 1500).jpeg({ quality: 90 }).toBuffer();
 });
 

@@ -46,6 +46,6 @@ describe('PNG decompression bomb', () => {
     await writePngBomb(path, 3000, 2000);
     const { data, info } = await sharp(path).raw().toBuffer({ resolveWithObject: true });
     expect([info.width, info.height, info.channels]).toEqual([3000, 2000, 3]);
-    expect(data.every((byte) => byte === 0)).toBe(true);
+    expect(data.every((byte: number) => byte === 0)).toBe(true);
   });
 });
