@@ -154,6 +154,7 @@ function toCallError(err: grpc.ServiceError): AccessCallError {
  * service that calls it reads the address.
  */
 export function withControlGrpcAddress<E extends Record<string, string | undefined>>(env: E): E {
-  if (env.ALLOQUY_CONTROL_GRPC_PORT && !env.ALLOQUY_CONTROL_GRPC_ADDRESS) return { ...env, ALLOQUY_CONTROL_GRPC_ADDRESS: `127.0.0.1:${env.ALLOQUY_CONTROL_GRPC_PORT}` };
+  if (env.ALLOQUY_CONTROL_GRPC_PORT && !env.ALLOQUY_CONTROL_GRPC_ADDRESS)
+    return { ...env, ALLOQUY_CONTROL_GRPC_ADDRESS: `127.0.0.1:${env.ALLOQUY_CONTROL_GRPC_PORT}` };
   return env;
 }

@@ -215,10 +215,7 @@ export const STACK_COMPONENTS: readonly ComponentFactory[] = [
   signallingComponent,
 ];
 
-export function stackComponents(
-  context: StackContext,
-  factories: readonly ComponentFactory[] = STACK_COMPONENTS,
-): StackComponentSpec[] {
+export function stackComponents(context: StackContext, factories: readonly ComponentFactory[] = STACK_COMPONENTS): StackComponentSpec[] {
   return factories.map((factory) => factory(context)).filter((spec): spec is StackComponentSpec => spec !== null);
 }
 
@@ -251,7 +248,7 @@ export async function checkPortsFree(specs: readonly StackComponentSpec[]): Prom
   if (busy.length > 0) {
     throw new Error(
       `Cannot start the stack, these ports are in use:\n  ${busy.join('\n  ')}\n` +
-        'Is another Alloquy (or the distribution\'s own daemon) running? Stop it or move the ports with the variables named.',
+        "Is another Alloquy (or the distribution's own daemon) running? Stop it or move the ports with the variables named.",
     );
   }
 }

@@ -97,10 +97,7 @@ export function describeExit(exit: DaemonExit): string {
 }
 
 /** `given`, with the ports among `names` it leaves out picked free on 127.0.0.1. */
-export async function completePorts<Name extends string>(
-  names: readonly Name[],
-  given: Partial<Record<Name, number>>,
-): Promise<Record<Name, number>> {
+export async function completePorts<Name extends string>(names: readonly Name[], given: Partial<Record<Name, number>>): Promise<Record<Name, number>> {
   const missing = names.filter((name) => given[name] === undefined);
   const picked = await freePorts(missing.length);
   const ports = { ...given } as Record<Name, number>;

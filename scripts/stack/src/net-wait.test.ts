@@ -44,8 +44,8 @@ describe('waitForTcpPorts', () => {
     await expect(waitForTcpPorts('127.0.0.1', [open, closed], { timeoutMs: 200 })).rejects.toThrow(
       new RegExp(`port ${closed} on 127\\.0\\.0\\.1 did not accept connections within 200 ms`),
     );
-    await expect(
-      waitForTcpPorts('127.0.0.1', [closed], { timeoutMs: 5000, abortIf: () => new Error('the process exited') }),
-    ).rejects.toThrow('the process exited');
+    await expect(waitForTcpPorts('127.0.0.1', [closed], { timeoutMs: 5000, abortIf: () => new Error('the process exited') })).rejects.toThrow(
+      'the process exited',
+    );
   });
 });

@@ -80,9 +80,7 @@ export function loadPorts(env: NodeJS.ProcessEnv = process.env): StackPorts {
   for (const name of PORT_NAMES) {
     const previous = owners.get(ports[name]);
     if (previous !== undefined) {
-      problems.push(
-        `${PORT_ENV_VARS[previous]} and ${PORT_ENV_VARS[name]} are both ${ports[name]}; every component needs its own port`,
-      );
+      problems.push(`${PORT_ENV_VARS[previous]} and ${PORT_ENV_VARS[name]} are both ${ports[name]}; every component needs its own port`);
     } else {
       owners.set(ports[name], name);
     }
@@ -205,13 +203,18 @@ export async function freeUdpPortRange(count: number): Promise<TurnRelayRange> {
         });
       }
     } finally {
-      await Promise.all(sockets.map((socket) => new Promise<void>((resolve) => {
-        try {
-          socket.close(() => resolve());
-        } catch {
-          resolve(); // Never bound.
-        }
-      })));
+      await Promise.all(
+        sockets.map(
+          (socket) =>
+            new Promise<void>((resolve) => {
+              try {
+                socket.close(() => resolve());
+              } catch {
+                resolve(); // Never bound.
+              }
+            }),
+        ),
+      );
     }
     if (free) return { min, max: min + count - 1 };
   }

@@ -140,9 +140,7 @@ export async function startStack(options: StartStackOptions): Promise<RunningSta
   for (;;) {
     if (exit !== undefined) {
       await stop();
-      throw new Error(
-        `scripts/stack/dist/up.js exited before the stack was up (${describe(exit)})\n` + (await diagnostics(home, output)),
-      );
+      throw new Error(`scripts/stack/dist/up.js exited before the stack was up (${describe(exit)})\n` + (await diagnostics(home, output)));
     }
     // Until up has started every component, whatever answers on the port may
     // be a leftover of an earlier run that up is about to stop.

@@ -165,9 +165,7 @@ describe('Supervisor', () => {
   });
 
   it('SIGKILLs a component that ignores the stop signal', async () => {
-    const supervisor = supervise([
-      nodeComponent('stubborn', `process.on('SIGTERM', () => {}); ${RUN_FOREVER}`, { stopTimeoutMs: 300 }),
-    ]);
+    const supervisor = supervise([nodeComponent('stubborn', `process.on('SIGTERM', () => {}); ${RUN_FOREVER}`, { stopTimeoutMs: 300 })]);
     const exited = collect(supervisor, 'exited');
     await supervisor.start();
     await sleep(200);
@@ -200,7 +198,13 @@ describe('Supervisor', () => {
       nodeComponent('db', `setTimeout(() => require('node:fs').writeFileSync(${JSON.stringify(flag)}, 'y'), 300); ${RUN_FOREVER}`, {
         async ready({ signal }) {
           while (!signal.aborted) {
-            if (await stat(flag).then(() => true, () => false)) return;
+            if (
+              await stat(flag).then(
+                () => true,
+                () => false,
+              )
+            )
+              return;
             await sleep(20);
           }
         },

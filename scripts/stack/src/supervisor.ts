@@ -352,23 +352,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     }
   }
 
-  private async onExit(
-    component: ComponentState,
-    child: ChildProcess,
-    code: number | null,
-    signal: NodeJS.Signals | null,
-    error?: Error,
-  ): Promise<void> {
+  private async onExit(component: ComponentState, child: ChildProcess, code: number | null, signal: NodeJS.Signals | null, error?: Error): Promise<void> {
     const { spec } = component;
     component.readyAbort?.abort();
     component.readyAbort = undefined;
     const uptimeMs = Date.now() - component.startedAt;
     const stopSignal = spec.stopSignal ?? 'SIGTERM';
     const clean =
-      error === undefined &&
-      (signal === null
-        ? (spec.cleanExitCodes ?? [0]).includes(code ?? -1)
-        : (spec.cleanExitSignals ?? [stopSignal]).includes(signal));
+      error === undefined && (signal === null ? (spec.cleanExitCodes ?? [0]).includes(code ?? -1) : (spec.cleanExitSignals ?? [stopSignal]).includes(signal));
     if (component.child === child) {
       component.child = undefined;
       component.pid = undefined;
@@ -399,8 +390,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     component.lastQuotedOutput = recent;
     this.say(
       spec.name,
-      `${how} after ${formatMs(uptimeMs)}; restarting in ${formatMs(delayMs)}` +
-        (quote ? `\n${recent.replace(/^/gm, `  ${spec.name} | `)}` : ''),
+      `${how} after ${formatMs(uptimeMs)}; restarting in ${formatMs(delayMs)}` + (quote ? `\n${recent.replace(/^/gm, `  ${spec.name} | `)}` : ''),
     );
     this.emit('restarting', { name: spec.name, delayMs, attempt: component.attempt });
     component.restartTimer = setTimeout(() => {

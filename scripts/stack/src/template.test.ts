@@ -3,9 +3,7 @@ import { renderTemplate } from './template.js';
 
 describe('renderTemplate', () => {
   it('substitutes values through the escaper', () => {
-    expect(renderTemplate('a={{a}} b={{ b }}', { values: { a: 'x"y', b: 2 }, escape: (v) => v.replace('"', '&quot;') })).toBe(
-      'a=x&quot;y b=2',
-    );
+    expect(renderTemplate('a={{a}} b={{ b }}', { values: { a: 'x"y', b: 2 }, escape: (v) => v.replace('"', '&quot;') })).toBe('a=x&quot;y b=2');
   });
 
   it('keeps or drops sections by flag, without leaving blank lines', () => {

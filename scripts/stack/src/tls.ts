@@ -32,9 +32,7 @@ export async function ensureCertificate(dir: string, hostnames: readonly string[
   if (haveCert && haveKey) return { certPath, keyPath, created: false };
   if (haveCert !== haveKey) {
     const missing = haveCert ? keyPath : certPath;
-    throw new Error(
-      `${missing} is missing but its partner exists; restore it, or delete both to have a self-signed pair generated`,
-    );
+    throw new Error(`${missing} is missing but its partner exists; restore it, or delete both to have a self-signed pair generated`);
   }
 
   const names = subjectAltNames(hostnames);
@@ -51,17 +49,31 @@ export async function ensureCertificate(dir: string, hostnames: readonly string[
     await run(
       'openssl',
       [
-        'req', '-x509', '-new', '-nodes',
-        '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256',
+        'req',
+        '-x509',
+        '-new',
+        '-nodes',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
         '-sha256',
-        '-days', String(VALIDITY_DAYS),
-        '-subj', `/CN=${escapeSubjectValue(commonName)}`,
-        '-addext', `subjectAltName=${san}`,
-        '-addext', 'basicConstraints=critical,CA:FALSE',
-        '-addext', 'keyUsage=critical,digitalSignature',
-        '-addext', 'extendedKeyUsage=serverAuth',
-        '-keyout', tmpKey,
-        '-out', tmpCert,
+        '-days',
+        String(VALIDITY_DAYS),
+        '-subj',
+        `/CN=${escapeSubjectValue(commonName)}`,
+        '-addext',
+        `subjectAltName=${san}`,
+        '-addext',
+        'basicConstraints=critical,CA:FALSE',
+        '-addext',
+        'keyUsage=critical,digitalSignature',
+        '-addext',
+        'extendedKeyUsage=serverAuth',
+        '-keyout',
+        tmpKey,
+        '-out',
+        tmpCert,
       ],
       { timeout: 30_000 },
     ).catch((error: unknown) => {

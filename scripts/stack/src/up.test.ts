@@ -31,11 +31,9 @@ beforeAll(async () => {
   // startStack runs dist/up.js: make sure it is this source, not a stale build.
   // A type error elsewhere in the package still emits JavaScript, so test that
   // (loudly) rather than fail every test here for someone else's error.
-  await promisify(execFile)(join(packageDir, 'node_modules', '.bin', 'tsc'), ['-b'], { cwd: packageDir }).catch(
-    (error: { stdout?: string }) => {
-      console.warn(`tsc -b reported errors; testing the JavaScript it emitted anyway:\n${error.stdout ?? ''}`);
-    },
-  );
+  await promisify(execFile)(join(packageDir, 'node_modules', '.bin', 'tsc'), ['-b'], { cwd: packageDir }).catch((error: { stdout?: string }) => {
+    console.warn(`tsc -b reported errors; testing the JavaScript it emitted anyway:\n${error.stdout ?? ''}`);
+  });
   await stat(join(packageDir, 'dist', 'up.js'));
 }, 120_000);
 
@@ -162,9 +160,7 @@ describe('up', () => {
     const upLog = await readFile(join(home, 'logs', 'up.log'), 'utf8');
     expect(upLog).toMatch(new RegExp(`IRC over TLS +ircs://localhost:${stack.ports.ircTls}`));
     expect(upLog).toContain(`${stack.httpUrl}/healthz`);
-    expect(upLog).toMatch(
-      new RegExp(`Voice \\(Mumble\\) +127\\.0\\.0\\.1:${stack.ports.mumble} .*certificate ${join(home, 'tls', 'cert.pem')}`),
-    );
+    expect(upLog).toMatch(new RegExp(`Voice \\(Mumble\\) +127\\.0\\.0\\.1:${stack.ports.mumble} .*certificate ${join(home, 'tls', 'cert.pem')}`));
     expect(upLog).toMatch(new RegExp(`Murmur Ice +127\\.0\\.0\\.1:${stack.ports.mumbleIce} +loopback only`));
     for (const secret of ['irc-link.key', 'murmur-ice.key', 'murmur-server.key', 'murmur-superuser.key']) {
       const value = await readFile(join(home, 'secrets', secret), 'utf8');

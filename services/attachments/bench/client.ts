@@ -79,9 +79,7 @@ export function request(url: string, options: RequestOptions = {}): Promise<Http
   });
 }
 
-export type FormPart =
-  | { name: string; value: string }
-  | { name: string; filename: string; contentType?: string; data: Uint8Array | AsyncIterable<Uint8Array> };
+export type FormPart = { name: string; value: string } | { name: string; filename: string; contentType?: string; data: Uint8Array | AsyncIterable<Uint8Array> };
 
 /** A multipart/form-data body as a stream of chunks (file parts are streamed, never joined). */
 export async function* multipartBody(boundary: string, parts: readonly FormPart[]): AsyncGenerator<Uint8Array> {
@@ -123,7 +121,14 @@ export function uploadMultipart(baseUrl: string, options: UploadOptions): Promis
 }
 
 /** Uploads a small buffer as `file` with `channel` first. */
-export function uploadFile(baseUrl: string, token: string | undefined, channel: string, filename: string, data: Uint8Array, contentType?: string): Promise<HttpResult> {
+export function uploadFile(
+  baseUrl: string,
+  token: string | undefined,
+  channel: string,
+  filename: string,
+  data: Uint8Array,
+  contentType?: string,
+): Promise<HttpResult> {
   return uploadMultipart(baseUrl, {
     ...(token ? { token } : {}),
     parts: [
@@ -145,7 +150,7 @@ export class PatternFile {
 
   /** The bytes from `start` to `end` (exclusive; default the end of the file), in chunks of at most `chunkSize`. */
   async *chunks(start = 0, chunkSize = 256 * 1024, end = this.size): AsyncGenerator<Buffer> {
-    for (let offset = start; offset < end; ) {
+    for (let offset = start; offset < end;) {
       const length = Math.min(chunkSize, end - offset);
       yield this.slice(offset, length);
       offset += length;
@@ -154,7 +159,7 @@ export class PatternFile {
 
   slice(offset: number, length: number): Buffer {
     const out = Buffer.allocUnsafe(length);
-    for (let i = 0; i < length; ) {
+    for (let i = 0; i < length;) {
       const at = offset + i;
       const inBlock = at % PatternFile.BLOCK;
       const n = Math.min(length - i, PatternFile.BLOCK - inBlock);

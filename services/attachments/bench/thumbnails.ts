@@ -103,7 +103,9 @@ async function generateInput(path: string): Promise<void> {
       raw[i + 2] = Math.max(0, Math.min(255, 200 - 120 * u * v + shape / 3 + noise));
     }
   }
-  await sharp(raw, { raw: { width, height, channels: 3 } }).jpeg({ quality: INPUT.quality }).toFile(path);
+  await sharp(raw, { raw: { width, height, channels: 3 } })
+    .jpeg({ quality: INPUT.quality })
+    .toFile(path);
 }
 
 /** Images and seconds accumulated over rounds, and each image's latency. */
@@ -190,7 +192,11 @@ function ours(input: string, outDir: string, opts: Options): Contender {
       // This process's peak: the convert runs are other processes and do not count here.
       peakRssMiB: mib(process.resourceUsage().maxRSS * 1024),
       rssBeforeFirstRoundMiB: mib(baselineRss),
-      outputs: await webpSizes(readdirSync(outDir).filter((f) => f.startsWith('ours-0-')).map((f) => join(outDir, f))),
+      outputs: await webpSizes(
+        readdirSync(outDir)
+          .filter((f) => f.startsWith('ours-0-'))
+          .map((f) => join(outDir, f)),
+      ),
     }),
   };
 }
@@ -350,7 +356,9 @@ async function main(): Promise<void> {
     const oursResult = results.ours as { imagesPerSecond: number; peakRssMiB: number };
     type ConvertResult = { imagesPerSecond: number; peakRssPerProcessMiB: number; peakRssAllProcessesSampledMiB: number };
     const variants = Object.fromEntries(Object.entries(results).filter(([name]) => name !== 'ours')) as Record<string, ConvertResult>;
-    const magickVersion = spawnSync(CONVERT, ['-version'], { encoding: 'utf8' }).stdout.split('\n', 1)[0]!.replace(/^Version: /, '');
+    const magickVersion = spawnSync(CONVERT, ['-version'], { encoding: 'utf8' })
+      .stdout.split('\n', 1)[0]!
+      .replace(/^Version: /, '');
     const ratio = Object.fromEntries(Object.entries(variants).map(([name, v]) => [name, round(oursResult.imagesPerSecond / v.imagesPerSecond)]));
     const result = {
       bench: 'thumbnails',
@@ -369,7 +377,10 @@ async function main(): Promise<void> {
     log(
       `ours ${oursResult.imagesPerSecond} images/s (peak RSS ${oursResult.peakRssMiB} MiB) vs convert ` +
         Object.entries(variants)
-          .map(([name, v]) => `${name} ${v.imagesPerSecond} images/s (${ratio[name]}×, ${v.peakRssPerProcessMiB} MiB per process, ${v.peakRssAllProcessesSampledMiB} MiB all at once)`)
+          .map(
+            ([name, v]) =>
+              `${name} ${v.imagesPerSecond} images/s (${ratio[name]}×, ${v.peakRssPerProcessMiB} MiB per process, ${v.peakRssAllProcessesSampledMiB} MiB all at once)`,
+          )
           .join('; ') +
         `; target ${TARGET_RATIO}× over same-work ${result.target.met ? 'met' : 'NOT met'}`,
     );

@@ -48,7 +48,8 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 
 function expectStored(res: HttpResult, what: string, file: PatternFile, sha256: string): void {
   if (res.status !== 200 && res.status !== 201) throw new Error(`${what}: HTTP ${res.status} ${res.body.toString().slice(0, 300)}`);
-  if (res.json?.size !== file.size || res.json?.sha256 !== sha256) throw new Error(`${what}: stored ${res.json?.size} bytes with sha256 ${res.json?.sha256}, sent ${file.size} / ${sha256}`);
+  if (res.json?.size !== file.size || res.json?.sha256 !== sha256)
+    throw new Error(`${what}: stored ${res.json?.size} bytes with sha256 ${res.json?.sha256}, sent ${file.size} / ${sha256}`);
 }
 
 async function main(): Promise<void> {
@@ -56,10 +57,22 @@ async function main(): Promise<void> {
   const home = mkdtempSync(join(tmpdir(), 'alloquy-bench-uploads-'));
   const quiet = createLogger('silent', 'bench');
   const control = await startControlServer(
-    loadConfig({ ALLOQUY_HOME: home, ALLOQUY_HTTP_HOST: '127.0.0.1', ALLOQUY_HTTP_PORT: '0', ALLOQUY_IRC_LINK: 'false', ALLOQUY_MURMUR: 'false', ALLOQUY_MAX_UPLOAD_BYTES: String(8 * 1024 * MiB) }),
+    loadConfig({
+      ALLOQUY_HOME: home,
+      ALLOQUY_HTTP_HOST: '127.0.0.1',
+      ALLOQUY_HTTP_PORT: '0',
+      ALLOQUY_IRC_LINK: 'false',
+      ALLOQUY_MURMUR: 'false',
+      ALLOQUY_MAX_UPLOAD_BYTES: String(8 * 1024 * MiB),
+    }),
     quiet,
   );
-  const config = loadAttachmentsConfig({ ALLOQUY_HOME: home, ALLOQUY_ATTACHMENTS_HOST: '127.0.0.1', ALLOQUY_ATTACHMENTS_PORT: '0', ALLOQUY_CONTROL_GRPC_ADDRESS: control.grpc.address });
+  const config = loadAttachmentsConfig({
+    ALLOQUY_HOME: home,
+    ALLOQUY_ATTACHMENTS_HOST: '127.0.0.1',
+    ALLOQUY_ATTACHMENTS_PORT: '0',
+    ALLOQUY_CONTROL_GRPC_ADDRESS: control.grpc.address,
+  });
   const authorizer = new GrpcAuthorizer({ address: config.control.grpcAddress });
   const service = await startAttachmentsServer(config, quiet, { authorizer });
   const baseUrl = `http://127.0.0.1:${service.httpPort}`;
@@ -80,7 +93,13 @@ async function main(): Promise<void> {
       const sha256 = await file.sha256();
 
       let t0 = performance.now();
-      const m = await uploadMultipart(baseUrl, { token, parts: [{ name: 'channel', value: 'general' }, { name: 'file', filename: 'bench.bin', data: file.chunks(0, 256 * 1024) }] });
+      const m = await uploadMultipart(baseUrl, {
+        token,
+        parts: [
+          { name: 'channel', value: 'general' },
+          { name: 'file', filename: 'bench.bin', data: file.chunks(0, 256 * 1024) },
+        ],
+      });
       multipart.push(mbPerSecond(size, performance.now() - t0));
       expectStored(m, 'multipart', file, sha256);
       await service.blobs.delete(sha256);

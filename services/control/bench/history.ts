@@ -34,9 +34,7 @@ function parseArgs(argv: string[]) {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--help' || a === '-h') {
-      process.stderr.write(
-        'usage: scripts/bench/history [--messages N] [--batch N] [--burst N] [--fetches N] [--searches N] [--seed N] [--keep]\n',
-      );
+      process.stderr.write('usage: scripts/bench/history [--messages N] [--batch N] [--burst N] [--fetches N] [--searches N] [--seed N] [--keep]\n');
       process.exit(0);
     }
     if (a === '--keep') {
@@ -117,7 +115,11 @@ function log(line: string): void {
 /** A guild of one text channel (`#bench`) that everyone may read and write: what the recorder checks against. */
 function benchGuild(channel: string, accounts: string[]): GuildSource {
   const everyone: Role = {
-    id: '1', name: '@everyone', position: 0, color: null, mentionable: false,
+    id: '1',
+    name: '@everyone',
+    position: 0,
+    color: null,
+    mentionable: false,
     permissions: Permission.VIEW_CHANNEL | Permission.SEND_MESSAGES | Permission.READ_HISTORY | Permission.ADD_REACTIONS,
   };
   const roles = new Map([[everyone.id, everyone]]);
@@ -127,8 +129,12 @@ function benchGuild(channel: string, accounts: string[]): GuildSource {
     everyoneRoleId: '1',
     roles,
     categories: [],
-    channels: [{ id: '1', kind: 'text', name: channel.slice(1), topic: '', position: 0, categoryId: null, overwrites: [], murmurChannelId: null, createdAt: 0 }],
-    members: new Map(accounts.map((username, i) => [String(i + 1), { id: String(i + 1), accountId: i + 1, username, roleIds: [], timeoutUntil: null, isAdmin: false }])),
+    channels: [
+      { id: '1', kind: 'text', name: channel.slice(1), topic: '', position: 0, categoryId: null, overwrites: [], murmurChannelId: null, createdAt: 0 },
+    ],
+    members: new Map(
+      accounts.map((username, i) => [String(i + 1), { id: String(i + 1), accountId: i + 1, username, roleIds: [], timeoutUntil: null, isAdmin: false }]),
+    ),
     outsiders: [],
     bans: new Map(),
     permissionGuild: { ownerId: '\u0000none', everyoneRoleId: '1', roles },
@@ -221,8 +227,7 @@ async function main(): Promise<void> {
   await recorder.stop();
   const stored = store.count();
   const zeroLoss =
-    inserted === opts.messages && stored === opts.messages && replayInserted === 0 &&
-    afterReplay.duplicates === replay.length && afterReplay.dropped === 0;
+    inserted === opts.messages && stored === opts.messages && replayInserted === 0 && afterReplay.duplicates === replay.length && afterReplay.dropped === 0;
   log(`ingest: ${ingestPerSecond}/s in ${afterIngest.flushes} commits, stored ${stored}/${opts.messages}, replay inserted ${replayInserted}`);
 
   // Latest-50 fetch (warm cache, as a running server would have: a few unsampled rounds first,

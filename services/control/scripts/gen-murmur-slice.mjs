@@ -34,8 +34,12 @@ const slice2js = require('slice2js');
 const compilerVersion = JSON.parse(readFileSync(require.resolve('slice2js/package.json'), 'utf8')).version;
 const stamp = createHash('sha256').update(readFileSync(slicePath)).update(`\0slice2js ${compilerVersion}\0v1`).digest('hex');
 const stampPath = join(outDir, '.stamp');
-if (existsSync(stampPath) && readFileSync(stampPath, 'utf8').trim() === stamp
-    && existsSync(join(outDir, 'Murmur.cjs')) && existsSync(join(outDir, 'Murmur.d.cts'))) {
+if (
+  existsSync(stampPath) &&
+  readFileSync(stampPath, 'utf8').trim() === stamp &&
+  existsSync(join(outDir, 'Murmur.cjs')) &&
+  existsSync(join(outDir, 'Murmur.d.cts'))
+) {
   process.exit(0);
 }
 
@@ -47,7 +51,7 @@ try {
   const child = slice2js.compile(['--typescript', '--output-dir', work, slicePath], { stdio: ['ignore', 'inherit', 'inherit'] });
   const code = await new Promise((resolveExit, reject) => {
     child.once('error', reject);
-    child.once('exit', (exitCode, signal) => resolveExit(signal ? 128 : exitCode ?? 1));
+    child.once('exit', (exitCode, signal) => resolveExit(signal ? 128 : (exitCode ?? 1)));
   });
   if (code !== 0) fail(`slice2js failed on ${slicePath} (exit ${code})`);
   // The package is "type": "module"; the generated module is CommonJS, so it needs .cjs

@@ -126,7 +126,17 @@ export async function startControlServer(config: ControlConfig, log: Logger): Pr
   log.info({ http: `${config.http.host}:${httpPort}`, grpc: grpc.address, irc: config.irc.enabled, murmur: config.murmur.enabled }, 'control server started');
 
   return {
-    config, db, accounts, metrics, health, irc, murmur, voiceChannels, guild, httpPort, grpc,
+    config,
+    db,
+    accounts,
+    metrics,
+    health,
+    irc,
+    murmur,
+    voiceChannels,
+    guild,
+    httpPort,
+    grpc,
     async stop() {
       clearInterval(sweeper);
       // Callers of the gRPC API get their answers before the guild and the database go.

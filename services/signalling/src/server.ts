@@ -47,7 +47,14 @@ export async function startSignallingServer(config: SignallingConfig, log: Logge
     return mintTurnCredentials({ secret: turnSecret, account, urls: config.turn.urls, ttlSeconds: config.turn.ttlSeconds, nowMs: now() });
   };
 
-  const app = createSignallingApp({ routes: turnRoutes({ mintTurn }), access: deps.access, health, metrics, log: log.child({ component: 'http' }), version: VERSION });
+  const app = createSignallingApp({
+    routes: turnRoutes({ mintTurn }),
+    access: deps.access,
+    health,
+    metrics,
+    log: log.child({ component: 'http' }),
+    version: VERSION,
+  });
   const http: HttpServer = createServer(app);
   const wss = new WebSocketServer({ noServer: true, maxPayload: config.limits.maxMessageBytes });
   health.register('websocket', () => ({ status: 'up', connections: wss.clients.size, rooms: rooms.size, members: rooms.memberCount }));
@@ -64,7 +71,11 @@ export async function startSignallingServer(config: SignallingConfig, log: Logge
       alive.add(ws);
       ws.on('pong', () => alive.add(ws));
       ws.on('error', (err) => log.debug({ err }, 'websocket error'));
-      new Session(ws, { access: deps.access, rooms, metrics, log: log.child({ component: 'session' }), mintTurn, limits: config.limits, now }, bearerFromHeader(req.headers.authorization));
+      new Session(
+        ws,
+        { access: deps.access, rooms, metrics, log: log.child({ component: 'session' }), mintTurn, limits: config.limits, now },
+        bearerFromHeader(req.headers.authorization),
+      );
     });
   });
   const heartbeat = setInterval(() => {

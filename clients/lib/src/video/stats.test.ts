@@ -18,7 +18,15 @@ describe('selectedCandidatePair', () => {
       relayRemote,
       hostRemote,
       { id: 'P-host', type: 'candidate-pair', localCandidateId: 'L2', remoteCandidateId: 'R2', state: 'succeeded', nominated: true },
-      { id: 'P-relay', type: 'candidate-pair', localCandidateId: 'L1', remoteCandidateId: 'R1', state: 'succeeded', nominated: true, currentRoundTripTime: 0.002 },
+      {
+        id: 'P-relay',
+        type: 'candidate-pair',
+        localCandidateId: 'L1',
+        remoteCandidateId: 'R1',
+        state: 'succeeded',
+        nominated: true,
+        currentRoundTripTime: 0.002,
+      },
       { id: 'T', type: 'transport', selectedCandidatePairId: 'P-relay' },
     );
     expect(selectedCandidatePair(stats)).toEqual({
@@ -30,7 +38,14 @@ describe('selectedCandidatePair', () => {
   });
 
   it('falls back to a pair marked selected, then to the nominated succeeded one', () => {
-    const selected = report(hostLocal, hostRemote, relayLocal, relayRemote, { id: 'P', type: 'candidate-pair', localCandidateId: 'L2', remoteCandidateId: 'R2', state: 'succeeded', selected: true });
+    const selected = report(hostLocal, hostRemote, relayLocal, relayRemote, {
+      id: 'P',
+      type: 'candidate-pair',
+      localCandidateId: 'L2',
+      remoteCandidateId: 'R2',
+      state: 'succeeded',
+      selected: true,
+    });
     expect(selectedCandidatePair(selected)?.remote).toEqual({ type: 'host', protocol: 'udp', address: '127.0.0.1', port: 40001 });
     const nominated = report(
       hostLocal,
@@ -45,7 +60,9 @@ describe('selectedCandidatePair', () => {
 
   it('answers nothing before ICE has chosen, or when a candidate is missing', () => {
     expect(selectedCandidatePair(report(hostLocal, { id: 'T', type: 'transport' }))).toBeUndefined();
-    expect(selectedCandidatePair(report({ id: 'P', type: 'candidate-pair', localCandidateId: 'L9', remoteCandidateId: 'R9', state: 'succeeded', selected: true }))).toBeUndefined();
+    expect(
+      selectedCandidatePair(report({ id: 'P', type: 'candidate-pair', localCandidateId: 'L9', remoteCandidateId: 'R9', state: 'succeeded', selected: true })),
+    ).toBeUndefined();
   });
 });
 
@@ -61,7 +78,13 @@ describe('inboundVideo', () => {
   });
 
   it('counts a stream that has decoded nothing yet as zero', () => {
-    expect(inboundVideo(report({ id: 'A', type: 'inbound-rtp', kind: 'video' }))).toEqual({ framesDecoded: 0, frameWidth: 0, frameHeight: 0, bytesReceived: 0, streams: 1 });
+    expect(inboundVideo(report({ id: 'A', type: 'inbound-rtp', kind: 'video' }))).toEqual({
+      framesDecoded: 0,
+      frameWidth: 0,
+      frameHeight: 0,
+      bytesReceived: 0,
+      streams: 1,
+    });
     expect(inboundVideo(report())).toMatchObject({ streams: 0 });
   });
 });

@@ -355,7 +355,10 @@ export class VideoRoom extends Emitter<VideoRoomEvents> {
     this.emit('peerLeft', link.member);
   }
 
-  private startTrack(kind: TrackKind, capture: (devices: Pick<MediaDevices, 'getUserMedia' | 'getDisplayMedia'>) => Promise<MediaStream>): Promise<MediaStream> {
+  private startTrack(
+    kind: TrackKind,
+    capture: (devices: Pick<MediaDevices, 'getUserMedia' | 'getDisplayMedia'>) => Promise<MediaStream>,
+  ): Promise<MediaStream> {
     const existing = this.local.get(kind);
     if (existing) return Promise.resolve(existing.stream);
     const inFlight = this.starting.get(kind);
@@ -365,7 +368,10 @@ export class VideoRoom extends Emitter<VideoRoomEvents> {
     return started;
   }
 
-  private async capture(kind: TrackKind, capture: (devices: Pick<MediaDevices, 'getUserMedia' | 'getDisplayMedia'>) => Promise<MediaStream>): Promise<MediaStream> {
+  private async capture(
+    kind: TrackKind,
+    capture: (devices: Pick<MediaDevices, 'getUserMedia' | 'getDisplayMedia'>) => Promise<MediaStream>,
+  ): Promise<MediaStream> {
     if (this.ended) throw new VideoError('not_in_room', 'the room was left');
     // The stream exists before the capture so that the service can announce its id (the msid the
     // others will see in SDP) and refuse before the camera light ever goes on.

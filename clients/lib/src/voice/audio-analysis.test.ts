@@ -53,10 +53,7 @@ describe('dominantFrequency', () => {
   });
 
   it('finds the stronger of two tones, and a tone under noise', () => {
-    const two = mix(
-      sineWave({ frequency: 440, durationSeconds: 1, amplitude: 0.4 }),
-      sineWave({ frequency: 1200, durationSeconds: 1, amplitude: 0.2 }),
-    );
+    const two = mix(sineWave({ frequency: 440, durationSeconds: 1, amplitude: 0.4 }), sineWave({ frequency: 1200, durationSeconds: 1, amplitude: 0.2 }));
     expect(dominantFrequency(two).frequency).toBeCloseTo(440, 0);
     const noisy = mix(sineWave({ frequency: 440, durationSeconds: 2, amplitude: 0.1 }), noise(96_000, 6000));
     expect(Math.abs(dominantFrequency(noisy).frequency - 440)).toBeLessThan(1);

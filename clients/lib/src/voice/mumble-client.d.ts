@@ -155,9 +155,7 @@ declare module 'mumble-client' {
     readonly connected: boolean;
     readonly welcomeMessage: string | undefined;
     readonly maxBandwidth: number | undefined;
-    readonly serverVersion:
-      | { major: number; minor: number; patch: number; release: string; os: string; osVersion: string }
-      | undefined;
+    readonly serverVersion: { major: number; minor: number; patch: number; release: string; os: string; osVersion: string } | undefined;
 
     /** Sends Version + Authenticate; resolves on ServerSync, rejects on Reject or error. */
     connectDataStream(stream: Duplex): Promise<MumbleClient>;

@@ -303,10 +303,7 @@ export class VoiceClient extends EventEmitter<VoiceClientEvents> {
     if (byPath !== undefined) return byPath;
     const byName = all.filter((c) => c.name === channel);
     if (byName.length > 1) {
-      throw new VoiceError(
-        'ambiguous_channel',
-        `several channels are named ${JSON.stringify(channel)} (${byName.map((c) => c.path).join(', ')}); give a path`,
-      );
+      throw new VoiceError('ambiguous_channel', `several channels are named ${JSON.stringify(channel)} (${byName.map((c) => c.path).join(', ')}); give a path`);
     }
     return byName[0];
   }
@@ -530,10 +527,7 @@ export class VoiceClient extends EventEmitter<VoiceClientEvents> {
         if (error === undefined) resolve();
         else reject(error);
       };
-      const timer = setTimeout(
-        () => settle(new VoiceError('timeout', `the voice server did not finish the login within ${timeoutMs} ms`)),
-        timeoutMs,
-      );
+      const timer = setTimeout(() => settle(new VoiceError('timeout', `the voice server did not finish the login within ${timeoutMs} ms`)), timeoutMs);
       client.once('reject', (payload) => {
         rejectPayload = payload;
         settle(new VoiceRejectedError(rejectTypeName(payload.type), payload.reason ?? ''));
@@ -602,12 +596,7 @@ export class VoiceClient extends EventEmitter<VoiceClientEvents> {
       channelId = changes.channel.id;
       if (!connection.synced || from === undefined || from === channelId) return;
       const fromChannel = connection.client.getChannelById(from);
-      this.emit(
-        'userMoved',
-        toVoiceUser(user, connection.speaking),
-        fromChannel ? toVoiceChannel(fromChannel) : undefined,
-        toVoiceChannel(changes.channel),
-      );
+      this.emit('userMoved', toVoiceUser(user, connection.speaking), fromChannel ? toVoiceChannel(fromChannel) : undefined, toVoiceChannel(changes.channel));
     });
     user.on('remove', (_actor, reason) => {
       if (connection.speaking.delete(user.id) && this.connection === connection) {
@@ -652,12 +641,7 @@ export class VoiceClient extends EventEmitter<VoiceClientEvents> {
    * Runs `send` and waits until `watch` calls its `done`, failing on a
    * PermissionDenied, the end of the connection, or a timeout.
    */
-  private awaitServer(
-    connection: Connection,
-    what: string,
-    watch: (done: () => void) => () => void,
-    send: () => void,
-  ): Promise<void> {
+  private awaitServer(connection: Connection, what: string, watch: (done: () => void) => () => void, send: () => void): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       let unwatch: () => void = () => {};
       const finish = (error?: Error): void => {
@@ -668,12 +652,7 @@ export class VoiceClient extends EventEmitter<VoiceClientEvents> {
         if (error === undefined) resolve();
         else reject(error);
       };
-      const onDenied = (
-        type: string,
-        _user: unknown,
-        channel: MumbleClient.Channel | null | undefined,
-        detail: unknown,
-      ): void => {
+      const onDenied = (type: string, _user: unknown, channel: MumbleClient.Channel | null | undefined, detail: unknown): void => {
         const text = typeof detail === 'string' && detail !== '' ? detail : undefined;
         const where = channel?.name ? ` in ${channel.name}` : '';
         finish(new VoicePermissionError(type, text, `${what}: permission denied (${type}${where}${text ? `: ${text}` : ''})`));

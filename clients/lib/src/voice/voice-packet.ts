@@ -21,9 +21,7 @@ export function readMumbleVarint(data: Uint8Array, offset = 0): { value: number;
   }
   switch (b0 & 0xfc) {
     case 0xf0:
-      return need(5)
-        ? { value: ((at(1)! << 24) >>> 0) + ((at(2)! << 16) | (at(3)! << 8) | at(4)!), length: 5 }
-        : undefined;
+      return need(5) ? { value: ((at(1)! << 24) >>> 0) + ((at(2)! << 16) | (at(3)! << 8) | at(4)!), length: 5 } : undefined;
     case 0xf8: {
       const inner = readMumbleVarint(data, offset + 1);
       return inner === undefined ? undefined : { value: ~inner.value, length: inner.length + 1 };

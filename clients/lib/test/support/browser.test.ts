@@ -91,11 +91,13 @@ async function connectPair(config: { iceServers?: RTCIceServer[]; iceTransportPo
   const pageErrors: string[] = [];
   // The bindings refer to each other's page, which exists only once both are open.
   const pages: { sender?: Page; receiver?: Page } = {};
-  const relayTo = (target: 'sender' | 'receiver') => async (signal: SignalData): Promise<void> => {
-    const page = pages[target];
-    if (page === undefined) throw new Error(`signal for the ${target} before its page was open`);
-    await page.evaluate((data) => globalThis.meshSmoke.signal(data), signal);
-  };
+  const relayTo =
+    (target: 'sender' | 'receiver') =>
+    async (signal: SignalData): Promise<void> => {
+      const page = pages[target];
+      if (page === undefined) throw new Error(`signal for the ${target} before its page was open`);
+      await page.evaluate((data) => globalThis.meshSmoke.signal(data), signal);
+    };
   const sender = await openPage(pageErrors, relayTo('receiver'));
   const receiver = await openPage(pageErrors, relayTo('sender'));
   Object.assign(pages, { sender, receiver });

@@ -80,8 +80,7 @@ export async function launchChromium(options: LaunchChromiumOptions = {}): Promi
   return {
     context,
     newPage: () => context.newPage(),
-    close: () =>
-      (closing ??= context.close().finally(() => rm(profileDir, { recursive: true, force: true }))),
+    close: () => (closing ??= context.close().finally(() => rm(profileDir, { recursive: true, force: true }))),
   };
 }
 

@@ -127,7 +127,13 @@ export interface FirstFrameTiming {
  * Joins `roomName` and times the way to the first frame of `account`'s `kind` (the benchmark).
  * Everything is measured here, in the page, on one clock.
  */
-export function timeFirstFrame(roomName: string, policy: RTCIceTransportPolicy, account: string, kind: 'camera' | 'screen', timeoutMs: number): Promise<FirstFrameTiming | PageFailure> {
+export function timeFirstFrame(
+  roomName: string,
+  policy: RTCIceTransportPolicy,
+  account: string,
+  kind: 'camera' | 'screen',
+  timeoutMs: number,
+): Promise<FirstFrameTiming | PageFailure> {
   return attempt(async () => {
     connectedAt.delete(account);
     const started = performance.now();
@@ -248,4 +254,3 @@ function requireRoom(): VideoRoom {
   if (!room) throw new VideoError('not_in_room', 'join first');
   return room;
 }
-

@@ -64,7 +64,10 @@ export async function startVideoStack(accounts: readonly string[]): Promise<Vide
       tokens[username] = ((await api('POST', '/sessions', credentials)) as { access_token: string }).access_token;
     }
     server = await serveStatic({
-      '/': { contentType: 'text/html; charset=utf-8', body: '<!doctype html><meta charset="utf-8"><title>Alloquy video</title><script src="/video-page.js"></script>' },
+      '/': {
+        contentType: 'text/html; charset=utf-8',
+        body: '<!doctype html><meta charset="utf-8"><title>Alloquy video</title><script src="/video-page.js"></script>',
+      },
       '/video-page.js': { contentType: 'text/javascript; charset=utf-8', body: bundle },
     });
     browser = await launchChromium();

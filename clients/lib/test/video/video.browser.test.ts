@@ -261,9 +261,11 @@ describe('SignallingConnection (in Node, with ws)', () => {
     await expect(connection.request({ type: 'leave' }, 'left')).rejects.toMatchObject({ code: 'connection_closed' });
   });
 
-  it('rejects a forged token with the service\'s reason', async () => {
+  it("rejects a forged token with the service's reason", async () => {
     const [forged] = forgedTokens(env.tokens.dave!);
-    const failure = await SignallingConnection.open({ url: env.signallingUrl, token: forged!, WebSocket: WebSocket as unknown as WebSocketConstructor }).catch((err: unknown) => err);
+    const failure = await SignallingConnection.open({ url: env.signallingUrl, token: forged!, WebSocket: WebSocket as unknown as WebSocketConstructor }).catch(
+      (err: unknown) => err,
+    );
     expect(failure).toMatchObject({ name: 'VideoError', code: 'refused', serverCode: 'invalid_token' });
   });
 });

@@ -14,7 +14,20 @@ import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestMurmur, type TestMurmur, type TestMurmurOptions } from '../support/murmur.js';
-import { concatPcm, dominantFrequency, rms, VoiceError, VoicePermissionError, VoiceRejectedError, SAMPLE_RATE, sineWave, VoiceClient, type VoiceConnectOptions, type VoiceSessionInfo, type VoiceUser } from '@alloquy/client/voice';
+import {
+  concatPcm,
+  dominantFrequency,
+  rms,
+  VoiceError,
+  VoicePermissionError,
+  VoiceRejectedError,
+  SAMPLE_RATE,
+  sineWave,
+  VoiceClient,
+  type VoiceConnectOptions,
+  type VoiceSessionInfo,
+  type VoiceUser,
+} from '@alloquy/client/voice';
 
 interface Account {
   username: string;
@@ -192,7 +205,7 @@ describe('VoiceClient against Murmur', () => {
     expect(log).toEqual(['joined carol', 'moved carol Alloquy->Lounge', 'left carol']);
   });
 
-  it('refuses a wrong account password with Murmur\'s Reject reason, promptly', async () => {
+  it("refuses a wrong account password with Murmur's Reject reason, promptly", async () => {
     const started = performance.now();
     const failure = await VoiceClient.connect(connectOptions(murmur, { username: 'SuperUser', password: 'not it' })).then(
       () => undefined,
@@ -222,9 +235,7 @@ describe('VoiceClient against Murmur', () => {
 
   it('refuses a wrong server password, accepts the right one, and reports the server going away', async () => {
     await withMurmur({ serverPassword: 'letmein' }, async (locked) => {
-      const failure = await VoiceClient.connect(connectOptions(locked, { username: 'erin', password: 'nope' })).catch(
-        (error: unknown) => error,
-      );
+      const failure = await VoiceClient.connect(connectOptions(locked, { username: 'erin', password: 'nope' })).catch((error: unknown) => error);
       expect(failure).toBeInstanceOf(VoiceRejectedError);
       expect(failure).toMatchObject({ rejectType: 'WrongServerPW' });
 

@@ -108,9 +108,7 @@ describe('serializeMessage', () => {
     expect(serializeMessage({ source: '0AS', command: 'ENCAP', params: ['1AL', 'SASL', '0ASAAAAAA', '1ALAAAAAC', 'C', '+'] })).toBe(
       ':0AS ENCAP 1AL SASL 0ASAAAAAA 1ALAAAAAC C +',
     );
-    expect(serializeMessage({ source: '0AS', command: 'METADATA', params: ['1ALAAAAAC', 'accountname', ''] })).toBe(
-      ':0AS METADATA 1ALAAAAAC accountname :',
-    );
+    expect(serializeMessage({ source: '0AS', command: 'METADATA', params: ['1ALAAAAAC', 'accountname', ''] })).toBe(':0AS METADATA 1ALAAAAAC accountname :');
     expect(serializeMessage({ command: 'SERVER', params: ['services.alloquy.local', 'pw', '0', '0AS', 'Alloquy services'] })).toBe(
       'SERVER services.alloquy.local pw 0 0AS :Alloquy services',
     );

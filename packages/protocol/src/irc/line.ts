@@ -21,20 +21,9 @@ export interface IrcMessage {
   readonly params: readonly string[];
 }
 
-export type ParseErrorCode =
-  | 'empty'
-  | 'nul-byte'
-  | 'line-break'
-  | 'tags-too-long'
-  | 'body-too-long'
-  | 'bad-tags'
-  | 'bad-source'
-  | 'no-command'
-  | 'bad-command';
+export type ParseErrorCode = 'empty' | 'nul-byte' | 'line-break' | 'tags-too-long' | 'body-too-long' | 'bad-tags' | 'bad-source' | 'no-command' | 'bad-command';
 
-export type ParseResult =
-  | { readonly ok: true; readonly message: IrcMessage }
-  | { readonly ok: false; readonly error: ParseErrorCode; readonly detail: string };
+export type ParseResult = { readonly ok: true; readonly message: IrcMessage } | { readonly ok: false; readonly error: ParseErrorCode; readonly detail: string };
 
 export interface LineLimits {
   /**
@@ -57,7 +46,6 @@ function fail(error: ParseErrorCode, detail: string): ParseResult {
   return { ok: false, error, detail };
 }
 
-
 /** Undo IRCv3 tag value escaping. A backslash before any other character is dropped; a trailing lone backslash is dropped. */
 export function unescapeTagValue(raw: string): string {
   if (!raw.includes('\\')) return raw;
@@ -71,13 +59,25 @@ export function unescapeTagValue(raw: string): string {
     const next = raw[i + 1];
     i++;
     switch (next) {
-      case ':': out += ';'; break;
-      case 's': out += ' '; break;
-      case '\\': out += '\\'; break;
-      case 'r': out += '\r'; break;
-      case 'n': out += '\n'; break;
-      case undefined: break;
-      default: out += next;
+      case ':':
+        out += ';';
+        break;
+      case 's':
+        out += ' ';
+        break;
+      case '\\':
+        out += '\\';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      case 'n':
+        out += '\n';
+        break;
+      case undefined:
+        break;
+      default:
+        out += next;
     }
   }
   return out;
@@ -87,12 +87,23 @@ export function escapeTagValue(value: string): string {
   let out = '';
   for (const ch of value) {
     switch (ch) {
-      case '\\': out += '\\\\'; break;
-      case ';': out += '\\:'; break;
-      case ' ': out += '\\s'; break;
-      case '\r': out += '\\r'; break;
-      case '\n': out += '\\n'; break;
-      default: out += ch;
+      case '\\':
+        out += '\\\\';
+        break;
+      case ';':
+        out += '\\:';
+        break;
+      case ' ':
+        out += '\\s';
+        break;
+      case '\r':
+        out += '\\r';
+        break;
+      case '\n':
+        out += '\\n';
+        break;
+      default:
+        out += ch;
     }
   }
   return out;
@@ -172,18 +183,15 @@ export function parseLine(line: string, limits: LineLimits = {}): ParseResult {
   return { ok: true, message: { tags, source, command: command.toUpperCase(), params } };
 }
 
-export type SerializeErrorCode =
-  | 'bad-command'
-  | 'bad-source'
-  | 'bad-param'
-  | 'bad-tag-key'
-  | 'bad-tag-value'
-  | 'too-long';
+export type SerializeErrorCode = 'bad-command' | 'bad-source' | 'bad-param' | 'bad-tag-key' | 'bad-tag-value' | 'too-long';
 
 /** Thrown when asked to serialize something that would not be one well-formed IRC line. */
 export class IrcSerializeError extends Error {
   override readonly name = 'IrcSerializeError';
-  constructor(readonly code: SerializeErrorCode, message: string) {
+  constructor(
+    readonly code: SerializeErrorCode,
+    message: string,
+  ) {
     super(message);
   }
 }

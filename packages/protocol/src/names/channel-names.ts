@@ -12,10 +12,8 @@
 const TEXT_CHANNEL_NAME = /^[a-z0-9][a-z0-9_-]{0,47}$/;
 const VOICE_CHANNEL_NAME = /^[\p{L}\p{N}][\p{L}\p{N} _\-.'()]{0,47}$/u;
 
-export const TEXT_CHANNEL_NAME_RULE =
-  'a text channel name is 1 to 48 lowercase letters, digits, - and _, starting with a letter or digit (it is #name on IRC)';
-export const VOICE_CHANNEL_NAME_RULE =
-  "a channel name is 1 to 48 letters, digits, single spaces and - _ . ' ( ), starting with a letter or digit";
+export const TEXT_CHANNEL_NAME_RULE = 'a text channel name is 1 to 48 lowercase letters, digits, - and _, starting with a letter or digit (it is #name on IRC)';
+export const VOICE_CHANNEL_NAME_RULE = "a channel name is 1 to 48 letters, digits, single spaces and - _ . ' ( ), starting with a letter or digit";
 
 /** `General Chat`, `#general-chat` → `general-chat`; undefined when no valid name results. */
 export function normalizeTextChannelName(input: string): string | undefined {

@@ -63,9 +63,7 @@ describe('basePermissions', () => {
   });
 
   it("ORs @everyone with each of the member's roles", () => {
-    expect(basePermissions(member('u', ['member', 'mod']), g, NOW)).toBe(
-      EVERYONE_PERMS | P.ATTACH_FILES | P.VIDEO | ROLES[3]!.permissions,
-    );
+    expect(basePermissions(member('u', ['member', 'mod']), g, NOW)).toBe(EVERYONE_PERMS | P.ATTACH_FILES | P.VIDEO | ROLES[3]!.permissions);
   });
 
   it('a role with no permissions adds nothing and takes nothing away (roles never deny)', () => {
@@ -344,7 +342,19 @@ describe('channelPermissions: timeouts', () => {
 
   it('nothing that sends, speaks, reacts or manages survives', () => {
     const perms = channelPermissions(mod(NOW + 1), g, generous, NOW);
-    for (const flag of [P.SEND_MESSAGES, P.SPEAK, P.VIDEO, P.CONNECT, P.ADD_REACTIONS, P.ATTACH_FILES, P.MANAGE_MESSAGES, P.MANAGE_ROLES, P.KICK_MEMBERS, P.MODERATE_MEMBERS, P.MUTE_MEMBERS]) {
+    for (const flag of [
+      P.SEND_MESSAGES,
+      P.SPEAK,
+      P.VIDEO,
+      P.CONNECT,
+      P.ADD_REACTIONS,
+      P.ATTACH_FILES,
+      P.MANAGE_MESSAGES,
+      P.MANAGE_ROLES,
+      P.KICK_MEMBERS,
+      P.MODERATE_MEMBERS,
+      P.MUTE_MEMBERS,
+    ]) {
       expect(perms & flag, permissionNames(flag)[0]).toBe(0n);
     }
   });

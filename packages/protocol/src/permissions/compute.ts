@@ -133,12 +133,7 @@ export function basePermissions(member: PermissionMember, guild: PermissionGuild
  * bits, then adds its allowed bits. ADMINISTRATOR in an overwrite is ignored. No implicit rules,
  * no owner/administrator bypass: see {@link channelPermissions} for those.
  */
-export function applyOverwrites(
-  base: bigint,
-  member: PermissionMember,
-  guild: PermissionGuild,
-  channel: PermissionChannel,
-): bigint {
+export function applyOverwrites(base: bigint, member: PermissionMember, guild: PermissionGuild, channel: PermissionChannel): bigint {
   const roleIds = new Set(memberRoles(member, guild).map((r) => r.id));
   let everyoneAllow = 0n;
   let everyoneDeny = 0n;
@@ -192,12 +187,7 @@ export function applyImplicitRules(perms: bigint, kind: ChannelKind, timedOut: b
  * MENTION_EVERYONE and ATTACH_FILES; in a voice channel, no CONNECT drops SPEAK, VIDEO and
  * MUTE_MEMBERS. Never contains undefined bits.
  */
-export function channelPermissions(
-  member: PermissionMember,
-  guild: PermissionGuild,
-  channel: PermissionChannel,
-  now: number,
-): bigint {
+export function channelPermissions(member: PermissionMember, guild: PermissionGuild, channel: PermissionChannel, now: number): bigint {
   if (isOwner(member, guild)) return ALL;
   const base = rolePermissions(member, guild);
   if (has(base, Permission.ADMINISTRATOR)) return ALL;

@@ -34,12 +34,7 @@ export function highestRolePosition(member: PermissionMember, guild: PermissionG
  * needs MANAGE_ROLES and a highest role strictly above `role` (equal is not enough). This does
  * not stop anyone assigning the @everyone role: callers must refuse that themselves.
  */
-export function canManageRole(
-  actor: PermissionMember,
-  role: PermissionRole,
-  guild: PermissionGuild,
-  now: number,
-): boolean {
+export function canManageRole(actor: PermissionMember, role: PermissionRole, guild: PermissionGuild, now: number): boolean {
   if (isOwner(actor, guild)) return true;
   if (!has(basePermissions(actor, guild, now), Permission.MANAGE_ROLES)) return false;
   return highestRolePosition(actor, guild) > role.position;
@@ -91,13 +86,7 @@ export function canActOnMember(
  * do not hold guild-wide themselves. Bits the role already had may stay or be removed. Refuses a
  * `newPerms` that is negative or uses undefined bits.
  */
-export function canEditRolePermissions(
-  actor: PermissionMember,
-  role: PermissionRole,
-  newPerms: bigint,
-  guild: PermissionGuild,
-  now: number,
-): boolean {
+export function canEditRolePermissions(actor: PermissionMember, role: PermissionRole, newPerms: bigint, guild: PermissionGuild, now: number): boolean {
   if (!isValidPermissions(newPerms)) return false;
   if (!canManageRole(actor, role, guild, now)) return false;
   const actorPerms = basePermissions(actor, guild, now);

@@ -56,7 +56,10 @@ class Gen {
     const memberCount = 2 + this.int(5);
     const members: PermissionMember[] = [];
     for (let i = 0; i < memberCount; i++) {
-      const roleIds = roles.slice(1).filter(() => this.chance(0.35)).map((r) => r.id);
+      const roleIds = roles
+        .slice(1)
+        .filter(() => this.chance(0.35))
+        .map((r) => r.id);
       if (this.chance(0.1)) roleIds.push('ghost');
       const m: PermissionMember = { id: `m${i}`, roleIds };
       const t = this.int(4);
@@ -143,15 +146,15 @@ function forAllWorlds(check: (w: World, gen: Gen, where: string) => void): void 
   }
 }
 
-const isAdmin = (m: PermissionMember, g: PermissionGuild) =>
-  m.id !== g.ownerId && basePermissions({ ...m, timeoutUntil: undefined }, g, NOW) === ALL;
+const isAdmin = (m: PermissionMember, g: PermissionGuild) => m.id !== g.ownerId && basePermissions({ ...m, timeoutUntil: undefined }, g, NOW) === ALL;
 
 describe('random guilds', () => {
   it('channel permissions match an independent per-bit model', () => {
     forAllWorlds(({ guild, members, channels }, _, where) => {
-      for (const m of members) for (const c of channels) {
-        expect(channelPermissions(m, guild, c, NOW), `${where} ${m.id} ${c.id}`).toBe(modelChannelPermissions(m, guild, c, NOW));
-      }
+      for (const m of members)
+        for (const c of channels) {
+          expect(channelPermissions(m, guild, c, NOW), `${where} ${m.id} ${c.id}`).toBe(modelChannelPermissions(m, guild, c, NOW));
+        }
     });
   });
 
@@ -199,12 +202,13 @@ describe('random guilds', () => {
 
   it('without overwrites, channel permissions are the guild-wide ones after the implicit rules', () => {
     forAllWorlds(({ guild, members, channels }, _, where) => {
-      for (const m of members) for (const c of channels) {
-        const bare = { ...c, overwrites: [] };
-        const base = basePermissions(m, guild, NOW);
-        const expected = base === ALL ? ALL : applyImplicitRules(base, c.kind, false);
-        expect(channelPermissions(m, guild, bare, NOW), where).toBe(expected);
-      }
+      for (const m of members)
+        for (const c of channels) {
+          const bare = { ...c, overwrites: [] };
+          const base = basePermissions(m, guild, NOW);
+          const expected = base === ALL ? ALL : applyImplicitRules(base, c.kind, false);
+          expect(channelPermissions(m, guild, bare, NOW), where).toBe(expected);
+        }
     });
   });
 
@@ -254,9 +258,10 @@ describe('random guilds', () => {
       const list = rolesOf(guild);
       const asMap: PermissionGuild = { ...guild, roles: new Map(list.map((r) => [r.id, r])) };
       const asRecord: PermissionGuild = { ...guild, roles: Object.fromEntries(list.map((r) => [r.id, r])) };
-      for (const m of members) for (const c of channels) {
-        expect(channelPermissions(m, asMap, c, NOW), where).toBe(channelPermissions(m, asRecord, c, NOW));
-      }
+      for (const m of members)
+        for (const c of channels) {
+          expect(channelPermissions(m, asMap, c, NOW), where).toBe(channelPermissions(m, asRecord, c, NOW));
+        }
     });
   });
 });
@@ -266,52 +271,56 @@ describe('random guilds: hierarchy', () => {
 
   it('nobody acts on the owner, and no two members can act on each other', () => {
     forAllWorlds(({ guild, members }, _, where) => {
-      for (const a of members) for (const b of members) {
-        if (a.id === b.id) continue;
-        for (const action of ACTIONS) {
-          const ab = canActOnMember(a, b, action, guild, NOW);
-          if (b.id === guild.ownerId) expect(ab, where).toBe(false);
-          if (ab) {
-            expect(canActOnMember(b, a, action, guild, NOW), `${where} ${a.id}<->${b.id} ${action}`).toBe(false);
-            expect(a.id === guild.ownerId || highestRolePosition(a, guild) > highestRolePosition(b, guild), where).toBe(true);
+      for (const a of members)
+        for (const b of members) {
+          if (a.id === b.id) continue;
+          for (const action of ACTIONS) {
+            const ab = canActOnMember(a, b, action, guild, NOW);
+            if (b.id === guild.ownerId) expect(ab, where).toBe(false);
+            if (ab) {
+              expect(canActOnMember(b, a, action, guild, NOW), `${where} ${a.id}<->${b.id} ${action}`).toBe(false);
+              expect(a.id === guild.ownerId || highestRolePosition(a, guild) > highestRolePosition(b, guild), where).toBe(true);
+            }
           }
         }
-      }
     });
   });
 
   it('the owner manages every role; anyone else only roles strictly below their top role', () => {
     forAllWorlds(({ guild, members }, _, where) => {
-      for (const m of members) for (const r of rolesOf(guild)) {
-        const can = canManageRole(m, r, guild, NOW);
-        if (m.id === guild.ownerId) expect(can, where).toBe(true);
-        else if (can) expect(highestRolePosition(m, guild) > r.position, where).toBe(true);
-      }
+      for (const m of members)
+        for (const r of rolesOf(guild)) {
+          const can = canManageRole(m, r, guild, NOW);
+          if (m.id === guild.ownerId) expect(can, where).toBe(true);
+          else if (can) expect(highestRolePosition(m, guild) > r.position, where).toBe(true);
+        }
     });
   });
 
   it('re-saving a role unchanged is allowed exactly when the role can be managed; granting needs the bits', () => {
     forAllWorlds(({ guild, members }, gen, where) => {
-      for (const m of members) for (const r of rolesOf(guild)) {
-        expect(canEditRolePermissions(m, r, r.permissions, guild, NOW), where).toBe(canManageRole(m, r, guild, NOW));
-        const wanted = r.permissions | gen.perms(0.2, 0.05);
-        if (canEditRolePermissions(m, r, wanted, guild, NOW)) {
-          const mine = basePermissions(m, guild, NOW);
-          expect(mine === ALL || ((wanted & ~r.permissions) & ~mine) === 0n, where).toBe(true);
+      for (const m of members)
+        for (const r of rolesOf(guild)) {
+          expect(canEditRolePermissions(m, r, r.permissions, guild, NOW), where).toBe(canManageRole(m, r, guild, NOW));
+          const wanted = r.permissions | gen.perms(0.2, 0.05);
+          if (canEditRolePermissions(m, r, wanted, guild, NOW)) {
+            const mine = basePermissions(m, guild, NOW);
+            expect(mine === ALL || (wanted & ~r.permissions & ~mine) === 0n, where).toBe(true);
+          }
         }
-      }
     });
   });
 
   it('an overwrite can be set only with MANAGE_ROLES in the channel and bits held there', () => {
     forAllWorlds(({ guild, members, channels }, gen, where) => {
-      for (const m of members) for (const c of channels) {
-        const allow = gen.perms(0.1) & ~P.ADMINISTRATOR;
-        const deny = gen.perms(0.1) & ~P.ADMINISTRATOR;
-        const perms = channelPermissions(m, guild, c, NOW);
-        const expected = (perms & P.MANAGE_ROLES) !== 0n && ((allow | deny) & ~perms) === 0n;
-        expect(canSetOverwrite(m, c, allow, deny, guild, NOW), where).toBe(expected);
-      }
+      for (const m of members)
+        for (const c of channels) {
+          const allow = gen.perms(0.1) & ~P.ADMINISTRATOR;
+          const deny = gen.perms(0.1) & ~P.ADMINISTRATOR;
+          const perms = channelPermissions(m, guild, c, NOW);
+          const expected = (perms & P.MANAGE_ROLES) !== 0n && ((allow | deny) & ~perms) === 0n;
+          expect(canSetOverwrite(m, c, allow, deny, guild, NOW), where).toBe(expected);
+        }
     });
   });
 });

@@ -17,7 +17,11 @@ const token = z.string().min(1).max(MAX_TOKEN_CHARS);
 const peerId = z.string().min(1).max(64);
 const track = z.enum(TRACK_KINDS);
 /** A MediaStream id as it appears in SDP (`a=msid:<stream> <track>`): printable, no spaces. */
-const streamId = z.string().min(1).max(64).regex(/^[\x21-\x7e]+$/, 'a stream id is printable ASCII without spaces');
+const streamId = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[\x21-\x7e]+$/, 'a stream id is printable ASCII without spaces');
 
 /** RTCIceCandidateInit; `null` means end of candidates. */
 const candidate = z

@@ -33,9 +33,7 @@ describe('ensureSecret', () => {
     const start = Date.now() + 400;
     const script = `const { ensureSecret } = await import(${JSON.stringify(module)}); while (Date.now() < ${start}); console.log(ensureSecret(${JSON.stringify(path)}));`;
     const run = promisify(execFile);
-    const outputs = await Promise.all(
-      Array.from({ length: 6 }, () => run(process.execPath, ['--input-type=module', '-e', script])),
-    );
+    const outputs = await Promise.all(Array.from({ length: 6 }, () => run(process.execPath, ['--input-type=module', '-e', script])));
     const secrets = new Set(outputs.map((o) => o.stdout.trim()));
     expect(secrets.size).toBe(1);
     expect(readFileSync(path, 'utf8')).toBe([...secrets][0]);

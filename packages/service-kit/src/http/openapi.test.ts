@@ -19,14 +19,23 @@ const jsonRoutes: RouteTable<{ name: string }> = [
     errors: [404, 409],
     handler: () => ({ status: 201, body: { id: 1 } }),
   }),
-  route({ method: 'delete', path: '/api/v1/things/{thing}', summary: 'Remove a thing', tag: 'things', auth: 'admin', responses: { 204: null }, handler: () => ({ status: 204 }) }),
+  route({
+    method: 'delete',
+    path: '/api/v1/things/{thing}',
+    summary: 'Remove a thing',
+    tag: 'things',
+    auth: 'admin',
+    responses: { 204: null },
+    handler: () => ({ status: 204 }),
+  }),
 ];
 
 /**
  * What the generator answered for `jsonRoutes` before raw routes existed, byte for byte: JSON
  * routes (the control server's whole API) must document exactly as they did.
  */
-const JSON_ROUTES_DOCUMENT = "{\"openapi\":\"3.1.0\",\"info\":{\"title\":\"T\",\"version\":\"1\"},\"servers\":[{\"url\":\"/\"}],\"paths\":{\"/api/v1/things/{thing}/notes\":{\"post\":{\"summary\":\"Add a note\",\"tags\":[\"things\"],\"parameters\":[{\"name\":\"thing\",\"in\":\"path\",\"required\":true,\"schema\":{\"type\":\"string\"}},{\"name\":\"draft\",\"in\":\"query\",\"required\":false,\"description\":\"keep it unpublished\",\"schema\":{\"type\":\"string\",\"enum\":[\"yes\",\"no\"]}}],\"security\":[{\"bearer\":[]}],\"requestBody\":{\"required\":true,\"content\":{\"application/json\":{\"schema\":{\"$schema\":\"https://json-schema.org/draft/2020-12/schema\",\"type\":\"object\",\"properties\":{\"text\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":100}},\"required\":[\"text\"],\"additionalProperties\":false}}}},\"responses\":{\"201\":{\"description\":\"Created\",\"content\":{\"application/json\":{\"schema\":{\"$schema\":\"https://json-schema.org/draft/2020-12/schema\",\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"integer\",\"minimum\":-9007199254740991,\"maximum\":9007199254740991}},\"required\":[\"id\"],\"additionalProperties\":false}}}},\"400\":{\"description\":\"Bad request\",\"content\":{\"application/json\":{\"schema\":{\"$ref\":\"#/components/schemas/Error\"}}}},\"401\":{\"description\":\"Unauthorized\",\"content\":{\"application/json\":{\"schema\":{\"$ref\":\"#/components/schemas/Error\"}}}},\"404\":{\"description\":\"Not found\",\"content\":{\"application/json\":{\"schema\":{\"$ref\":\"#/components/schemas/Error\"}}}},\"409\":{\"description\":\"Conflict\",\"content\":{\"application/json\":{\"schema\":{\"$ref\":\"#/components/schemas/Error\"}}}},\"415\":{\"description\":\"Unsupported media type\",\"content\":{\"application/json\":{\"schema\":{\"$ref\":\"#/components/schemas/Error\"}}}}}}},\"/api/v1/things/{thing}\":{\"delete\":{\"summary\":\"Remove a thing\",\"tags\":[\"things\"],\"parameters\":[{\"name\":\"thing\",\"in\":\"path\",\"required\":true,\"schema\":{\"type\":\"string\"}}],\"security\":[{\"bearer\":[]}],\"responses\":{\"204\":{\"description\":\"No Content\"},\"401\":{\"description\":\"Unauthorized\",\"content\":{\"application/json\":{\"schema\":{\"$ref\":\"#/components/schemas/Error\"}}}},\"403\":{\"description\":\"Forbidden\",\"content\":{\"application/json\":{\"schema\":{\"$ref\":\"#/components/schemas/Error\"}}}}}}}},\"components\":{\"securitySchemes\":{\"bearer\":{\"type\":\"http\",\"scheme\":\"bearer\",\"bearerFormat\":\"JWT\"}},\"schemas\":{\"Error\":{\"$schema\":\"https://json-schema.org/draft/2020-12/schema\",\"type\":\"object\",\"properties\":{\"error\":{\"type\":\"object\",\"properties\":{\"code\":{\"type\":\"string\",\"description\":\"stable machine-readable code\"},\"message\":{\"type\":\"string\",\"description\":\"human-readable explanation\"}},\"required\":[\"code\",\"message\"],\"additionalProperties\":false}},\"required\":[\"error\"],\"additionalProperties\":false}}}}";
+const JSON_ROUTES_DOCUMENT =
+  '{"openapi":"3.1.0","info":{"title":"T","version":"1"},"servers":[{"url":"/"}],"paths":{"/api/v1/things/{thing}/notes":{"post":{"summary":"Add a note","tags":["things"],"parameters":[{"name":"thing","in":"path","required":true,"schema":{"type":"string"}},{"name":"draft","in":"query","required":false,"description":"keep it unpublished","schema":{"type":"string","enum":["yes","no"]}}],"security":[{"bearer":[]}],"requestBody":{"required":true,"content":{"application/json":{"schema":{"$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","properties":{"text":{"type":"string","minLength":1,"maxLength":100}},"required":["text"],"additionalProperties":false}}}},"responses":{"201":{"description":"Created","content":{"application/json":{"schema":{"$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","properties":{"id":{"type":"integer","minimum":-9007199254740991,"maximum":9007199254740991}},"required":["id"],"additionalProperties":false}}}},"400":{"description":"Bad request","content":{"application/json":{"schema":{"$ref":"#/components/schemas/Error"}}}},"401":{"description":"Unauthorized","content":{"application/json":{"schema":{"$ref":"#/components/schemas/Error"}}}},"404":{"description":"Not found","content":{"application/json":{"schema":{"$ref":"#/components/schemas/Error"}}}},"409":{"description":"Conflict","content":{"application/json":{"schema":{"$ref":"#/components/schemas/Error"}}}},"415":{"description":"Unsupported media type","content":{"application/json":{"schema":{"$ref":"#/components/schemas/Error"}}}}}}},"/api/v1/things/{thing}":{"delete":{"summary":"Remove a thing","tags":["things"],"parameters":[{"name":"thing","in":"path","required":true,"schema":{"type":"string"}}],"security":[{"bearer":[]}],"responses":{"204":{"description":"No Content"},"401":{"description":"Unauthorized","content":{"application/json":{"schema":{"$ref":"#/components/schemas/Error"}}}},"403":{"description":"Forbidden","content":{"application/json":{"schema":{"$ref":"#/components/schemas/Error"}}}}}}}},"components":{"securitySchemes":{"bearer":{"type":"http","scheme":"bearer","bearerFormat":"JWT"}},"schemas":{"Error":{"$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","properties":{"error":{"type":"object","properties":{"code":{"type":"string","description":"stable machine-readable code"},"message":{"type":"string","description":"human-readable explanation"}},"required":["code","message"],"additionalProperties":false}},"required":["error"],"additionalProperties":false}}}}';
 
 const Stored = z.object({ id: z.string(), size: z.number().int() });
 
@@ -53,9 +62,17 @@ const rawRoutes: RouteTable<{ name: string }> = [
     summary: 'A thumbnail',
     tag: 'files',
     auth: 'optional-token',
-    params: { size: z.string().regex(/^\d+x\d+$/).describe('<width>x<height>') },
+    params: {
+      size: z
+        .string()
+        .regex(/^\d+x\d+$/)
+        .describe('<width>x<height>'),
+    },
     query: z.object({ sig: z.string().optional().describe('signed links: the signature') }),
-    responses: { 200: { description: 'The image', content: { 'image/webp': null } }, 206: { description: 'A byte range', headers: { 'Content-Range': 'which bytes' } } },
+    responses: {
+      200: { description: 'The image', content: { 'image/webp': null } },
+      206: { description: 'A byte range', headers: { 'Content-Range': 'which bytes' } },
+    },
     errors: { 404: 'no such file or thumbnail', 403: 'a private file, without a valid signature' },
     handler: () => undefined,
   }),
@@ -142,6 +159,12 @@ describe('buildOpenApi', () => {
 
   it('documents JSON and raw routes of one table in one document', () => {
     const doc = buildOpenApi([...jsonRoutes, ...rawRoutes], { title: 'T', version: '1' }) as { paths: Record<string, unknown> };
-    expect(Object.keys(doc.paths)).toEqual(['/api/v1/things/{thing}/notes', '/api/v1/things/{thing}', '/api/v1/uploads', '/files/{id}/thumbnails/{size}', '/api/v1/uploads/{id}']);
+    expect(Object.keys(doc.paths)).toEqual([
+      '/api/v1/things/{thing}/notes',
+      '/api/v1/things/{thing}',
+      '/api/v1/uploads',
+      '/files/{id}/thumbnails/{size}',
+      '/api/v1/uploads/{id}',
+    ]);
   });
 });

@@ -3,9 +3,26 @@ import { ErrorBody } from '@alloquy/protocol/http';
 import { isRawRoute, type RawAuth, type RawRouteDescription, type RouteDescription, type RouteErrors } from './route.js';
 
 const STATUS_TEXT: Record<number, string> = {
-  200: 'OK', 201: 'Created', 204: 'No Content', 206: 'Partial content', 304: 'Not modified', 400: 'Bad request', 401: 'Unauthorized', 403: 'Forbidden',
-  404: 'Not found', 409: 'Conflict', 410: 'Gone', 413: 'Payload too large', 415: 'Unsupported media type', 416: 'Range not satisfiable',
-  422: 'Unprocessable content', 429: 'Too many requests', 500: 'Internal error', 502: 'Bad gateway', 503: 'Service unavailable', 504: 'Gateway timeout',
+  200: 'OK',
+  201: 'Created',
+  204: 'No Content',
+  206: 'Partial content',
+  304: 'Not modified',
+  400: 'Bad request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not found',
+  409: 'Conflict',
+  410: 'Gone',
+  413: 'Payload too large',
+  415: 'Unsupported media type',
+  416: 'Range not satisfiable',
+  422: 'Unprocessable content',
+  429: 'Too many requests',
+  500: 'Internal error',
+  502: 'Bad gateway',
+  503: 'Service unavailable',
+  504: 'Gateway timeout',
 };
 
 function schemaOf(s: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
@@ -48,7 +65,13 @@ export function buildOpenApi(routes: readonly (RouteDescription | RawRouteDescri
         ? { description: STATUS_TEXT[Number(status)] ?? 'OK', content: { 'application/json': { schema: schemaOf(schema, 'output') } } }
         : { description: STATUS_TEXT[Number(status)] ?? 'OK' };
     }
-    const errorStatuses = new Set([...declaredStatuses(r.errors), ...(r.body ? [400, 415] : []), ...(r.query ? [400] : []), ...(r.auth !== 'none' ? [401] : []), ...(r.auth === 'admin' ? [403] : [])]);
+    const errorStatuses = new Set([
+      ...declaredStatuses(r.errors),
+      ...(r.body ? [400, 415] : []),
+      ...(r.query ? [400] : []),
+      ...(r.auth !== 'none' ? [401] : []),
+      ...(r.auth === 'admin' ? [403] : []),
+    ]);
     for (const status of [...errorStatuses].sort()) responses[String(status)] = errorResponse(status, r.errors);
     paths[r.path] ??= {};
     paths[r.path]![r.method] = {
@@ -56,9 +79,7 @@ export function buildOpenApi(routes: readonly (RouteDescription | RawRouteDescri
       tags: [r.tag],
       ...(params.length ? { parameters: params } : {}),
       ...(r.auth !== 'none' ? { security: [{ bearer: [] }] } : {}),
-      ...(r.body
-        ? { requestBody: { required: true, content: { 'application/json': { schema: schemaOf(r.body, 'input') } } } }
-        : {}),
+      ...(r.body ? { requestBody: { required: true, content: { 'application/json': { schema: schemaOf(r.body, 'input') } } } } : {}),
       responses,
     };
   }

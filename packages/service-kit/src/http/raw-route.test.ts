@@ -9,7 +9,14 @@ import { mountRoutes } from './route-table.js';
 import { closeHttp, listenHttp } from './service-app.js';
 
 const STATUS: Record<CommonErrorCode | 'invalid_token', number> = {
-  invalid_request: 400, unauthorized: 401, invalid_token: 401, forbidden: 403, not_found: 404, payload_too_large: 413, unsupported_media_type: 415, internal: 500,
+  invalid_request: 400,
+  unauthorized: 401,
+  invalid_token: 401,
+  forbidden: 403,
+  not_found: 404,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  internal: 500,
 };
 class TestError extends ServiceError<keyof typeof STATUS> {}
 const error = (code: keyof typeof STATUS, message: string) => new TestError(STATUS, code, message);
@@ -163,7 +170,10 @@ describe('raw routes in the route table', () => {
   it('authenticate a `user` route through the async authenticate, as JSON routes do', async () => {
     expect((await call('HEAD', '/things/x', { authorization: 'Bearer slow:bob' })).headers.get('thing-owner')).toBe('bob');
     const none = await call('DELETE', '/things/x');
-    expect([none.status, none.json]).toEqual([401, { error: { code: 'unauthorized', message: 'an "Authorization: Bearer <access token>" header is required' } }]);
+    expect([none.status, none.json]).toEqual([
+      401,
+      { error: { code: 'unauthorized', message: 'an "Authorization: Bearer <access token>" header is required' } },
+    ]);
     const basic = await call('DELETE', '/things/x', { authorization: 'Basic YTpi' });
     expect(basic.json.error.code).toBe('unauthorized');
     const forged = await call('DELETE', '/things/x', { authorization: 'Bearer forged' });
@@ -210,7 +220,13 @@ describe('raw routes in the route table', () => {
 function streamUpload(id: string, token: string, total: number): Promise<{ status: number; connection: string | undefined; written: number; cut: boolean }> {
   return new Promise((resolve, reject) => {
     const url = new URL(`${base}/uploads/${id}`);
-    const req = httpRequest({ host: url.hostname, port: (server.address() as AddressInfo).port, path: url.pathname, method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-length': String(total) } });
+    const req = httpRequest({
+      host: url.hostname,
+      port: (server.address() as AddressInfo).port,
+      path: url.pathname,
+      method: 'PUT',
+      headers: { authorization: `Bearer ${token}`, 'content-length': String(total) },
+    });
     let written = 0;
     let answer: { status: number; connection: string | undefined } | undefined;
     let cut = false;

@@ -48,7 +48,10 @@ describe('profileFromConfig', () => {
   });
 
   it('reads a default config as no module folder and no extra modules', async () => {
-    const profile = await profileFromConfig(renderInspircdConfig(templates.config, bareOptions({ moduleDir: undefined, extraModules: undefined, limits: undefined })), templates);
+    const profile = await profileFromConfig(
+      renderInspircdConfig(templates.config, bareOptions({ moduleDir: undefined, extraModules: undefined, limits: undefined })),
+      templates,
+    );
     expect(profile.moduleDir).toBeUndefined();
     expect(profile.extraModules).toEqual([]);
     expect(profile.flood).toEqual({ commandsPerSecond: 10, threshold: 100, fakelag: true });
@@ -97,7 +100,13 @@ describe('compareConfigs', () => {
 
   it('parses tags spanning several lines and decodes entities', () => {
     expect(parseConfigTags('# <comment x="1">\n<a b="1"\n   c="&quot;x&amp;y&quot;">')).toEqual([
-      { name: 'a', attrs: [['b', '1'], ['c', '"x&y"']] },
+      {
+        name: 'a',
+        attrs: [
+          ['b', '1'],
+          ['c', '"x&y"'],
+        ],
+      },
     ]);
   });
 });

@@ -80,11 +80,18 @@ export async function profileFromConfig(text: string, templates?: InspircdTempla
     .filter((tag) => tag.name === 'module' && !isLinkOnlyTag(tag))
     .map((tag) => attr(tag, 'name')!)
     .filter((name) => name !== undefined && !base.has(name));
-  const moduleDir = attr(tags.find((tag) => tag.name === 'path'), 'moduledir');
+  const moduleDir = attr(
+    tags.find((tag) => tag.name === 'path'),
+    'moduledir',
+  );
   const loopback = tags.find((tag) => tag.name === 'connect' && attr(tag, 'name') === 'loopback');
   const main = tags.find((tag) => tag.name === 'connect' && attr(tag, 'name') === 'main');
   const chanhistory = tags.find((tag) => tag.name === 'chanhistory');
-  const defaultModes = attr(tags.find((tag) => tag.name === 'options'), 'defaultmodes') ?? '';
+  const defaultModes =
+    attr(
+      tags.find((tag) => tag.name === 'options'),
+      'defaultmodes',
+    ) ?? '';
   const historyPeriod = /\d+:(\S+)/.exec(defaultModes)?.[1];
   if (loopback === undefined) throw new Error('the rendered InspIRCd config has no <connect name="loopback"> class');
 

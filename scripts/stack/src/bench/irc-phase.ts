@@ -131,9 +131,7 @@ export function summarizePhases(results: readonly PhaseResult[]): PhaseSummary {
       breakdown: {
         connectToCapEnd: summarize(pool('connectToCapEnd')),
         capEndTo001: summarize(pool('capEndTo001')),
-        ...(sasl.length > 0
-          ? { sasl: summarize(sasl), saslChallenge: summarize(pool('saslChallenge')), saslVerify: summarize(pool('saslVerify')) }
-          : {}),
+        ...(sasl.length > 0 ? { sasl: summarize(sasl), saslChallenge: summarize(pool('saslChallenge')), saslVerify: summarize(pool('saslVerify')) } : {}),
       },
     },
     fanout: {
@@ -189,7 +187,8 @@ async function registerClient(options: PhaseOptions, index: number): Promise<Reg
       timeout,
       'CAP ACK',
     );
-    if (ack.command !== 'CAP' || ack.params[1] !== 'ACK') throw new Error(`${client.label}: capability request refused: ${ack.command} ${ack.params.join(' ')}`);
+    if (ack.command !== 'CAP' || ack.params[1] !== 'ACK')
+      throw new Error(`${client.label}: capability request refused: ${ack.command} ${ack.params.join(' ')}`);
     const acked = new Set((ack.params[2] ?? '').split(' ').filter((cap) => cap !== ''));
     const missing = options.caps.filter((cap) => !acked.has(cap));
     if (missing.length > 0) throw new Error(`${client.label}: capabilities not acknowledged: ${missing.join(' ')}`);
@@ -205,11 +204,7 @@ async function registerClient(options: PhaseOptions, index: number): Promise<Reg
       const responseAt = performance.now();
       const payload = Buffer.from(`\0${credentials.username}\0${credentials.password}`, 'utf8').toString('base64');
       client.send(`AUTHENTICATE ${payload}`);
-      const { message: result, at } = await client.waitFor(
-        (m) => ['903', '902', '904', '905', '906', '907'].includes(m.command),
-        timeout,
-        'SASL result (903)',
-      );
+      const { message: result, at } = await client.waitFor((m) => ['903', '902', '904', '905', '906', '907'].includes(m.command), timeout, 'SASL result (903)');
       if (result.command !== '903') throw new Error(`${client.label}: SASL failed: ${result.command} ${result.params.slice(1).join(' ')}`);
       saslMs = at - saslStart;
       saslVerifyMs = at - responseAt;
@@ -286,7 +281,8 @@ export async function runPhase(options: PhaseOptions): Promise<PhaseResult> {
   registered.sort((a, b) => a.index - b.index);
 
   try {
-    if (registered.length < 2) throw new Error(`${options.name}: only ${registered.length} clients registered; need a sender and a receiver\n${errors.join('\n')}`);
+    if (registered.length < 2)
+      throw new Error(`${options.name}: only ${registered.length} clients registered; need a sender and a receiver\n${errors.join('\n')}`);
 
     const [sender, ...others] = registered as [RegisteredClient, ...RegisteredClient[]];
     const M = options.messages;
@@ -347,7 +343,9 @@ export async function runPhase(options: PhaseOptions): Promise<PhaseResult> {
       return false;
     };
 
-    options.log(`${options.name}: settling ${options.settleMs} ms, then ${M} messages from ${senderNick} to ${receivers.length} receivers every ${options.paceMs} ms`);
+    options.log(
+      `${options.name}: settling ${options.settleMs} ms, then ${M} messages from ${senderNick} to ${receivers.length} receivers every ${options.paceMs} ms`,
+    );
     await sleep(options.settleMs);
 
     // Steady pace against an absolute schedule, so timer lateness does not accumulate.

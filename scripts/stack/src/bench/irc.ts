@@ -213,10 +213,7 @@ function section(summary: PhaseSummary): Record<string, unknown> {
 
 function phaseValid(summary: PhaseSummary): boolean {
   return (
-    summary.registration.failed === 0 &&
-    summary.fanout.lost === 0 &&
-    summary.errors.length === 0 &&
-    summary.send.every((send) => send.errors.length === 0)
+    summary.registration.failed === 0 && summary.fanout.lost === 0 && summary.errors.length === 0 && summary.send.every((send) => send.errors.length === 0)
   );
 }
 
@@ -295,7 +292,8 @@ async function main(): Promise<void> {
     drainMs: config.drainMs,
     timeoutS,
     clock: 'performance.now() in the bench process for send and receive; receive time taken when the TCP chunk arrives, before parsing',
-    registrationMeasure: 'TCP connect established -> 001 received (stack: SASL PLAIN included); CAP LS 302, then CAP REQ + NICK + USER, CAP ACK, [SASL], CAP END',
+    registrationMeasure:
+      'TCP connect established -> 001 received (stack: SASL PLAIN included); CAP LS 302, then CAP REQ + NICK + USER, CAP ACK, [SASL], CAP END',
     fanoutMeasure: 'client 0 sends, the other clients receive; latency per (receiver, message) = receive - send',
     inspircd: {
       moduleDir: profile.moduleDir ?? null,

@@ -52,7 +52,9 @@ describe('renderCoturnConfig', () => {
 
   it('denies private peers unless configured, and allows loopback peers only when asked', () => {
     const production = renderCoturnConfig(template, options);
-    const denied = entries(production).filter(([key]) => key === 'denied-peer-ip').map(([, value]) => value);
+    const denied = entries(production)
+      .filter(([key]) => key === 'denied-peer-ip')
+      .map(([, value]) => value);
     expect(denied).toEqual(expect.arrayContaining(['10.0.0.0-10.255.255.255', '172.16.0.0-172.31.255.255', '192.168.0.0-192.168.255.255']));
     const open = renderCoturnConfig(template, { ...options, allowPrivatePeers: true, allowLoopbackPeers: true });
     expect(keys(open)).not.toContain('denied-peer-ip');
@@ -76,9 +78,7 @@ describe('renderCoturnConfig', () => {
         secret: '',
         realm: 'two words',
       }),
-    ).toThrow(
-      /must be an IP address[\s\S]*external address "nat" must be an IP address[\s\S]*inside the relay range|inside the relay range[\s\S]*IP address/,
-    );
+    ).toThrow(/must be an IP address[\s\S]*external address "nat" must be an IP address[\s\S]*inside the relay range|inside the relay range[\s\S]*IP address/);
     expect(() => renderCoturnConfig(template, { ...options, relayMin: 50000, relayMax: 40000 })).toThrow(/starts \(50000\) after it ends \(40000\)/);
     expect(() => renderCoturnConfig(template, { ...options, secret: '' })).toThrow(/shared secret/);
     expect(() => renderCoturnConfig(template, { ...options, realm: 'two words' })).toThrow(/realm/);

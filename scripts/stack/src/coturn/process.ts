@@ -48,11 +48,7 @@ const BIND_FAILURE = /Trying to bind .* failed|Cannot bind|cannot bind/;
  * Ready once the TCP listener accepts connections (UDP on the same port is
  * opened in the same step); fails early when coturn reports a bind failure.
  */
-export async function waitForCoturnStartup(
-  output: () => string,
-  address: { host: string; port: number },
-  options: WaitOptions,
-): Promise<void> {
+export async function waitForCoturnStartup(output: () => string, address: { host: string; port: number }, options: WaitOptions): Promise<void> {
   await waitForTcpPorts(address.host, [address.port], {
     ...options,
     abortIf: () => {
@@ -115,10 +111,14 @@ export async function startCoturn(options: StartCoturnOptions): Promise<CoturnHa
   const closeLog = (): Promise<void> => new Promise((resolve) => log.end(() => resolve()));
   void daemon.exited.then(closeLog);
   try {
-    await waitForCoturnStartup(daemon.startupOutput, { host: '127.0.0.1', port: options.port }, {
-      timeoutMs: 20_000,
-      abortIf: () => daemon.startupFailure(),
-    });
+    await waitForCoturnStartup(
+      daemon.startupOutput,
+      { host: '127.0.0.1', port: options.port },
+      {
+        timeoutMs: 20_000,
+        abortIf: () => daemon.startupFailure(),
+      },
+    );
   } catch (error) {
     await daemon.stop();
     throw new Error(`${(error as Error).message}\n${daemon.output.text()}`);

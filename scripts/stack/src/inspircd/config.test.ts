@@ -1,5 +1,12 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { escapeConfigValue, readInspircdTemplates, renderInspircdConfig, renderInspircdMotd, type InspircdConfigOptions, type InspircdTemplates } from './config.js';
+import {
+  escapeConfigValue,
+  readInspircdTemplates,
+  renderInspircdConfig,
+  renderInspircdMotd,
+  type InspircdConfigOptions,
+  type InspircdTemplates,
+} from './config.js';
 
 let templates: InspircdTemplates;
 beforeAll(async () => {
@@ -58,9 +65,7 @@ describe('renderInspircdConfig', () => {
 
   it('names the server and uses the stack certificate', () => {
     const config = renderInspircdConfig(templates.config, bare);
-    expect(tags(config, 'server')).toEqual([
-      { name: 'irc.example.test', description: 'Example IRC', network: 'Example', id: '1AL' },
-    ]);
+    expect(tags(config, 'server')).toEqual([{ name: 'irc.example.test', description: 'Example IRC', network: 'Example', id: '1AL' }]);
     expect(tags(config, 'sslprofile')[0]).toMatchObject({
       provider: 'gnutls',
       certfile: '/data/tls/cert.pem',
@@ -82,9 +87,27 @@ describe('renderInspircdConfig', () => {
   it('loads the IRCv3 modules clients rely on', () => {
     const loaded = modules(renderInspircdConfig(templates.config, linked));
     for (const module of [
-      'cap', 'ircv3', 'ircv3_accounttag', 'ircv3_batch', 'ircv3_capnotify', 'ircv3_chghost', 'ircv3_ctctags',
-      'ircv3_echomessage', 'ircv3_invitenotify', 'ircv3_labeledresponse', 'ircv3_msgid', 'ircv3_servertime',
-      'sasl', 'services_account', 'monitor', 'setname', 'chanhistory', 'spanningtree', 'ssl_gnutls', 'websocket', 'sha1',
+      'cap',
+      'ircv3',
+      'ircv3_accounttag',
+      'ircv3_batch',
+      'ircv3_capnotify',
+      'ircv3_chghost',
+      'ircv3_ctctags',
+      'ircv3_echomessage',
+      'ircv3_invitenotify',
+      'ircv3_labeledresponse',
+      'ircv3_msgid',
+      'ircv3_servertime',
+      'sasl',
+      'services_account',
+      'monitor',
+      'setname',
+      'chanhistory',
+      'spanningtree',
+      'ssl_gnutls',
+      'websocket',
+      'sha1',
     ]) {
       expect(loaded).toContain(module);
     }
@@ -101,10 +124,7 @@ describe('renderInspircdConfig', () => {
   });
 
   it('switches fakelag and the command rate through limits', () => {
-    const classes = tags(
-      renderInspircdConfig(templates.config, { ...bare, limits: { fakelag: false, commandsPerSecond: 2.5, floodThreshold: 7 } }),
-      'connect',
-    );
+    const classes = tags(renderInspircdConfig(templates.config, { ...bare, limits: { fakelag: false, commandsPerSecond: 2.5, floodThreshold: 7 } }), 'connect');
     for (const connectClass of classes) {
       expect(connectClass).toMatchObject({ fakelag: 'no', commandrate: '2500', threshold: '7' });
     }
@@ -199,9 +219,9 @@ describe('renderInspircdConfig', () => {
     expect(message).toMatch(/ports must differ/);
     expect(message).toMatch(/cloak key must be at least 30 characters/);
     expect(message).toMatch(/link password must be non-empty and contain no spaces/);
-    expect(() =>
-      renderInspircdConfig(templates.config, { ...linked, services: { name: 'irc.example.test', password: 'x'.repeat(20) } }),
-    ).toThrow(/services server needs a name of its own/);
+    expect(() => renderInspircdConfig(templates.config, { ...linked, services: { name: 'irc.example.test', password: 'x'.repeat(20) } })).toThrow(
+      /services server needs a name of its own/,
+    );
   });
 });
 

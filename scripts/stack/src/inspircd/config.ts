@@ -85,10 +85,7 @@ export interface InspircdTemplates {
 }
 
 export async function readInspircdTemplates(): Promise<InspircdTemplates> {
-  const [config, motd] = await Promise.all([
-    readFile(INSPIRCD_TEMPLATE_PATH, 'utf8'),
-    readFile(INSPIRCD_MOTD_TEMPLATE_PATH, 'utf8'),
-  ]);
+  const [config, motd] = await Promise.all([readFile(INSPIRCD_TEMPLATE_PATH, 'utf8'), readFile(INSPIRCD_MOTD_TEMPLATE_PATH, 'utf8')]);
   return { config, motd };
 }
 

@@ -112,7 +112,12 @@ async function register(client: IrcClient, nick: string): Promise<{ caps: string
   await client.waitFor(/ CAP \S+ LS :/);
   const caps = client.lines
     .filter((line) => / CAP \S+ LS /.test(line))
-    .flatMap((line) => line.slice(line.indexOf(' :') + 2).trim().split(' '))
+    .flatMap((line) =>
+      line
+        .slice(line.indexOf(' :') + 2)
+        .trim()
+        .split(' '),
+    )
     .map((cap) => cap.split('=')[0]!);
   client.send('CAP END');
   const welcome = await client.waitFor(/^(?:@\S+ )?:\S+ 001 /);
@@ -175,9 +180,7 @@ async function webSocket(
       const payload = Buffer.from(line, 'utf8');
       const mask = randomBytes(4);
       const header =
-        payload.length < 126
-          ? Buffer.from([0x81, 0x80 | payload.length])
-          : Buffer.from([0x81, 0x80 | 126, payload.length >> 8, payload.length & 0xff]);
+        payload.length < 126 ? Buffer.from([0x81, 0x80 | payload.length]) : Buffer.from([0x81, 0x80 | 126, payload.length >> 8, payload.length & 0xff]);
       const masked = Buffer.from(payload.map((byte, index) => byte ^ mask[index % 4]!));
       socket.write(Buffer.concat([header, mask, masked]));
     },
@@ -216,10 +219,7 @@ async function webSocket(
 }
 
 /** Plays the control server's part of the link far enough for InspIRCd to count services as online. */
-async function linkFakeServices(
-  port: number,
-  password: string,
-): Promise<{ socket: Socket; lines: string[]; result: Promise<'linked' | string> }> {
+async function linkFakeServices(port: number, password: string): Promise<{ socket: Socket; lines: string[]; result: Promise<'linked' | string> }> {
   const socket = tcpConnect({ host: '127.0.0.1', port });
   const lines: string[] = [];
   const result = new Promise<'linked' | string>((resolve) => {
@@ -234,9 +234,7 @@ async function linkFakeServices(
         if (line.startsWith('SERVER ')) {
           // Like Anope and Atheme, announce the SASL mechanisms: that is what makes
           // InspIRCd tell connected clients about SASL (CAP NEW).
-          socket.write(
-            `:0AT BURST ${Math.floor(Date.now() / 1000)}\r\n:0AT METADATA * saslmechlist :PLAIN\r\n:0AT ENDBURST\r\n`,
-          );
+          socket.write(`:0AT BURST ${Math.floor(Date.now() / 1000)}\r\n:0AT METADATA * saslmechlist :PLAIN\r\n:0AT ENDBURST\r\n`);
         } else if (/^:\S+ ENDBURST$/.test(line)) {
           resolve('linked');
         } else if (line.startsWith('ERROR')) {
@@ -250,8 +248,7 @@ async function linkFakeServices(
   });
   socket.on('error', () => undefined);
   socket.write(
-    'CAPAB START 1205\r\nCAPAB CAPABILITIES :CASEMAPPING=ascii\r\nCAPAB END\r\n' +
-      `SERVER ${SERVICES.name} ${password} 0 0AT :Alloquy test services\r\n`,
+    'CAPAB START 1205\r\nCAPAB CAPABILITIES :CASEMAPPING=ascii\r\nCAPAB END\r\n' + `SERVER ${SERVICES.name} ${password} 0 0AT :Alloquy test services\r\n`,
   );
   return { socket, lines, result };
 }
@@ -287,8 +284,20 @@ describe('InspIRCd linked for the control server', () => {
     const { caps, welcome } = await register(client, 'tlsuser');
     expect(welcome).toMatch(/^:irc\.alloquy\.local 001 tlsuser /);
     for (const cap of [
-      'message-tags', 'server-time', 'account-tag', 'extended-join', 'account-notify', 'away-notify', 'batch',
-      'cap-notify', 'chghost', 'echo-message', 'invite-notify', 'labeled-response', 'multi-prefix', 'setname',
+      'message-tags',
+      'server-time',
+      'account-tag',
+      'extended-join',
+      'account-notify',
+      'away-notify',
+      'batch',
+      'cap-notify',
+      'chghost',
+      'echo-message',
+      'invite-notify',
+      'labeled-response',
+      'multi-prefix',
+      'setname',
       'userhost-in-names',
     ]) {
       expect(caps).toContain(cap);
@@ -438,9 +447,9 @@ describe('parseInspircdStartup', () => {
     });
     expect(parseInspircdStartup('Loading core modules ....')).toEqual({ complete: false, listenFailures: [] });
     // With several failures InspIRCd 3.15 says "listener" (its plural is backwards).
-    expect(
-      parseInspircdStartup('Warning! Some of your listener failed to bind:\n\n  [::]:6697: Address already in use.\n').listenFailures,
-    ).toEqual(['[::]:6697 (Address already in use)']);
+    expect(parseInspircdStartup('Warning! Some of your listener failed to bind:\n\n  [::]:6697: Address already in use.\n').listenFailures).toEqual([
+      '[::]:6697 (Address already in use)',
+    ]);
   });
 });
 
@@ -448,9 +457,9 @@ describe('startInspircd failures', () => {
   it('reports a port that is taken, with the tail of the log', async () => {
     const blocker = await startInspircd({ workDir: await workDir() });
     try {
-      await expect(
-        startInspircd({ workDir: await workDir(), ports: { irc: blocker.ports.irc }, startTimeoutMs: 5000 }),
-      ).rejects.toThrow(/did not become ready: InspIRCd could not listen on 127\.0\.0\.1:\d+ \(Address already in use\)[\s\S]*--- its output ---/);
+      await expect(startInspircd({ workDir: await workDir(), ports: { irc: blocker.ports.irc }, startTimeoutMs: 5000 })).rejects.toThrow(
+        /did not become ready: InspIRCd could not listen on 127\.0\.0\.1:\d+ \(Address already in use\)[\s\S]*--- its output ---/,
+      );
     } finally {
       await blocker.stop();
     }

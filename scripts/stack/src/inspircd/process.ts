@@ -8,7 +8,16 @@ import { waitForTcpPorts } from '../net-wait.js';
 import { tailFile } from '../text-tail.js';
 import { ensureCertificate } from '../tls.js';
 import { prepareFastConnect, SHARED_TEST_MODULE_DIR } from './fast-connect.js';
-import { readInspircdTemplates, renderInspircdConfig, renderInspircdMotd, type InspircdConfigOptions, type InspircdLimits, type InspircdPorts, type InspircdServicesLink, type InspircdTemplates } from './config.js';
+import {
+  readInspircdTemplates,
+  renderInspircdConfig,
+  renderInspircdMotd,
+  type InspircdConfigOptions,
+  type InspircdLimits,
+  type InspircdPorts,
+  type InspircdServicesLink,
+  type InspircdTemplates,
+} from './config.js';
 
 export const DEFAULT_INSPIRCD_BINARY = '/usr/sbin/inspircd';
 
@@ -102,11 +111,7 @@ export interface InspircdFiles {
  * Writes inspircd.conf (mode 0600: it holds the link password and cloak key)
  * and the MOTD into `dir`.
  */
-export async function writeInspircdFiles(
-  dir: string,
-  options: Omit<InspircdConfigOptions, 'motdPath'>,
-  templates?: InspircdTemplates,
-): Promise<InspircdFiles> {
+export async function writeInspircdFiles(dir: string, options: Omit<InspircdConfigOptions, 'motdPath'>, templates?: InspircdTemplates): Promise<InspircdFiles> {
   const { config, motd } = templates ?? (await readInspircdTemplates());
   const configPath = join(dir, 'inspircd.conf');
   const motdPath = join(dir, 'inspircd.motd');
@@ -179,8 +184,7 @@ export async function startInspircd(options: StartInspircdOptions): Promise<Insp
   const tls = options.tls ?? (await ensureCertificate(join(workDir, 'tls'), [server.name]));
   const services = options.services ?? null;
   const logPath = join(workDir, 'ircd.log');
-  const fastConnect =
-    options.moduleDir === undefined && options.fastConnect !== false ? await prepareFastConnect(SHARED_TEST_MODULE_DIR) : undefined;
+  const fastConnect = options.moduleDir === undefined && options.fastConnect !== false ? await prepareFastConnect(SHARED_TEST_MODULE_DIR) : undefined;
   const { configPath } = await writeInspircdFiles(workDir, {
     server,
     ports,

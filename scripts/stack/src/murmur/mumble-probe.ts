@@ -188,9 +188,7 @@ export interface MumbleServerVersion {
   release: string;
 }
 
-export type MumbleLogin =
-  | { ok: true; session: number; welcomeText: string; maxBandwidth: number | undefined }
-  | { ok: false; type: number; reason: string };
+export type MumbleLogin = { ok: true; session: number; welcomeText: string; maxBandwidth: number | undefined } | { ok: false; type: number; reason: string };
 
 export interface MumbleProbeOptions {
   host: string;
@@ -345,12 +343,25 @@ export class MumbleProbe {
 
   /** Moves this (logged-in) client into a channel. Murmur answers with a UserState, or PermissionDenied. */
   joinChannel(channelId: number): void {
-    this.send(MumbleMessage.UserState, encodeProto([[1, this.loggedInSession()], [5, channelId]]));
+    this.send(
+      MumbleMessage.UserState,
+      encodeProto([
+        [1, this.loggedInSession()],
+        [5, channelId],
+      ]),
+    );
   }
 
   /** Sets this (logged-in) client's own mute and deafen flags, as a user's mute button does. */
   setSelfMute(mute: boolean, deaf = false): void {
-    this.send(MumbleMessage.UserState, encodeProto([[1, this.loggedInSession()], [9, mute], [10, deaf]]));
+    this.send(
+      MumbleMessage.UserState,
+      encodeProto([
+        [1, this.loggedInSession()],
+        [9, mute],
+        [10, deaf],
+      ]),
+    );
   }
 
   /** How many frames have arrived: pass it to waitFor to wait only for what comes after. */

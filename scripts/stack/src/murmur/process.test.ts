@@ -171,10 +171,14 @@ describe('stopping and restarting', () => {
       const admin = await probe(first);
       expect(await admin.login('SuperUser', first.superUserPassword)).toMatchObject({ ok: true });
       // A permanent channel (SuperUser may create one) lives in the database; the name is one Murmur's default pattern refuses.
-      admin.send(MumbleMessage.ChannelState, encodeProto([[2, 0], [3, "Lobby's room, #1"]]));
-      await admin.waitFor(
-        (frame) => frame.type === MumbleMessage.ChannelState && decodeProto(frame.payload).get(3)?.[0]?.toString() === "Lobby's room, #1",
+      admin.send(
+        MumbleMessage.ChannelState,
+        encodeProto([
+          [2, 0],
+          [3, "Lobby's room, #1"],
+        ]),
       );
+      await admin.waitFor((frame) => frame.type === MumbleMessage.ChannelState && decodeProto(frame.payload).get(3)?.[0]?.toString() === "Lobby's room, #1");
       admin.close();
     } finally {
       await first.stop();
@@ -205,10 +209,7 @@ describe('stopping and restarting', () => {
     const holder = createServer().listen(port, '127.0.0.1');
     await new Promise((resolve) => holder.once('listening', resolve));
     try {
-      await expectStartFailure(
-        { workDir: join(dir, 'taken-tcp'), ports: { mumble: port! } },
-        new RegExp(`Murmur could not open TCP 127\\.0\\.0\\.1:${port}`),
-      );
+      await expectStartFailure({ workDir: join(dir, 'taken-tcp'), ports: { mumble: port! } }, new RegExp(`Murmur could not open TCP 127\\.0\\.0\\.1:${port}`));
     } finally {
       holder.close();
     }
@@ -219,10 +220,7 @@ describe('stopping and restarting', () => {
     const holder = createSocket('udp4');
     await new Promise<void>((resolve) => holder.bind(port, '127.0.0.1', resolve));
     try {
-      await expectStartFailure(
-        { workDir: join(dir, 'taken-udp'), ports: { mumble: port! } },
-        new RegExp(`Murmur could not open UDP 127\\.0\\.0\\.1:${port}`),
-      );
+      await expectStartFailure({ workDir: join(dir, 'taken-udp'), ports: { mumble: port! } }, new RegExp(`Murmur could not open UDP 127\\.0\\.0\\.1:${port}`));
     } finally {
       holder.close();
     }

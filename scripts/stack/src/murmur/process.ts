@@ -173,7 +173,9 @@ async function makeReachable(dataDir: string, ownedRoot: string, user: MurmurRun
   if (target !== root && isInside(root, parent)) {
     let dir = root;
     await searchableByOthers(dir);
-    for (const part of relative(root, parent).split(sep).filter((piece) => piece !== '')) {
+    for (const part of relative(root, parent)
+      .split(sep)
+      .filter((piece) => piece !== '')) {
       dir = join(dir, part);
       await searchableByOthers(dir);
     }
@@ -428,10 +430,14 @@ export async function startMurmur(options: StartMurmurOptions): Promise<MurmurHa
   child.once('close', () => log.end());
 
   try {
-    await waitForMurmurStartup(daemon.startupOutput, { host, ports }, {
-      timeoutMs: options.startTimeoutMs ?? 20_000,
-      abortIf: daemon.startupFailure,
-    });
+    await waitForMurmurStartup(
+      daemon.startupOutput,
+      { host, ports },
+      {
+        timeoutMs: options.startTimeoutMs ?? 20_000,
+        abortIf: daemon.startupFailure,
+      },
+    );
   } catch (error) {
     await daemon.stop();
     throw new Error(

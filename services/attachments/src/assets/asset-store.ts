@@ -74,9 +74,10 @@ export class AssetStore {
   }
 
   accountAsset(account: string, kind: AccountAssetKind): AssetImage | undefined {
-    const row = this.sql('SELECT sha256, content_type, width, height, size, updated_at FROM account_assets WHERE account = ? AND kind = ?').get(account, kind) as
-      | ImageRow
-      | undefined;
+    const row = this.sql('SELECT sha256, content_type, width, height, size, updated_at FROM account_assets WHERE account = ? AND kind = ?').get(
+      account,
+      kind,
+    ) as ImageRow | undefined;
     return row && toImage(row);
   }
 

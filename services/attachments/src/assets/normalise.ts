@@ -163,7 +163,8 @@ export class AssetImages {
   private async normaliseNow(path: string, contentType: string, shape: AssetShape): Promise<NormalisedImage> {
     const max = this.options.maxImagePixels;
     const header = await sharp(path, { limitInputPixels: false }).metadata();
-    if (header.format !== THUMBNAIL_IMAGE_FORMATS[contentType]) throw new AttachmentError('unprocessable_image', `the file is not a valid ${contentType} image`);
+    if (header.format !== THUMBNAIL_IMAGE_FORMATS[contentType])
+      throw new AttachmentError('unprocessable_image', `the file is not a valid ${contentType} image`);
     const { width, height } = header;
     if (!(width > 0 && height > 0)) throw new AttachmentError('unprocessable_image', 'the image has no size');
     if (width * height > max) throw new PixelLimitError(`the image is ${width}×${height} (${width * height} pixels), over the pixel limit of ${max}`);

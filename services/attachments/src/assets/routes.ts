@@ -106,7 +106,12 @@ export function assetRoutes(options: AssetRoutesOptions): RouteModule {
         description: PUBLIC_IMAGE,
         tag: 'assets',
         auth: 'none',
-        params: { file: z.string().regex(/^.+\.webp$/).describe('`<account>.webp`') },
+        params: {
+          file: z
+            .string()
+            .regex(/^.+\.webp$/)
+            .describe('`<account>.webp`'),
+        },
         responses: publicImageResponses,
         errors: { 404: `\`not_found\`: no such ${kind}` },
         async handler({ req, res, params }) {
@@ -189,7 +194,14 @@ export function assetRoutes(options: AssetRoutesOptions): RouteModule {
         const image = await normaliseBody(req, EMOJI_SHAPE);
         const { record, created } = await putBlob(image);
         try {
-          store.addEmoji({ name, sha256: record.sha256, animated: image.animated, size: record.size, createdBy: principal.account, createdAt: record.updatedAt });
+          store.addEmoji({
+            name,
+            sha256: record.sha256,
+            animated: image.animated,
+            size: record.size,
+            createdBy: principal.account,
+            createdAt: record.updatedAt,
+          });
         } catch (err) {
           // Someone took the name while this one was being processed.
           if (created) await release(record.sha256);
@@ -235,7 +247,12 @@ export function assetRoutes(options: AssetRoutesOptions): RouteModule {
       description: PUBLIC_IMAGE,
       tag: 'assets',
       auth: 'none',
-      params: { file: z.string().regex(/^[a-z0-9_]{2,32}\.webp$/).describe('`<name>.webp`') },
+      params: {
+        file: z
+          .string()
+          .regex(/^[a-z0-9_]{2,32}\.webp$/)
+          .describe('`<name>.webp`'),
+      },
       responses: publicImageResponses,
       errors: { 404: '`not_found`: no such emoji' },
       async handler({ req, res, params }) {

@@ -8,7 +8,16 @@
  * channel `not_found` (404), and a control server that is down or does not answer before the
  * deadline `control_unavailable` (503): never an upload let through by default.
  */
-import { AccessClient, accessFailure, askAccess, type AccessCallError, type AccessFailureCode, type ChannelDecision, type ChannelInfo, type ChannelRef as WireChannelRef } from '@alloquy/access';
+import {
+  AccessClient,
+  accessFailure,
+  askAccess,
+  type AccessCallError,
+  type AccessFailureCode,
+  type ChannelDecision,
+  type ChannelInfo,
+  type ChannelRef as WireChannelRef,
+} from '@alloquy/access';
 import { AttachmentError } from '../errors/attachment-error.js';
 import type { Authorizer, ChannelRef, ChannelSummary, Principal, UploadGrant } from './authorizer.js';
 
@@ -39,9 +48,7 @@ export class GrpcAuthorizer implements Authorizer {
 
   async authorizeUpload(token: string, channel: string): Promise<UploadGrant> {
     checkToken(token);
-    const decision = await this.ask(() =>
-      this.client.authorizeChannel({ token, channel: textChannel(channel), permissions: ['ATTACH_FILES'] }),
-    );
+    const decision = await this.ask(() => this.client.authorizeChannel({ token, channel: textChannel(channel), permissions: ['ATTACH_FILES'] }));
     if (!decision.allowed) throw refusal(decision, 'uploading files');
     return { account: decision.account, accountId: decision.account_id, maxBytes: decision.max_upload_bytes, channel: summary(decision.channel) };
   }
@@ -49,9 +56,7 @@ export class GrpcAuthorizer implements Authorizer {
   async canRead(account: string | number, channel: ChannelRef): Promise<boolean> {
     const who = typeof account === 'number' ? { account_id: account } : { account };
     try {
-      const decision = await this.ask(() =>
-        this.client.checkAccount({ ...who, channel: textChannel(channel), permissions: ['VIEW_CHANNEL', 'READ_HISTORY'] }),
-      );
+      const decision = await this.ask(() => this.client.checkAccount({ ...who, channel: textChannel(channel), permissions: ['VIEW_CHANNEL', 'READ_HISTORY'] }));
       return decision.allowed;
     } catch (err) {
       if (err instanceof AttachmentError && err.code === 'not_found') return false;

@@ -107,7 +107,12 @@ export function downloadRoutes(deps: DownloadRoutesDeps): RouteModule {
     summary: "Download one of an image's thumbnails",
     tag: 'files',
     auth: 'optional-token',
-    params: { size: z.string().regex(/^\d+x\d+(\.[a-z0-9]+)?$/).describe('<width>x<height>, e.g. 320x240.webp') },
+    params: {
+      size: z
+        .string()
+        .regex(/^\d+x\d+(\.[a-z0-9]+)?$/)
+        .describe('<width>x<height>, e.g. 320x240.webp'),
+    },
     query: signedLink,
     headers: rangeHeaders,
     responses: fileResponses,

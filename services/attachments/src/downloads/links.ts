@@ -19,7 +19,11 @@ export const DEFAULT_LINK_POLICY: LinkPolicy = { signedUrlTtlSeconds: 3600, mess
 export type LinkAccess = { signed: false } | { signed: true; expiresAt: number };
 
 const THUMBNAIL_EXTENSIONS: Record<string, string> = {
-  'image/webp': 'webp', 'image/jpeg': 'jpg', 'image/png': 'png', 'image/avif': 'avif', 'image/gif': 'gif',
+  'image/webp': 'webp',
+  'image/jpeg': 'jpg',
+  'image/png': 'png',
+  'image/avif': 'avif',
+  'image/gif': 'gif',
 };
 
 /** The URLs of stored files: `/files/<id>/<name>` and `/files/<id>/thumbnails/<w>x<h>.<ext>`. */

@@ -2,9 +2,7 @@ import type { ByteRange } from '../storage/blob-store.js';
 
 export type RangeRequest =
   /** No usable Range header (absent, not bytes, several ranges): send the whole file. */
-  | { kind: 'full' }
-  | { kind: 'partial'; range: ByteRange }
-  | { kind: 'unsatisfiable' };
+  { kind: 'full' } | { kind: 'partial'; range: ByteRange } | { kind: 'unsatisfiable' };
 
 /**
  * Reads a `Range` header (RFC 9110 §14) for a representation of `size` bytes. One range is

@@ -36,9 +36,11 @@ export class EmbedStore {
   }
 
   get(url: string, policy: string, now = Date.now()): EmbedResult | null {
-    const row = this.sql('SELECT ok, embed, error_code, error_message FROM embed_cache WHERE url = ? AND policy = ? AND expires_at > ?').get(url, policy, now) as
-      | CacheRow
-      | undefined;
+    const row = this.sql('SELECT ok, embed, error_code, error_message FROM embed_cache WHERE url = ? AND policy = ? AND expires_at > ?').get(
+      url,
+      policy,
+      now,
+    ) as CacheRow | undefined;
     if (!row) return null;
     if (row.ok) return { ok: true, embed: JSON.parse(row.embed!) as StoredEmbed };
     return { ok: false, code: row.error_code as AttachmentErrorCode, message: row.error_message ?? '' };
@@ -77,8 +79,7 @@ export class EmbedStore {
 
   preview(sha256: string): PreviewRecord | undefined {
     const row = this.sql('SELECT sha256, content_type, width, height, size FROM embed_previews WHERE sha256 = ?').get(sha256) as
-      | { sha256: string; content_type: string; width: number; height: number; size: number }
-      | undefined;
+      { sha256: string; content_type: string; width: number; height: number; size: number } | undefined;
     return row ? { sha256: row.sha256, contentType: row.content_type, width: row.width, height: row.height, size: row.size } : undefined;
   }
 

@@ -44,7 +44,13 @@ export function toApiEmbed(embed: StoredEmbed, baseUrl: string): EmbedView {
   return {
     ...rest,
     image: image
-      ? { url: `${baseUrl.replace(/\/+$/, '')}${PREVIEW_PATH}/${image.preview}.webp`, width: image.width, height: image.height, source_url: image.source_url, placeholder: image.placeholder }
+      ? {
+          url: `${baseUrl.replace(/\/+$/, '')}${PREVIEW_PATH}/${image.preview}.webp`,
+          width: image.width,
+          height: image.height,
+          source_url: image.source_url,
+          placeholder: image.placeholder,
+        }
       : null,
   };
 }

@@ -232,8 +232,11 @@ export class HeadMetadataParser {
 
 /** Collapses whitespace, strips control characters, caps the length; null when nothing is left. */
 export function cleanText(text: string, max = MAX_TEXT): string | null {
-  // eslint-disable-next-line no-control-regex -- control characters are what this removes
-  const cleaned = text.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '').replace(/\s+/g, ' ').trim();
+  const cleaned = text
+    // eslint-disable-next-line no-control-regex -- control characters are what this removes
+    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '')
+    .replace(/\s+/g, ' ')
+    .trim();
   if (!cleaned) return null;
   return cleaned.length > max ? `${cleaned.slice(0, max - 1)}…` : cleaned;
 }
@@ -249,9 +252,7 @@ export function sniffCharset(prefix: Buffer, headerCharset: string | null): stri
   const fromHeader = usableEncoding(headerCharset);
   if (fromHeader) return fromHeader;
   const head = prefix.subarray(0, 1024).toString('latin1');
-  const meta =
-    /<meta[^>]+charset\s*=\s*["']?\s*([a-z0-9_:.-]+)/i.exec(head) ??
-    /<meta[^>]+content\s*=\s*["'][^"']*charset\s*=\s*([a-z0-9_:.-]+)/i.exec(head);
+  const meta = /<meta[^>]+charset\s*=\s*["']?\s*([a-z0-9_:.-]+)/i.exec(head) ?? /<meta[^>]+content\s*=\s*["'][^"']*charset\s*=\s*([a-z0-9_:.-]+)/i.exec(head);
   const fromMeta = usableEncoding(meta?.[1] ?? null);
   // A document that claims UTF-16 in an ASCII-compatible meta tag cannot be UTF-16.
   if (fromMeta?.startsWith('utf-16')) return 'utf-8';

@@ -13,8 +13,7 @@ import { classifyIp, cidrContains, describeAddressClass, parseCidr, type Address
 export type PortRule = number | '*' | null;
 
 export type AllowEntry =
-  | { kind: 'host'; host: string; wildcard: boolean; port: PortRule; text: string }
-  | { kind: 'cidr'; cidr: Cidr; port: PortRule; text: string };
+  { kind: 'host'; host: string; wildcard: boolean; port: PortRule; text: string } | { kind: 'cidr'; cidr: Cidr; port: PortRule; text: string };
 
 export interface Target {
   /** The URL's host name, lowercase, without brackets. */
@@ -25,9 +24,7 @@ export interface Target {
 }
 
 export type TargetDecision =
-  | { allowed: true }
-  | { allowed: false; reason: 'address'; addressClass: AddressClass; message: string }
-  | { allowed: false; reason: 'port'; message: string };
+  { allowed: true } | { allowed: false; reason: 'address'; addressClass: AddressClass; message: string } | { allowed: false; reason: 'port'; message: string };
 
 export const STANDARD_PORTS: ReadonlySet<number> = new Set([80, 443]);
 

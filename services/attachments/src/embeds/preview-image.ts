@@ -54,12 +54,19 @@ export class PreviewMaker {
       try {
         processed = await this.options.images.process(path, contentType);
       } catch (err) {
-        if (err instanceof AttachmentError && err.code === 'unsupported_media_type') throw new AttachmentError('unprocessable_image', `the preview image is ${contentType}, not an image we decode`);
+        if (err instanceof AttachmentError && err.code === 'unsupported_media_type')
+          throw new AttachmentError('unprocessable_image', `the preview image is ${contentType}, not an image we decode`);
         throw err;
       }
       const thumbnail = processed.thumbnails[processed.thumbnails.length - 1]!;
       const stored = await this.options.blobs.put(Readable.from([thumbnail.data]));
-      const record: PreviewRecord = { sha256: stored.sha256, contentType: thumbnail.contentType, width: thumbnail.width, height: thumbnail.height, size: stored.size };
+      const record: PreviewRecord = {
+        sha256: stored.sha256,
+        contentType: thumbnail.contentType,
+        width: thumbnail.width,
+        height: thumbnail.height,
+        size: stored.size,
+      };
       this.options.store.recordPreview(record);
       return { ...record, placeholder: processed.placeholder };
     } finally {

@@ -57,7 +57,12 @@ export function embedRoutes(options: EmbedRoutesOptions): RouteModule {
     summary: "An embed's preview image",
     tag: 'embeds',
     auth: 'none',
-    params: { file: z.string().regex(/^[0-9a-f]{64}\.webp$/).describe('<sha256>.webp') },
+    params: {
+      file: z
+        .string()
+        .regex(/^[0-9a-f]{64}\.webp$/)
+        .describe('<sha256>.webp'),
+    },
     responses: { 200: { description: 'WebP image, cached for good (content-addressed)', content: { 'image/webp': null } } },
     errors: { 404: '`not_found`: no such preview image' },
     async handler({ res, params }) {

@@ -113,10 +113,13 @@ export class SafeFetcher {
     const limitMs = Math.min(this.timeoutMs, req.deadline === undefined ? Infinity : req.deadline - Date.now());
     const controller = new AbortController();
     let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort();
-    }, Math.max(0, limitMs));
+    const timer = setTimeout(
+      () => {
+        timedOut = true;
+        controller.abort();
+      },
+      Math.max(0, limitMs),
+    );
     const agents: Agent[] = [];
     try {
       for (let redirects = 0; ; redirects++) {
@@ -246,7 +249,8 @@ function checkRedirect(location: string, from: URL): URL {
   } catch {
     throw new AttachmentError('bad_gateway', 'the linked site redirects to an invalid URL');
   }
-  if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new AttachmentError('forbidden', 'the link redirects to something other than http or https');
+  if (next.protocol !== 'http:' && next.protocol !== 'https:')
+    throw new AttachmentError('forbidden', 'the link redirects to something other than http or https');
   if (next.username || next.password) throw new AttachmentError('forbidden', 'the link redirects to a URL with credentials');
   return next;
 }
@@ -312,7 +316,13 @@ async function* limitedBody(raw: Readable, encoding: string, maxBytes: number): 
   let source: Readable = raw;
   if (encoding !== 'identity' && encoding !== '') {
     const decoder =
-      encoding === 'gzip' || encoding === 'x-gzip' ? createGunzip() : encoding === 'deflate' ? createInflate() : encoding === 'br' ? createBrotliDecompress() : null;
+      encoding === 'gzip' || encoding === 'x-gzip'
+        ? createGunzip()
+        : encoding === 'deflate'
+          ? createInflate()
+          : encoding === 'br'
+            ? createBrotliDecompress()
+            : null;
     if (!decoder) {
       discard(raw);
       throw new AttachmentError('bad_gateway', `the linked site sent an unsupported content encoding (${encoding})`);

@@ -77,7 +77,11 @@ export class Unfurler {
 
   private async oembed(oembedUrl: string, deadline: number): Promise<OEmbed | null> {
     try {
-      const doc = await this.options.fetcher.fetchBytes(oembedUrl, { accept: ['json'], maxBytes: { json: this.options.maxOEmbedBytes ?? 256 * 1024 }, deadline });
+      const doc = await this.options.fetcher.fetchBytes(oembedUrl, {
+        accept: ['json'],
+        maxBytes: { json: this.options.maxOEmbedBytes ?? 256 * 1024 },
+        deadline,
+      });
       return parseOEmbed(doc.bytes.toString('utf8'), doc.url);
     } catch (err) {
       this.skipped('oembed', oembedUrl, err);

@@ -31,13 +31,33 @@ export interface AttachmentsAppDeps {
 
 /** Request headers browsers may send: ours, ranges, and the tus protocol's. */
 const CORS_ALLOWED_HEADERS = [
-  'Authorization', 'Content-Type', 'Range', 'If-Range', 'If-None-Match',
-  'Tus-Resumable', 'Upload-Length', 'Upload-Metadata', 'Upload-Offset', 'X-Requested-With',
+  'Authorization',
+  'Content-Type',
+  'Range',
+  'If-Range',
+  'If-None-Match',
+  'Tus-Resumable',
+  'Upload-Length',
+  'Upload-Metadata',
+  'Upload-Offset',
+  'X-Requested-With',
 ].join(', ');
 /** Response headers scripts may read (upload progress, ranges, file names). */
 const CORS_EXPOSED_HEADERS = [
-  'Location', 'Upload-Offset', 'Upload-Length', 'Upload-Metadata', 'Upload-Expires', 'Tus-Resumable', 'Tus-Version',
-  'Tus-Extension', 'Tus-Max-Size', 'Content-Range', 'Content-Length', 'Content-Disposition', 'Accept-Ranges', 'ETag',
+  'Location',
+  'Upload-Offset',
+  'Upload-Length',
+  'Upload-Metadata',
+  'Upload-Expires',
+  'Tus-Resumable',
+  'Tus-Version',
+  'Tus-Extension',
+  'Tus-Max-Size',
+  'Content-Range',
+  'Content-Length',
+  'Content-Disposition',
+  'Accept-Ranges',
+  'ETag',
 ].join(', ');
 
 /**

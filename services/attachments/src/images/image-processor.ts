@@ -131,9 +131,7 @@ export class ImageProcessor {
     const { width: frameWidth, height: frameHeight } = header;
     if (!(frameWidth > 0 && frameHeight > 0)) throw new AttachmentError('unprocessable_image', 'the image has no size');
     if (frameWidth * frameHeight > max) {
-      throw new PixelLimitError(
-        `the image is ${frameWidth}×${frameHeight} (${frameWidth * frameHeight} pixels), over the pixel limit of ${max}`,
-      );
+      throw new PixelLimitError(`the image is ${frameWidth}×${frameHeight} (${frameWidth * frameHeight} pixels), over the pixel limit of ${max}`);
     }
     const frames = header.pages ?? 1;
     const animated = frames > 1 && ANIMATED_FORMATS.has(header.format);

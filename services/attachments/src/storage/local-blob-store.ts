@@ -153,4 +153,3 @@ async function exists(path: string): Promise<boolean> {
     throw err;
   }
 }
-

@@ -179,9 +179,16 @@ export class AttachmentStore {
   // ---- resumable uploads ---------------------------------------------------------------------
 
   createUpload(upload: Omit<ResumableUpload, 'completedAt' | 'attachmentId'>): void {
-    this.sql(
-      'INSERT INTO resumable_uploads (id, account_id, account, channel, channel_id, filename, length, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-    ).run(upload.id, upload.accountId, upload.account, upload.channel, upload.channelId, upload.filename, upload.length, upload.createdAt);
+    this.sql('INSERT INTO resumable_uploads (id, account_id, account, channel, channel_id, filename, length, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(
+      upload.id,
+      upload.accountId,
+      upload.account,
+      upload.channel,
+      upload.channelId,
+      upload.filename,
+      upload.length,
+      upload.createdAt,
+    );
   }
 
   getUpload(id: string): ResumableUpload | undefined {

@@ -22,8 +22,6 @@ const BLOB_USES: ReadonlyArray<readonly [table: string, query: string]> = [
  * `sql` is the caller's statement cache on the attachments database.
  */
 export function blobInUse(sql: (text: string) => Database.Statement, sha256: string): boolean {
-  const tables = new Set(
-    (sql("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[]),
-  );
+  const tables = new Set(sql("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[]);
   return BLOB_USES.some(([table, query]) => tables.has(table) && sql(`${query} LIMIT 1`).get(sha256) !== undefined);
 }

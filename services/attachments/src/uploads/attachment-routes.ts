@@ -82,9 +82,9 @@ export function attachmentRoutes(deps: AttachmentRoutesDeps): RouteModule {
       });
       // The ingest owns the stored bytes from here: it deletes them itself if it refuses.
       const attachment = await ingest.finish(received.stored, received.target);
-      res.status(201).json(
-        describeAttachment(attachment, { links, origin: links.origin(req), isPublic: received.isPublic, nowSeconds: Math.floor(now() / 1000) }),
-      );
+      res
+        .status(201)
+        .json(describeAttachment(attachment, { links, origin: links.origin(req), isPublic: received.isPublic, nowSeconds: Math.floor(now() / 1000) }));
     },
   });
 
@@ -95,7 +95,7 @@ export function attachmentRoutes(deps: AttachmentRoutesDeps): RouteModule {
     tag: 'attachments',
     auth: 'user',
     responses: { 200: { description: 'The attachment', content: { 'application/json': AttachmentView } } },
-    errors: { 401: UNAUTHORIZED, 404: "`not_found`: no such attachment, or in a channel you cannot read", 503: CONTROL_UNAVAILABLE },
+    errors: { 401: UNAUTHORIZED, 404: '`not_found`: no such attachment, or in a channel you cannot read', 503: CONTROL_UNAVAILABLE },
     async handler({ req, res, params, principal }) {
       const attachment = store.get(params.id);
       if (!attachment || !(await authorizer.canRead(principal.accountId, { id: attachment.channelId }))) {
@@ -125,10 +125,7 @@ interface MultipartOptions {
  * file streams into the BlobStore as it arrives, counted against the channel's limit when the
  * channel is known by then (else `unknownChannelMaxBytes`, and the channel's limit afterwards).
  */
-async function receiveMultipart(
-  req: Request,
-  options: MultipartOptions,
-): Promise<{ stored: StoredUpload; target: UploadTarget; isPublic: boolean }> {
+async function receiveMultipart(req: Request, options: MultipartOptions): Promise<{ stored: StoredUpload; target: UploadTarget; isPublic: boolean }> {
   const { token, authorizer, ingest } = options;
   let bb: busboy.Busboy;
   try {
@@ -180,7 +177,9 @@ async function receiveMultipart(
   bb.on('filesLimit', () => fail(new AttachmentError('invalid_request', 'send one file per request')));
   bb.on('partsLimit', () => fail(new AttachmentError('invalid_request', 'too many parts in the form')));
   bb.on('fieldsLimit', () => fail(new AttachmentError('invalid_request', 'too many fields in the form')));
-  bb.on('error', (err) => fail(err instanceof AttachmentError ? err : new AttachmentError('invalid_request', `the multipart body cannot be read: ${(err as Error).message}`)));
+  bb.on('error', (err) =>
+    fail(err instanceof AttachmentError ? err : new AttachmentError('invalid_request', `the multipart body cannot be read: ${(err as Error).message}`)),
+  );
   // A client that goes away mid-upload: the file stream errors, the partial file is deleted.
   const onClose = () => {
     if (!req.complete) bb.destroy(new AttachmentError('invalid_request', 'the upload was interrupted'));

@@ -15,9 +15,21 @@ const SAFE_INLINE_IMAGES = new Set(['image/png', 'image/apng', 'image/jpeg', 'im
  * runs script), but are still `Content-Disposition: attachment` when opened directly.
  */
 const STREAMABLE_MEDIA = new Set([
-  'video/mp4', 'video/webm', 'video/ogg', 'video/quicktime',
-  'audio/mpeg', 'audio/ogg', 'audio/opus', 'audio/wav', 'audio/x-wav', 'audio/flac', 'audio/x-flac',
-  'audio/aac', 'audio/mp4', 'audio/x-m4a', 'audio/webm',
+  'video/mp4',
+  'video/webm',
+  'video/ogg',
+  'video/quicktime',
+  'audio/mpeg',
+  'audio/ogg',
+  'audio/opus',
+  'audio/wav',
+  'audio/x-wav',
+  'audio/flac',
+  'audio/x-flac',
+  'audio/aac',
+  'audio/mp4',
+  'audio/x-m4a',
+  'audio/webm',
 ]);
 
 export interface SniffedType {
@@ -43,7 +55,11 @@ export async function sniffContentType(head: Uint8Array): Promise<SniffedType> {
 function classifyText(head: Uint8Array): SniffedType {
   const text = decodeUtf8Prefix(head);
   if (text === undefined || text.length === 0) return { contentType: 'application/octet-stream' };
-  const start = text.replace(/^\uFEFF/, '').trimStart().slice(0, SNIFF_BYTES).toLowerCase();
+  const start = text
+    .replace(/^\uFEFF/, '')
+    .trimStart()
+    .slice(0, SNIFF_BYTES)
+    .toLowerCase();
   if (start.startsWith('<')) {
     if (start.includes('<svg')) return { contentType: 'image/svg+xml', extension: 'svg' };
     if (start.startsWith('<?xml') && !/<(html|body|script)\b/.test(start)) return { contentType: 'application/xml', extension: 'xml' };

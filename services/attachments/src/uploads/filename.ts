@@ -18,7 +18,12 @@ const WINDOWS_DEVICE = /^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$/i;
 export function sanitizeFilename(input: string | undefined, fallbackExtension?: string): string {
   let name = (input ?? '').normalize('NFC');
   name = name.slice(Math.max(name.lastIndexOf('/'), name.lastIndexOf('\\')) + 1);
-  name = name.replace(/[\t\r\n]+/g, ' ').replace(INVISIBLE, '').replace(RESERVED_CHARS, '_').replace(/\s+/g, ' ').trim();
+  name = name
+    .replace(/[\t\r\n]+/g, ' ')
+    .replace(INVISIBLE, '')
+    .replace(RESERVED_CHARS, '_')
+    .replace(/\s+/g, ' ')
+    .trim();
   name = name.replace(/^[.\s]+/, '').replace(/[.\s]+$/, '');
   if (WINDOWS_DEVICE.test(name)) name = `_${name}`;
   if (!name) name = fallbackExtension ? `file.${fallbackExtension}` : 'file';

@@ -251,7 +251,8 @@ function pickMedia(media: MediaInfo): Pick<AttachmentRecord, 'width' | 'height' 
   if (media.animated === true) out.animated = true;
   if (Number.isSafeInteger(media.width) && media.width! > 0) out.width = media.width!;
   if (Number.isSafeInteger(media.height) && media.height! > 0) out.height = media.height!;
-  if (typeof media.durationSeconds === 'number' && Number.isFinite(media.durationSeconds) && media.durationSeconds >= 0) out.durationSeconds = media.durationSeconds;
+  if (typeof media.durationSeconds === 'number' && Number.isFinite(media.durationSeconds) && media.durationSeconds >= 0)
+    out.durationSeconds = media.durationSeconds;
   if (typeof media.placeholder === 'string' && media.placeholder.length > 0 && media.placeholder.length <= 200) out.placeholder = media.placeholder;
   return out;
 }

@@ -68,8 +68,7 @@ export function resumableRoutes(deps: ResumableRoutesDeps): ResumableRoutes {
   /** Finishing (moving into the BlobStore, processing) takes a while; one run per upload. */
   const finishing = new Map<string, Promise<AttachmentRecord>>();
 
-  const nodeRequest = (req: unknown): IncomingMessage | undefined =>
-    (req as { runtime?: { node?: { req?: IncomingMessage } } }).runtime?.node?.req;
+  const nodeRequest = (req: unknown): IncomingMessage | undefined => (req as { runtime?: { node?: { req?: IncomingMessage } } }).runtime?.node?.req;
 
   const tus = new TusServer({
     path: UPLOADS_PATH,
@@ -134,12 +133,14 @@ export function resumableRoutes(deps: ResumableRoutesDeps): ResumableRoutes {
     const stored = await ingest.receiveFile(join(deps.uploadsDir, id));
     await datastore.configstore.delete(id);
     try {
-      return await ingest.finish(stored, {
+      return await ingest.finish(
+        stored,
+        {
           principal: { account: upload.account, accountId: upload.accountId },
           channel: { id: upload.channelId, name: upload.channel },
           filename: upload.filename || undefined,
-        }, (attachment) =>
-        store.completeUpload(id, attachment, now()),
+        },
+        (attachment) => store.completeUpload(id, attachment, now()),
       );
     } catch (err) {
       // Refused (a decompression bomb, say): the bytes are gone; so is the upload.
@@ -186,7 +187,16 @@ export function resumableRoutes(deps: ResumableRoutesDeps): ResumableRoutes {
       summary: 'tus discovery: versions, extensions, the largest size',
       tag: 'uploads',
       auth: 'none',
-      responses: { 204: { description: 'What this server offers', headers: { 'Tus-Version': 'protocol versions', 'Tus-Extension': 'creation, creation-with-upload, termination, expiration', 'Tus-Max-Size': 'largest upload in bytes, when limited' } } },
+      responses: {
+        204: {
+          description: 'What this server offers',
+          headers: {
+            'Tus-Version': 'protocol versions',
+            'Tus-Extension': 'creation, creation-with-upload, termination, expiration',
+            'Tus-Max-Size': 'largest upload in bytes, when limited',
+          },
+        },
+      },
       async handler({ req, res }) {
         await tus.handle(req, res);
       },
@@ -201,12 +211,18 @@ export function resumableRoutes(deps: ResumableRoutesDeps): ResumableRoutes {
       // The upload permission question checks the token too: one call to the control server.
       auth: 'token',
       headers: tusResumable.extend({
-        'Upload-Length': z.string().regex(/^\d{1,15}$/).describe('the file size in bytes'),
+        'Upload-Length': z
+          .string()
+          .regex(/^\d{1,15}$/)
+          .describe('the file size in bytes'),
         'Upload-Metadata': z.string().describe('`channel <base64>` (required), `filename <base64>` (optional), comma-separated'),
       }),
       body: { required: false, description: 'creation-with-upload: the first bytes', content: { 'application/offset+octet-stream': null } },
       responses: {
-        201: { description: 'Created; Location names the upload', headers: { Location: 'the upload URL', 'Upload-Expires': 'when an unfinished upload is deleted' } },
+        201: {
+          description: 'Created; Location names the upload',
+          headers: { Location: 'the upload URL', 'Upload-Expires': 'when an unfinished upload is deleted' },
+        },
         200: { description: 'Created and complete in one request', content: { 'application/json': AttachmentView } },
       },
       errors: {
@@ -231,7 +247,12 @@ export function resumableRoutes(deps: ResumableRoutesDeps): ResumableRoutes {
         const channel = normalizeChannel(metadata.channel);
         const grant = await authorizer.authorizeUpload(token, channel);
         if (length > grant.maxBytes) throw new AttachmentError('payload_too_large', `the file is larger than the ${grant.maxBytes} bytes you may upload here`);
-        creations.set(req, { principal: { account: grant.account, accountId: grant.accountId }, channel: grant.channel, filename: metadata.filename ?? undefined, length });
+        creations.set(req, {
+          principal: { account: grant.account, accountId: grant.accountId },
+          channel: grant.channel,
+          filename: metadata.filename ?? undefined,
+          length,
+        });
         res.setHeader('Upload-Expires', new Date(now() + deps.expiryMs).toUTCString());
         await tus.handle(req, res);
       },
@@ -243,7 +264,12 @@ export function resumableRoutes(deps: ResumableRoutesDeps): ResumableRoutes {
       tag: 'uploads',
       auth: 'user',
       headers: tusResumable,
-      responses: { 200: { description: 'The upload\'s state', headers: { 'Upload-Offset': 'bytes received', 'Upload-Length': 'bytes announced', 'Upload-Expires': 'when it is deleted unless finished' } } },
+      responses: {
+        200: {
+          description: "The upload's state",
+          headers: { 'Upload-Offset': 'bytes received', 'Upload-Length': 'bytes announced', 'Upload-Expires': 'when it is deleted unless finished' },
+        },
+      },
       errors: { 401: UNAUTHORIZED, 404: '`not_found`: no such upload of yours', 410: '`gone`: expired, or its file has been deleted' },
       async handler({ req, res, params, principal }) {
         const upload = await ownUpload(res, params.id, async () => principal);
@@ -304,7 +330,7 @@ export function resumableRoutes(deps: ResumableRoutesDeps): ResumableRoutes {
       tag: 'uploads',
       auth: 'user',
       headers: tusResumable,
-      responses: { 204: { description: 'Deleted (a finished upload\'s attachment stays)' } },
+      responses: { 204: { description: "Deleted (a finished upload's attachment stays)" } },
       errors: { 401: UNAUTHORIZED, 404: '`not_found`: no such upload of yours' },
       async handler({ req, res, params, principal }) {
         const upload = await ownUpload(res, params.id, async () => principal);
@@ -332,7 +358,13 @@ export function resumableRoutes(deps: ResumableRoutesDeps): ResumableRoutes {
         const done = await settled(upload);
         res.setHeader('Cache-Control', 'no-store');
         if (done) {
-          res.json({ id: upload.id, offset: upload.length, length: upload.length, complete: true, attachment: await answerFor(done, links.origin(req)) } satisfies UploadStatusView);
+          res.json({
+            id: upload.id,
+            offset: upload.length,
+            length: upload.length,
+            complete: true,
+            attachment: await answerFor(done, links.origin(req)),
+          } satisfies UploadStatusView);
           return;
         }
         const partial = await datastore.getUpload(upload.id).catch(() => undefined);

@@ -53,7 +53,11 @@ interface Answer {
   bytes: Buffer;
 }
 
-async function call(method: string, path: string, options: { token?: string; body?: Buffer | Readable; headers?: Record<string, string> } = {}): Promise<Answer> {
+async function call(
+  method: string,
+  path: string,
+  options: { token?: string; body?: Buffer | Readable; headers?: Record<string, string> } = {},
+): Promise<Answer> {
   const headers: Record<string, string> = { ...options.headers };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   const init: RequestInit & { duplex?: 'half' } = { method, headers };
@@ -76,7 +80,11 @@ const assetTempDirs = () => readdirSync(tmpdir()).filter((name) => name.startsWi
 describe('avatars and banners', () => {
   it('sets, serves, replaces and deletes an avatar, dropping unused blobs', async () => {
     const before = storedBlobs(storageDir);
-    const put = await call('PUT', '/api/v1/me/avatar', { token: stack.tokens.alice, body: await makeJpeg(640, 360), headers: { 'content-type': 'application/octet-stream' } });
+    const put = await call('PUT', '/api/v1/me/avatar', {
+      token: stack.tokens.alice,
+      body: await makeJpeg(640, 360),
+      headers: { 'content-type': 'application/octet-stream' },
+    });
     expect(put.status).toBe(200);
     expect(put.json).toMatchObject({ width: 256, height: 256, content_type: 'image/webp' });
     expect(put.json.url).toMatch(/\/avatars\/alice\.webp\?v=[0-9a-f]{16}$/);
@@ -116,7 +124,10 @@ describe('avatars and banners', () => {
     // The channel comes after the file: the bytes are stored before bob's upload is refused.
     const refused = await uploadMultipart(stack.baseUrl, {
       token: stack.tokens.bob,
-      parts: [{ name: 'file', filename: 'copy.webp', data: avatar }, { name: 'channel', value: 'announcements' }],
+      parts: [
+        { name: 'file', filename: 'copy.webp', data: avatar },
+        { name: 'channel', value: 'announcements' },
+      ],
     });
     expect([refused.status, refused.json.error.code]).toEqual([403, 'forbidden']);
     const after = await call('GET', '/avatars/carol.webp');
@@ -145,7 +156,11 @@ describe('avatars and banners', () => {
 
   it('refuses a non-image with 415 whatever the declared type, keeping nothing', async () => {
     const before = storedBlobs(storageDir);
-    const res = await call('PUT', '/api/v1/me/avatar', { token: stack.tokens.carol, body: Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"></svg>'), headers: { 'content-type': 'image/png' } });
+    const res = await call('PUT', '/api/v1/me/avatar', {
+      token: stack.tokens.carol,
+      body: Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"></svg>'),
+      headers: { 'content-type': 'image/png' },
+    });
     expect([res.status, res.json.error.code]).toEqual([415, 'unsupported_media_type']);
     const pdf = await call('PUT', '/api/v1/me/avatar', { token: stack.tokens.carol, body: Buffer.concat([Buffer.from('%PDF-1.4\n'), Buffer.alloc(100)]) });
     expect(pdf.status).toBe(415);
@@ -245,7 +260,17 @@ describe('custom emoji', () => {
 
   it('documents every route in the OpenAPI document', async () => {
     const doc = await call('GET', '/api/v1/openapi.json');
-    for (const path of ['/api/v1/me/avatar', '/api/v1/me/banner', '/avatars/{file}', '/banners/{file}', '/api/v1/guild/icon', '/guild/icon.webp', '/api/v1/emoji', '/api/v1/emoji/{name}', '/emoji/{file}']) {
+    for (const path of [
+      '/api/v1/me/avatar',
+      '/api/v1/me/banner',
+      '/avatars/{file}',
+      '/banners/{file}',
+      '/api/v1/guild/icon',
+      '/guild/icon.webp',
+      '/api/v1/emoji',
+      '/api/v1/emoji/{name}',
+      '/emoji/{file}',
+    ]) {
       expect(doc.json.paths[path], path).toBeDefined();
     }
   });

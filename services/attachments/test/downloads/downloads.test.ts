@@ -198,7 +198,11 @@ describe('downloads', () => {
   it('answers CORS preflights for the web client', async () => {
     const res = await request(`${stack.baseUrl}/api/v1/uploads`, {
       method: 'OPTIONS',
-      headers: { origin: 'http://127.0.0.1:8080', 'access-control-request-method': 'PATCH', 'access-control-request-headers': 'authorization, upload-offset, tus-resumable' },
+      headers: {
+        origin: 'http://127.0.0.1:8080',
+        'access-control-request-method': 'PATCH',
+        'access-control-request-headers': 'authorization, upload-offset, tus-resumable',
+      },
     });
     expect(res.status).toBe(204);
     expect(res.headers['access-control-allow-origin']).toBe('*');

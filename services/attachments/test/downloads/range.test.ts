@@ -32,7 +32,22 @@ describe('parseRange', () => {
   });
 
   it('ignores what it does not honour: no header, other units, several ranges, nonsense', () => {
-    for (const header of [undefined, '', 'items=0-5', 'bytes=0-1,5-6', 'bytes=5-2', 'bytes=-', 'bytes=a-b', 'bytes=--5', 'bytes=-5-', 'bytes=1-2,', 'bytes=0x10-20', 'bytes=1.5-2', 'bytes 0-5', '=0-5']) {
+    for (const header of [
+      undefined,
+      '',
+      'items=0-5',
+      'bytes=0-1,5-6',
+      'bytes=5-2',
+      'bytes=-',
+      'bytes=a-b',
+      'bytes=--5',
+      'bytes=-5-',
+      'bytes=1-2,',
+      'bytes=0x10-20',
+      'bytes=1.5-2',
+      'bytes 0-5',
+      '=0-5',
+    ]) {
       expect(parseRange(header, 100)).toEqual({ kind: 'full' });
     }
   });

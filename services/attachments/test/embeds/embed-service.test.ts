@@ -31,7 +31,16 @@ beforeAll(async () => {
   site = await startServer(async (req, res) => {
     const path = new URL(req.url ?? '/', 'http://site').pathname;
     if (path === '/article') {
-      sendHtml(res, ogPage({ title: 'An article', description: 'What it is about', siteName: 'The Site', image: '/cover.png', extraHead: '<meta property="og:type" content="article">' }));
+      sendHtml(
+        res,
+        ogPage({
+          title: 'An article',
+          description: 'What it is about',
+          siteName: 'The Site',
+          image: '/cover.png',
+          extraHead: '<meta property="og:type" content="article">',
+        }),
+      );
     } else if (path === '/cover.png') {
       res.writeHead(200, { 'content-type': 'image/png', 'content-length': png.length });
       res.end(png);
@@ -43,7 +52,18 @@ beforeAll(async () => {
       sendHtml(res, ogPage({ oembed: '/oembed?url=%2Fvideo-page&format=json' }));
     } else if (path.startsWith('/oembed')) {
       res.writeHead(200, { 'content-type': 'application/json+oembed' });
-      res.end(JSON.stringify({ version: '1.0', type: 'video', title: 'A video', provider_name: 'VideoHost', thumbnail_url: '/cover.png', thumbnail_width: 1200, thumbnail_height: 600, html: '<iframe></iframe>' }));
+      res.end(
+        JSON.stringify({
+          version: '1.0',
+          type: 'video',
+          title: 'A video',
+          provider_name: 'VideoHost',
+          thumbnail_url: '/cover.png',
+          thumbnail_width: 1200,
+          thumbnail_height: 600,
+          html: '<iframe></iframe>',
+        }),
+      );
     } else if (path === '/plain') {
       sendHtml(res, '<html><head><title>Only a title</title><meta name="description" content="Only a description"></head><body></body></html>');
     } else if (path === '/image-elsewhere') {
@@ -87,7 +107,11 @@ interface Harness {
   clock: { now: number };
 }
 
-function harness(db: Database.Database, allow: string[], options: { maxPixels?: number; resolver?: Resolver; concurrency?: number; maxQueued?: number } = {}): Harness {
+function harness(
+  db: Database.Database,
+  allow: string[],
+  options: { maxPixels?: number; resolver?: Resolver; concurrency?: number; maxQueued?: number } = {},
+): Harness {
   const policy = new TargetPolicy(allow);
   const fetcher = new SafeFetcher({ policy, timeoutMs: 5000, maxBytes: 512 * 1024, ...(options.resolver ? { resolver: options.resolver } : {}) });
   const store = new EmbedStore(db);
@@ -132,7 +156,13 @@ describe('building embeds', () => {
       title: 'An article',
       description: 'What it is about',
       site_name: 'The Site',
-      image: { preview: expect.stringMatching(/^[0-9a-f]{64}$/), width: 400, height: 200, source_url: `${site.origin}/cover.png`, placeholder: expect.stringMatching(/^[A-Za-z0-9+/=]{10,}$/) },
+      image: {
+        preview: expect.stringMatching(/^[0-9a-f]{64}$/),
+        width: 400,
+        height: 200,
+        source_url: `${site.origin}/cover.png`,
+        placeholder: expect.stringMatching(/^[A-Za-z0-9+/=]{10,}$/),
+      },
       type: 'article',
       provider: 'The Site',
       video: null,

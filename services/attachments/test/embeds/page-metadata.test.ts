@@ -49,7 +49,13 @@ describe('HeadMetadataParser', () => {
       image: { url: 'https://news.example.com/img/cover.jpg', width: 1200, height: 630, type: 'image/jpeg' },
       video: { url: 'https://video.example.com/v.mp4', width: 640, height: null, type: null },
     });
-    expect(meta.twitter).toEqual({ card: 'summary_large_image', title: 'Twitter title', description: null, image: 'https://cdn.example.com/tw.png', site: '@example' });
+    expect(meta.twitter).toEqual({
+      card: 'summary_large_image',
+      title: 'Twitter title',
+      description: null,
+      image: 'https://cdn.example.com/tw.png',
+      site: '@example',
+    });
     expect(meta.title).toBe('Plain title');
     expect(meta.description).toBe('Plain description');
     expect(meta.oembedUrl).toBe('https://news.example.com/oembed?url=x&format=json');
@@ -175,7 +181,12 @@ describe('parseOEmbed', () => {
   });
 
   it('drops bad fields instead of failing, and refuses what is not a JSON object', () => {
-    expect(parseOEmbed(JSON.stringify({ type: 'hologram', title: 42, thumbnail_url: 'ftp://x/y.png', thumbnail_width: 'wide', url: 'https://p.example/a.png' }), endpoint)).toEqual({
+    expect(
+      parseOEmbed(
+        JSON.stringify({ type: 'hologram', title: 42, thumbnail_url: 'ftp://x/y.png', thumbnail_width: 'wide', url: 'https://p.example/a.png' }),
+        endpoint,
+      ),
+    ).toEqual({
       type: null,
       title: null,
       authorName: null,

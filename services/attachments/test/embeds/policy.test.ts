@@ -21,9 +21,12 @@ describe('allowlist entries', () => {
     expect(parseAllowEntry(text)).toMatchObject(expected);
   });
 
-  it.each(['', 'bad host!', 'host:0', 'host:65536', 'host:http', '10.0.0.0/40', '[::1', '[::1]8080', 'a/b', '-bad.example'])('refuses %j with the entry named', (text) => {
-    expect(() => parseAllowEntry(text)).toThrow(/embed allowlist entry/);
-  });
+  it.each(['', 'bad host!', 'host:0', 'host:65536', 'host:http', '10.0.0.0/40', '[::1', '[::1]8080', 'a/b', '-bad.example'])(
+    'refuses %j with the entry named',
+    (text) => {
+      expect(() => parseAllowEntry(text)).toThrow(/embed allowlist entry/);
+    },
+  );
 
   it('a policy with a bad entry cannot be built', () => {
     expect(() => new TargetPolicy(['127.0.0.1:80', 'nope nope'])).toThrow(/"nope nope"/);
@@ -55,7 +58,10 @@ describe('TargetPolicy.check', () => {
   });
 
   it('refuses a host when any one of its addresses is not public', () => {
-    expect(none.check({ hostname: 'mixed.example', port: 443, addresses: ips('93.184.216.34', '10.0.0.1') })).toMatchObject({ allowed: false, addressClass: 'private' });
+    expect(none.check({ hostname: 'mixed.example', port: 443, addresses: ips('93.184.216.34', '10.0.0.1') })).toMatchObject({
+      allowed: false,
+      addressClass: 'private',
+    });
     expect(none.check({ hostname: 'mixed.example', port: 443, addresses: ips('10.0.0.1', '93.184.216.34') })).toMatchObject({ allowed: false });
     expect(none.check({ hostname: 'nothing.example', port: 443, addresses: [] })).toMatchObject({ allowed: false });
   });

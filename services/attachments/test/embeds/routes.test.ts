@@ -94,7 +94,12 @@ describe('GET /api/v1/embeds', () => {
     expect(res.status).toBe(403);
     expect(res.json).toEqual({ error: { code: 'forbidden', message: expect.stringContaining('embeds of private or loopback addresses are not allowed') } });
     expect(sitePath('/post')).toBe(0);
-    for (const link of [`http://localhost:${site.port}/post`, `http://127.1:${site.port}/post`, `http://[::ffff:127.0.0.1]:${site.port}/post`, 'http://169.254.169.254/latest/meta-data/']) {
+    for (const link of [
+      `http://localhost:${site.port}/post`,
+      `http://127.1:${site.port}/post`,
+      `http://[::ffff:127.0.0.1]:${site.port}/post`,
+      'http://169.254.169.254/latest/meta-data/',
+    ]) {
       expect((await embed(stack.baseUrl, link)).json.error.code).toBe('forbidden');
     }
     expect(sitePath('/post')).toBe(0);
@@ -153,7 +158,15 @@ describe('GET /api/v1/embeds', () => {
   });
 
   it('answers 400 for a missing or unusable link', async () => {
-    for (const link of [undefined, '', 'not a url', 'ftp://example.com/file', 'javascript:alert(1)', 'http://user:pw@example.com/', `https://example.com/${'x'.repeat(2100)}`]) {
+    for (const link of [
+      undefined,
+      '',
+      'not a url',
+      'ftp://example.com/file',
+      'javascript:alert(1)',
+      'http://user:pw@example.com/',
+      `https://example.com/${'x'.repeat(2100)}`,
+    ]) {
       const res = await embed(stack.baseUrl, link);
       expect([link, res.status, res.json.error.code]).toEqual([link, 400, 'invalid_request']);
     }
@@ -174,7 +187,11 @@ describe('GET /api/v1/embeds/previews/{file}', () => {
     const upload = new FormData();
     upload.set('channel', 'general');
     upload.set('file', new Blob([Buffer.from('private notes')], { type: 'text/plain' }), 'notes.txt');
-    const uploaded = await fetch(`${allowBase}/api/v1/attachments`, { method: 'POST', body: upload, headers: { authorization: `Bearer ${stack.tokens.alice}` } });
+    const uploaded = await fetch(`${allowBase}/api/v1/attachments`, {
+      method: 'POST',
+      body: upload,
+      headers: { authorization: `Bearer ${stack.tokens.alice}` },
+    });
     expect(uploaded.status).toBeLessThan(300);
     const sha = allowlisted.store.db.prepare('SELECT sha256 FROM attachments ORDER BY created_at DESC LIMIT 1').pluck().get() as string;
     expect(sha).toMatch(/^[0-9a-f]{64}$/);

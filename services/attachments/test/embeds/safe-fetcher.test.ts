@@ -90,7 +90,15 @@ describe('by default, loopback and private targets are refused before any connec
   });
 
   it('refuses the standard ports too, and link-local / private / CGNAT literals without connecting', async () => {
-    for (const url of ['http://127.0.0.1/', 'https://127.0.0.1/', 'http://169.254.169.254/latest/meta-data/', 'http://10.0.0.1/', 'http://100.64.0.1/', 'http://[fe80::1]/', 'http://[fd00::1]/']) {
+    for (const url of [
+      'http://127.0.0.1/',
+      'https://127.0.0.1/',
+      'http://169.254.169.254/latest/meta-data/',
+      'http://10.0.0.1/',
+      'http://100.64.0.1/',
+      'http://[fe80::1]/',
+      'http://[fd00::1]/',
+    ]) {
       expect((await failure(text(none, url))).code).toBe('forbidden');
     }
   });
@@ -181,7 +189,10 @@ describe('with an allowlist', () => {
   it('answers error statuses and unaccepted types as bad gateway', async () => {
     const f = fetcher([`127.0.0.1:${page.port}`]);
     expect(await failure(text(f, `${page.origin}/missing`))).toMatchObject({ code: 'bad_gateway', message: expect.stringMatching(/HTTP 404/) });
-    expect(await failure(text(f, `${page.origin}/pdf`))).toMatchObject({ code: 'bad_gateway', message: expect.stringMatching(/not a web page \(application\/pdf\)/) });
+    expect(await failure(text(f, `${page.origin}/pdf`))).toMatchObject({
+      code: 'bad_gateway',
+      message: expect.stringMatching(/not a web page \(application\/pdf\)/),
+    });
   });
 
   it('reports an unreachable allowlisted target without leaking its address', async () => {
@@ -322,7 +333,10 @@ describe('TLS to a pinned address', () => {
   it('fails on a certificate it does not trust, or one for another name', async () => {
     const untrusted = fetcher([`${hostname}:${secure.port}`], { resolver });
     expect((await failure(text(untrusted, `https://${hostname}:${secure.port}/`))).code).toBe('bad_gateway');
-    const otherName = fetcher([`127.0.0.1:${secure.port}`, `other.alloquy.test:${secure.port}`], { resolver: fakeResolver({ 'other.alloquy.test': ['127.0.0.1'] }), ca: tls.cert });
+    const otherName = fetcher([`127.0.0.1:${secure.port}`, `other.alloquy.test:${secure.port}`], {
+      resolver: fakeResolver({ 'other.alloquy.test': ['127.0.0.1'] }),
+      ca: tls.cert,
+    });
     expect((await failure(text(otherName, `https://other.alloquy.test:${secure.port}/`))).message).toMatch(/ERR_TLS_CERT_ALTNAME_INVALID/);
   });
 });

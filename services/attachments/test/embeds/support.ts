@@ -68,7 +68,15 @@ export async function startServer(handler: Handler, options: { host?: string; tl
   };
 }
 
-export function ogPage(fields: { title?: string; description?: string; image?: string; siteName?: string; oembed?: string; extraHead?: string; body?: string }): string {
+export function ogPage(fields: {
+  title?: string;
+  description?: string;
+  image?: string;
+  siteName?: string;
+  oembed?: string;
+  extraHead?: string;
+  body?: string;
+}): string {
   const meta = [
     fields.title && `<meta property="og:title" content="${fields.title}">`,
     fields.description && `<meta property="og:description" content="${fields.description}">`,
@@ -91,7 +99,9 @@ export function sendHtml(res: ServerResponse, html: string): void {
 export async function makePng(width: number, height: number): Promise<Buffer> {
   const raw = Buffer.alloc(width * height * 3);
   for (let i = 0; i < raw.length; i++) raw[i] = (i * 7) & 255;
-  return sharp(raw, { raw: { width, height, channels: 3 } }).png().toBuffer();
+  return sharp(raw, { raw: { width, height, channels: 3 } })
+    .png()
+    .toBuffer();
 }
 
 /** Writes `total` bytes of `chunk` with backpressure; stops when the client goes away. */
@@ -120,15 +130,36 @@ export function selfSignedCert(hostname: string): { key: string; cert: string } 
   const dir = mkdtempSync(join(tmpdir(), 'alloquy-embed-tls-'));
   const key = join(dir, 'key.pem');
   const cert = join(dir, 'cert.pem');
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
-    '-keyout', key, '-out', cert, '-subj', `/CN=${hostname}`, '-addext', `subjectAltName=DNS:${hostname}`,
-  ], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '2',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-subj',
+      `/CN=${hostname}`,
+      '-addext',
+      `subjectAltName=DNS:${hostname}`,
+    ],
+    { stdio: 'ignore' },
+  );
   return { key: readFileSync(key, 'utf8'), cert: readFileSync(cert, 'utf8') };
 }
 
 /** A resolver that knows only the names it is given (and counts how often it was asked). */
-export function fakeResolver(names: Record<string, string[] | (() => string[])>): ((hostname: string) => Promise<Array<{ address: string }>>) & { calls: string[] } {
+export function fakeResolver(
+  names: Record<string, string[] | (() => string[])>,
+): ((hostname: string) => Promise<Array<{ address: string }>>) & { calls: string[] } {
   const calls: string[] = [];
   const resolve = async (hostname: string) => {
     calls.push(hostname);

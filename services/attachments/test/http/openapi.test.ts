@@ -143,7 +143,11 @@ describe('the protocol schemas', () => {
     const avatar = await request(`${stack.baseUrl}/api/v1/me/avatar`, { method: 'PUT', headers: { authorization: `Bearer ${stack.tokens.alice}` }, body: png });
     expect(avatar.status).toBe(200);
     describes(AssetImageView, avatar.json);
-    const emoji = await request(`${stack.baseUrl}/api/v1/emoji?name=dot`, { method: 'POST', headers: { authorization: `Bearer ${stack.tokens.carol}` }, body: png });
+    const emoji = await request(`${stack.baseUrl}/api/v1/emoji?name=dot`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${stack.tokens.carol}` },
+      body: png,
+    });
     expect(emoji.status).toBe(201);
     describes(EmojiView, emoji.json);
     const list = await request(`${stack.baseUrl}/api/v1/emoji`, { headers: { authorization: `Bearer ${stack.tokens.bob}` } });

@@ -61,7 +61,9 @@ async function expectRefused(promise: Promise<unknown>, message: RegExp): Promis
 /** Left half red, right half blue: which way it was turned shows in the output. */
 async function twoColour(width: number, height: number): Promise<Sharp> {
   const half = Math.floor(width / 2);
-  const blue = await sharp({ create: { width: width - half, height, channels: 3, background: '#0000ff' } }).png().toBuffer();
+  const blue = await sharp({ create: { width: width - half, height, channels: 3, background: '#0000ff' } })
+    .png()
+    .toBuffer();
   return sharp({ create: { width, height, channels: 3, background: '#ff0000' } }).composite([{ input: blue, left: half, top: 0 }]);
 }
 
@@ -74,7 +76,9 @@ async function pixel(image: Buffer, x: number, y: number): Promise<number[]> {
 let photo: Buffer;
 beforeAll(async () => {
   // A 12 MP-class photo stand-in: gradients and noise, JPEG quality 90.
-  const noise = await sharp({ create: { width: 200, height: 150, channels: 3, background: '#000000', noise: { type: 'gaussian', mean: 128, sigma: 50 } } }).png().toBuffer();
+  const noise = await sharp({ create: { width: 200, height: 150, channels: 3, background: '#000000', noise: { type: 'gaussian', mean: 128, sigma: 50 } } })
+    .png()
+    .toBuffer();
   photo = await sharp(noise).resize(2000, 1500).jpeg({ quality: 90 }).toBuffer();
 });
 
@@ -99,7 +103,9 @@ describe('still images', () => {
   });
 
   it('never upscales: a small PNG keeps its alpha and gets one copy at its own size', async () => {
-    const png = await sharp({ create: { width: 300, height: 200, channels: 4, background: { r: 0, g: 128, b: 0, alpha: 0.5 } } }).png().toBuffer();
+    const png = await sharp({ create: { width: 300, height: 200, channels: 4, background: { r: 0, g: 128, b: 0, alpha: 0.5 } } })
+      .png()
+      .toBuffer();
     const result = await processFile(png, 'image/png');
     expect(result.info.thumbnails.map((t) => [t.width, t.height])).toEqual([
       [160, 107],
@@ -113,11 +119,23 @@ describe('still images', () => {
   });
 
   it('handles 16-bit grey, CMYK JPEG and AVIF input', async () => {
-    const grey16 = await sharp({ create: { width: 640, height: 480, channels: 3, background: '#808080' } }).toColourspace('grey16').png().toBuffer();
-    const cmyk = await sharp({ create: { width: 640, height: 480, channels: 3, background: '#ff8000' } }).toColourspace('cmyk').jpeg().toBuffer();
-    const avif = await sharp({ create: { width: 640, height: 480, channels: 3, background: '#2040a0' } }).avif({ quality: 50 }).toBuffer();
+    const grey16 = await sharp({ create: { width: 640, height: 480, channels: 3, background: '#808080' } })
+      .toColourspace('grey16')
+      .png()
+      .toBuffer();
+    const cmyk = await sharp({ create: { width: 640, height: 480, channels: 3, background: '#ff8000' } })
+      .toColourspace('cmyk')
+      .jpeg()
+      .toBuffer();
+    const avif = await sharp({ create: { width: 640, height: 480, channels: 3, background: '#2040a0' } })
+      .avif({ quality: 50 })
+      .toBuffer();
     expect((await sharp(cmyk).metadata()).space).toBe('cmyk');
-    for (const [bytes, type] of [[grey16, 'image/png'], [cmyk, 'image/jpeg'], [avif, 'image/avif']] as const) {
+    for (const [bytes, type] of [
+      [grey16, 'image/png'],
+      [cmyk, 'image/jpeg'],
+      [avif, 'image/avif'],
+    ] as const) {
       const result = await processFile(bytes, type);
       expect(result.info.thumbnails.map((t) => [t.width, t.height])).toEqual([
         [160, 120],
@@ -166,7 +184,9 @@ describe('still images', () => {
         IFD0: { Artist: secret, Copyright: 'AlloquyCopyrightNotice' },
         IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '51/1 30/1 0/1', GPSLongitudeRef: 'W', GPSLongitude: '0/1 7/1 0/1' },
       })
-      .withXmp('<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description about="AlloquyXmpMarker"/></rdf:RDF></x:xmpmeta>')
+      .withXmp(
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description about="AlloquyXmpMarker"/></rdf:RDF></x:xmpmeta>',
+      )
       .withIccProfile('p3')
       .toBuffer();
     const input = await sharp(jpeg).metadata();
@@ -193,7 +213,13 @@ describe('still images', () => {
 
 describe('animated images', () => {
   async function animation(format: 'gif' | 'webp', width: number, height: number, colours: string[]): Promise<Buffer> {
-    const frames = await Promise.all(colours.map((background) => sharp({ create: { width, height, channels: 4, background } }).png().toBuffer()));
+    const frames = await Promise.all(
+      colours.map((background) =>
+        sharp({ create: { width, height, channels: 4, background } })
+          .png()
+          .toBuffer(),
+      ),
+    );
     const joined = sharp(frames, { join: { animated: true } });
     const delay = colours.map(() => 120);
     return format === 'gif' ? joined.gif({ delay, loop: 0 }).toBuffer() : joined.webp({ delay, loop: 0 }).toBuffer();
@@ -275,9 +301,10 @@ describe('refusals', () => {
   });
 
   it('treats a missing file as a server fault (kept as a plain file upstream), not a bad image', async () => {
-    const err = await processor
-      .process({ path: join(dir, 'gone.jpg'), contentType: 'image/jpeg', size: 1, write: async () => ({ key: 'k' }) })
-      .then(() => undefined, (e: unknown) => e);
+    const err = await processor.process({ path: join(dir, 'gone.jpg'), contentType: 'image/jpeg', size: 1, write: async () => ({ key: 'k' }) }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(Error);
     expect(err).not.toBeInstanceOf(AttachmentError);
   });
@@ -307,4 +334,3 @@ describe('refusals', () => {
     expect(text).toMatch(/result="failed"} [1-9]/);
   });
 });
-

@@ -167,7 +167,14 @@ describe('MP3', () => {
     expect(parseFrameHeader(Buffer.from([0xff, 0xfb, 0xf0, 0x00]), 0)).toBeUndefined(); // bitrate index 15
     expect(parseFrameHeader(Buffer.from([0xff, 0xfb, 0x9c, 0x00]), 0)).toBeUndefined(); // sample rate index 3
     expect(parseFrameHeader(Buffer.from([0xff, 0xeb, 0x90, 0x00]), 0)).toBeUndefined(); // reserved version
-    expect(parseFrameHeader(Buffer.from([0xff, 0xf3, 0x80, 0xc0]), 0)).toMatchObject({ version: 2, sampleRate: 22_050, bitrate: 64_000, length: 208, samplesPerFrame: 576, mono: true });
+    expect(parseFrameHeader(Buffer.from([0xff, 0xf3, 0x80, 0xc0]), 0)).toMatchObject({
+      version: 2,
+      sampleRate: 22_050,
+      bitrate: 64_000,
+      length: 208,
+      samplesPerFrame: 576,
+      mono: true,
+    });
   });
 });
 
@@ -191,7 +198,7 @@ describe('hostile and odd input', () => {
 
   it('never throws on any truncation or byte flip of a valid file', async () => {
     let seed = 7;
-    const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    const random = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
     for (const [type, file] of samples) {
       for (let cut = 0; cut < file.length; cut += Math.max(1, Math.floor(file.length / 200))) {
         const seconds = await readDuration(new BufferByteSource(file.subarray(0, cut)), type);
@@ -218,6 +225,8 @@ describe('hostile and odd input', () => {
   it('leaves plain files alone', async () => {
     const path = join(dir, 'notes.txt');
     writeFileSync(path, 'hello');
-    expect(await processor.process({ path, contentType: 'text/plain', size: 5, write: () => Promise.reject(new Error('unexpected')) })).toEqual({ thumbnails: [] });
+    expect(await processor.process({ path, contentType: 'text/plain', size: 5, write: () => Promise.reject(new Error('unexpected')) })).toEqual({
+      thumbnails: [],
+    });
   });
 });

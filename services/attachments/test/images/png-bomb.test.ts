@@ -26,9 +26,10 @@ describe('PNG decompression bomb', () => {
     const peakBefore = process.resourceUsage().maxRSS; // KiB
     const started = performance.now();
     let writes = 0;
-    const err = await processor
-      .process({ path, contentType: 'image/png', size, write: async () => ({ key: String(writes++) }) })
-      .then(() => undefined, (e: unknown) => e);
+    const err = await processor.process({ path, contentType: 'image/png', size, write: async () => ({ key: String(writes++) }) }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     const elapsedMs = performance.now() - started;
     const peakGrowthMiB = (process.resourceUsage().maxRSS - peakBefore) / 1024;
 
@@ -38,7 +39,9 @@ describe('PNG decompression bomb', () => {
     expect(writes).toBe(0);
     // Decoding would need 7.5 GB; reading the header needs next to nothing.
     expect(peakGrowthMiB).toBeLessThan(64);
-    console.info(`PNG bomb (${(size / 1024 / 1024).toFixed(1)} MiB on disk) refused in ${elapsedMs.toFixed(1)} ms; peak RSS grew ${peakGrowthMiB.toFixed(1)} MiB`);
+    console.info(
+      `PNG bomb (${(size / 1024 / 1024).toFixed(1)} MiB on disk) refused in ${elapsedMs.toFixed(1)} ms; peak RSS grew ${peakGrowthMiB.toFixed(1)} MiB`,
+    );
   });
 
   it('the bomb is a real PNG: a small one from the same writer decodes to all black', async () => {

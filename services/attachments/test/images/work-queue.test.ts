@@ -43,9 +43,11 @@ describe('WorkQueue', () => {
   it('refuses at once when the waiting line is full, and frees slots after failures', async () => {
     const queue = new WorkQueue(1, 1, () => new Error('busy'));
     const gate = deferred();
-    const first = queue.run(() => gate.promise.then(() => {
-      throw new Error('task failed');
-    }));
+    const first = queue.run(() =>
+      gate.promise.then(() => {
+        throw new Error('task failed');
+      }),
+    );
     const second = queue.run(async () => 'second');
     await expect(queue.run(async () => 'third')).rejects.toThrow('busy');
     gate.resolve();

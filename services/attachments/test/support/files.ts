@@ -15,7 +15,11 @@ export function storedBlobs(storageDir: string): string[] {
 
 /** Files in a folder (flat), e.g. the blob store's temp folder or the tus uploads folder. */
 export function filesIn(dir: string): string[] {
-  return existsSync(dir) ? readdirSync(dir, { withFileTypes: true }).filter((e) => e.isFile()).map((e) => e.name) : [];
+  return existsSync(dir)
+    ? readdirSync(dir, { withFileTypes: true })
+        .filter((e) => e.isFile())
+        .map((e) => e.name)
+    : [];
 }
 
 /** A photo-like JPEG: a gradient with noise, so it compresses like a real one. */
@@ -29,11 +33,15 @@ export async function makeJpeg(width: number, height: number): Promise<Buffer> {
       raw[i + 2] = (x * y) % 256;
     }
   }
-  return sharp(raw, { raw: { width, height, channels: 3 } }).jpeg({ quality: 85 }).toBuffer();
+  return sharp(raw, { raw: { width, height, channels: 3 } })
+    .jpeg({ quality: 85 })
+    .toBuffer();
 }
 
 export async function makePng(width: number, height: number): Promise<Buffer> {
-  return sharp({ create: { width, height, channels: 4, background: { r: 20, g: 120, b: 200, alpha: 0.5 } } }).png().toBuffer();
+  return sharp({ create: { width, height, channels: 4, background: { r: 20, g: 120, b: 200, alpha: 0.5 } } })
+    .png()
+    .toBuffer();
 }
 
 /** An animated GIF of `frames` frames. */

@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { isSafeInlineImage, kindOf, servingRule, sniffContentType } from '../../src/uploads/content-type.js';
 
 const image = (format: 'png' | 'jpeg' | 'gif' | 'webp' | 'avif') =>
-  sharp({ create: { width: 8, height: 8, channels: 3, background: '#3366cc' } }).toFormat(format).toBuffer();
+  sharp({ create: { width: 8, height: 8, channels: 3, background: '#3366cc' } })
+    .toFormat(format)
+    .toBuffer();
 
 describe('sniffContentType', () => {
   it('recognises the safe raster formats from their bytes', async () => {
@@ -53,7 +55,16 @@ describe('servingRule and kindOf', () => {
   });
 
   it('serves HTML, SVG, XML, text and unknown types as octet-stream downloads', () => {
-    for (const type of ['text/html', 'image/svg+xml', 'application/xml', 'text/plain', 'application/pdf', 'image/tiff', 'image/bmp', 'application/octet-stream']) {
+    for (const type of [
+      'text/html',
+      'image/svg+xml',
+      'application/xml',
+      'text/plain',
+      'application/pdf',
+      'image/tiff',
+      'image/bmp',
+      'application/octet-stream',
+    ]) {
       expect(servingRule(type)).toEqual({ contentType: 'application/octet-stream', disposition: 'attachment' });
       expect(isSafeInlineImage(type)).toBe(false);
     }

@@ -41,16 +41,28 @@ describe('resumable uploads (tus)', () => {
     await expect(tusPatch(url, stack.tokens.alice, 0, file.chunks(0), { cutAfterBytes: cutAt })).rejects.toThrow();
 
     // The server kept what arrived (tus waits for the dropped request to let go of the upload).
-    const offset = await eventually(async () => {
-      const o = await tusOffset(url, stack.tokens.alice);
-      return o > 0 ? o : undefined;
-    }, 15_000, 'the received bytes to be on record');
+    const offset = await eventually(
+      async () => {
+        const o = await tusOffset(url, stack.tokens.alice);
+        return o > 0 ? o : undefined;
+      },
+      15_000,
+      'the received bytes to be on record',
+    );
     expect(offset).toBeLessThanOrEqual(cutAt);
 
     // Someone else cannot see or continue it.
     const asBob = { ...TUS, authorization: `Bearer ${stack.tokens.bob}` };
     expect((await request(url, { method: 'HEAD', headers: asBob })).status).toBe(404);
-    expect((await request(url, { method: 'PATCH', headers: { ...asBob, 'upload-offset': String(offset), 'content-type': 'application/offset+octet-stream' }, body: Buffer.alloc(10) })).status).toBe(404);
+    expect(
+      (
+        await request(url, {
+          method: 'PATCH',
+          headers: { ...asBob, 'upload-offset': String(offset), 'content-type': 'application/offset+octet-stream' },
+          body: Buffer.alloc(10),
+        })
+      ).status,
+    ).toBe(404);
 
     // A PATCH from the wrong offset is refused without touching the upload.
     const wrong = await tusPatch(url, stack.tokens.alice, offset + 1, file.slice(offset + 1, 100));

@@ -39,7 +39,18 @@ describe('multipart uploads', () => {
     const res = await uploadFile(stack.baseUrl, stack.tokens.alice, 'general', filename, data, 'application/x-whatever');
     expect(res.status, JSON.stringify(res.json)).toBe(201);
     const a = res.json;
-    expect(a).toMatchObject({ content_type: type, kind: 'image', inline: true, size: data.length, sha256: sha256(data), filename, channel: 'general', uploader: 'alice', width, height });
+    expect(a).toMatchObject({
+      content_type: type,
+      kind: 'image',
+      inline: true,
+      size: data.length,
+      sha256: sha256(data),
+      filename,
+      channel: 'general',
+      uploader: 'alice',
+      width,
+      height,
+    });
     expect(a.url).toBe(`${stack.baseUrl}/files/${a.id}/${encodeURIComponent(filename)}`);
     expect(a.url_expires_at).toBeNull();
     expect(typeof a.placeholder).toBe('string');
@@ -98,7 +109,11 @@ describe('multipart uploads', () => {
     expect(after.status, JSON.stringify(after.json)).toBe(201);
     expect(after.json).toMatchObject({ channel: 'general', kind: 'file', content_type: 'application/octet-stream', size: 1000 });
 
-    const query = await uploadMultipart(stack.baseUrl, { token: stack.tokens.bob, query: '?channel=general', parts: [{ name: 'file', filename: 'b.bin', data }] });
+    const query = await uploadMultipart(stack.baseUrl, {
+      token: stack.tokens.bob,
+      query: '?channel=general',
+      parts: [{ name: 'file', filename: 'b.bin', data }],
+    });
     expect(query.status, JSON.stringify(query.json)).toBe(201);
     expect(query.json.channel).toBe('general');
 
@@ -138,7 +153,13 @@ describe('multipart uploads', () => {
 
   it('names an unnamed file after its type and cleans a hostile name', async () => {
     const png = await makePng(4, 4);
-    const unnamed = await uploadMultipart(stack.baseUrl, { token: stack.tokens.alice, parts: [{ name: 'channel', value: 'general' }, { name: 'file', filename: '', data: png }] });
+    const unnamed = await uploadMultipart(stack.baseUrl, {
+      token: stack.tokens.alice,
+      parts: [
+        { name: 'channel', value: 'general' },
+        { name: 'file', filename: '', data: png },
+      ],
+    });
     expect(unnamed.status, JSON.stringify(unnamed.json)).toBe(201);
     expect(unnamed.json.filename).toBe('file.png');
     const hostile = await uploadFile(stack.baseUrl, stack.tokens.alice, 'general', '../../x\u202Egnp.exe', png);
@@ -159,18 +180,33 @@ describe('multipart uploads', () => {
     await refused(() => uploadFile(stack.baseUrl, stack.tokens.bob, 'announcements', 'a.bin', data), 403, 'forbidden');
     // File before channel: the refusal comes once the channel is known, and the stored bytes go.
     await refused(
-      () => uploadMultipart(stack.baseUrl, { token: stack.tokens.bob, parts: [{ name: 'file', filename: 'a.bin', data }, { name: 'channel', value: 'announcements' }] }),
+      () =>
+        uploadMultipart(stack.baseUrl, {
+          token: stack.tokens.bob,
+          parts: [
+            { name: 'file', filename: 'a.bin', data },
+            { name: 'channel', value: 'announcements' },
+          ],
+        }),
       403,
       'forbidden',
     );
-    await refused(() => uploadMultipart(stack.baseUrl, { token: stack.tokens.bob, query: '?channel=announcements', parts: [{ name: 'file', filename: 'a.bin', data }] }), 403, 'forbidden');
+    await refused(
+      () => uploadMultipart(stack.baseUrl, { token: stack.tokens.bob, query: '?channel=announcements', parts: [{ name: 'file', filename: 'a.bin', data }] }),
+      403,
+      'forbidden',
+    );
     await refused(() => uploadFile(stack.baseUrl, stack.tokens.alice, 'no-such-channel', 'a.bin', data), 404, 'not_found');
     await refused(() => uploadFile(stack.baseUrl, stack.tokens.alice, 'not a channel!', 'a.bin', data), 400, 'invalid_request');
   });
 
   it('refuses a form without a file or a channel, and a body that is not multipart', async () => {
     await refused(() => uploadMultipart(stack.baseUrl, { token: stack.tokens.alice, parts: [{ name: 'channel', value: 'general' }] }), 400, 'invalid_request');
-    await refused(() => uploadMultipart(stack.baseUrl, { token: stack.tokens.alice, parts: [{ name: 'file', filename: 'a.bin', data: randomBytes(100) }] }), 400, 'invalid_request');
+    await refused(
+      () => uploadMultipart(stack.baseUrl, { token: stack.tokens.alice, parts: [{ name: 'file', filename: 'a.bin', data: randomBytes(100) }] }),
+      400,
+      'invalid_request',
+    );
     await refused(
       () =>
         request(`${stack.baseUrl}/api/v1/attachments?channel=general`, {
@@ -225,11 +261,39 @@ describe('multipart uploads', () => {
       for (let sent = 0; sent < tooBig; sent += 64 * 1024) yield randomBytes(64 * 1024);
     }
     // Bob's role limit applies as the bytes arrive...
-    await refused(() => uploadMultipart(stack.baseUrl, { token: stack.tokens.bob, parts: [{ name: 'channel', value: 'general' }, { name: 'file', filename: 'big.bin', data: big() }] }), 413, 'payload_too_large');
+    await refused(
+      () =>
+        uploadMultipart(stack.baseUrl, {
+          token: stack.tokens.bob,
+          parts: [
+            { name: 'channel', value: 'general' },
+            { name: 'file', filename: 'big.bin', data: big() },
+          ],
+        }),
+      413,
+      'payload_too_large',
+    );
     // ... or, with the channel after the file, as soon as the channel is known.
-    await refused(() => uploadMultipart(stack.baseUrl, { token: stack.tokens.bob, parts: [{ name: 'file', filename: 'big.bin', data: big() }, { name: 'channel', value: 'general' }] }), 413, 'payload_too_large');
+    await refused(
+      () =>
+        uploadMultipart(stack.baseUrl, {
+          token: stack.tokens.bob,
+          parts: [
+            { name: 'file', filename: 'big.bin', data: big() },
+            { name: 'channel', value: 'general' },
+          ],
+        }),
+      413,
+      'payload_too_large',
+    );
     // Alice's role allows it.
-    const ok = await uploadMultipart(stack.baseUrl, { token: stack.tokens.alice, parts: [{ name: 'channel', value: 'general' }, { name: 'file', filename: 'big.bin', data: big() }] });
+    const ok = await uploadMultipart(stack.baseUrl, {
+      token: stack.tokens.alice,
+      parts: [
+        { name: 'channel', value: 'general' },
+        { name: 'file', filename: 'big.bin', data: big() },
+      ],
+    });
     expect(ok.status).toBe(201);
     expect(ok.json.size).toBe(Math.ceil(tooBig / (64 * 1024)) * 64 * 1024);
   });
@@ -250,7 +314,9 @@ describe('multipart uploads', () => {
   it('keeps nothing of an upload whose connection drops mid-file', async () => {
     const before = storedBlobs(storageDir);
     const boundary = 'cut-boundary';
-    const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="channel"\r\n\r\ngeneral\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="x.bin"\r\n\r\n`);
+    const head = Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="channel"\r\n\r\ngeneral\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="x.bin"\r\n\r\n`,
+    );
     async function* body(): AsyncGenerator<Buffer> {
       yield head;
       for (let i = 0; i < 64; i++) yield randomBytes(64 * 1024);
@@ -270,7 +336,14 @@ describe('multipart uploads', () => {
   it('describes the routes in the OpenAPI document', async () => {
     const res = await request(`${stack.baseUrl}/api/v1/openapi.json`);
     expect(Object.keys(res.json.paths)).toEqual(
-      expect.arrayContaining(['/api/v1/attachments', '/api/v1/attachments/{id}', '/api/v1/uploads', '/api/v1/uploads/{id}', '/files/{id}/{filename}', '/files/{id}/thumbnails/{size}']),
+      expect.arrayContaining([
+        '/api/v1/attachments',
+        '/api/v1/attachments/{id}',
+        '/api/v1/uploads',
+        '/api/v1/uploads/{id}',
+        '/files/{id}/{filename}',
+        '/files/{id}/thumbnails/{size}',
+      ]),
     );
   });
 });

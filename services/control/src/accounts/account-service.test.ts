@@ -76,7 +76,11 @@ describe('AccountService', () => {
     const claims = { name: 'alice', pwv: 0, typ: 'access' };
     const forged = jwt.sign(claims, 'another secret entirely', { algorithm: 'HS256', issuer: 'alloquy', subject: String(alice.id) });
     const none = jwt.sign(claims, '', { algorithm: 'none', issuer: 'alloquy', subject: String(alice.id) });
-    const expired = jwt.sign({ ...claims, exp: Math.floor(Date.now() / 1000) - 10 }, SECRET, { algorithm: 'HS256', issuer: 'alloquy', subject: String(alice.id) });
+    const expired = jwt.sign({ ...claims, exp: Math.floor(Date.now() / 1000) - 10 }, SECRET, {
+      algorithm: 'HS256',
+      issuer: 'alloquy',
+      subject: String(alice.id),
+    });
     for (const t of [forged, none, expired, 'not.a.token', '']) {
       expect(() => accounts.authenticateAccessToken(t)).toThrow(expect.objectContaining({ code: 'invalid_token' }));
       expect(await accounts.checkCredentials('alice', t, irc(), true)).toMatchObject({ ok: false });
@@ -122,7 +126,9 @@ describe('AccountService', () => {
     expect(() => accounts.refresh(s.refresh_token)).toThrow(expect.objectContaining({ code: 'invalid_token' }));
     expect((await accounts.checkCredentials('alice', 'password-a', irc())).ok).toBe(false);
     expect((await accounts.checkCredentials('alice', 'password-new', irc())).ok).toBe(true);
-    await expect(accounts.changePassword(accounts.get('alice').id, 'wrong-one', 'password-x', { via: 'http' })).rejects.toMatchObject({ code: 'invalid_credentials' });
+    await expect(accounts.changePassword(accounts.get('alice').id, 'wrong-one', 'password-x', { via: 'http' })).rejects.toMatchObject({
+      code: 'invalid_credentials',
+    });
   });
 
   it('honours invite-only and closed registration; the operator bypasses both', async () => {
@@ -138,12 +144,17 @@ describe('AccountService', () => {
     await closed.accounts.register('alice', 'password-a', { bypassPolicy: true });
   });
 
-  it('gives every account\'s password version in one map (a relay\'s full sync)', async () => {
+  it("gives every account's password version in one map (a relay's full sync)", async () => {
     const { accounts } = service({ now: () => 50 });
     const alice = await accounts.register('alice', 'password-a');
     const bob = await accounts.register('bob', 'password-b');
     await accounts.setPassword('bob', 'password-c');
-    expect(accounts.passwordVersions()).toEqual(new Map([[alice.id, 50], [bob.id, 51]]));
+    expect(accounts.passwordVersions()).toEqual(
+      new Map([
+        [alice.id, 50],
+        [bob.id, 51],
+      ]),
+    );
   });
 
   it('announces changes for the relays', async () => {
@@ -162,7 +173,9 @@ describe('AccountService password observers', () => {
   it('sees the plaintext at registration, password change and password login, never for token logins', async () => {
     const { accounts } = service();
     const seen: { username: string; password: string; version: number; reason: string }[] = [];
-    const off = accounts.observePasswords((s) => seen.push({ username: s.account.username, password: s.password.reveal(), version: s.passwordVersion, reason: s.reason }));
+    const off = accounts.observePasswords((s) =>
+      seen.push({ username: s.account.username, password: s.password.reveal(), version: s.passwordVersion, reason: s.reason }),
+    );
     const alice = await accounts.register('alice', 'password-a');
     const v1 = accounts.passwordVersion(alice.id)!;
     expect(seen).toEqual([{ username: 'alice', password: 'password-a', version: v1, reason: 'created' }]);

@@ -42,9 +42,7 @@ export interface LoginContext {
   via: 'http' | 'irc' | 'cli';
 }
 
-export type LoginResult =
-  | { ok: true; account: Account }
-  | { ok: false; reason: 'invalid' | 'disabled' | 'throttled'; retryAfterSeconds?: number };
+export type LoginResult = { ok: true; account: Account } | { ok: false; reason: 'invalid' | 'disabled' | 'throttled'; retryAfterSeconds?: number };
 
 export interface AccountEvents {
   created: [Account];
@@ -178,9 +176,7 @@ export class AccountService extends EventEmitter<AccountEvents> {
   }
 
   private row(username: string): AccountRow | undefined {
-    return this.sql('SELECT * FROM accounts WHERE username_folded = ?').get(foldUsername(username)) as
-      | AccountRow
-      | undefined;
+    return this.sql('SELECT * FROM accounts WHERE username_folded = ?').get(foldUsername(username)) as AccountRow | undefined;
   }
 
   private rowById(id: number): AccountRow | undefined {
@@ -211,11 +207,7 @@ export class AccountService extends EventEmitter<AccountEvents> {
    * Creates an account. `bypassPolicy` is for the operator (CLI): it ignores the registration
    * mode. The first account ever created is an admin.
    */
-  async register(
-    username: string,
-    password: string,
-    options: { invite?: string; bypassPolicy?: boolean; admin?: boolean } = {},
-  ): Promise<Account> {
+  async register(username: string, password: string, options: { invite?: string; bypassPolicy?: boolean; admin?: boolean } = {}): Promise<Account> {
     assertValidUsername(username);
     assertAcceptablePassword(password);
     if (!options.bypassPolicy) {
@@ -234,12 +226,10 @@ export class AccountService extends EventEmitter<AccountEvents> {
       if (!options.bypassPolicy && this.opts.registration === 'invite') this.invites.consume(options.invite!, now);
       const first = (this.sql('SELECT COUNT(*) FROM accounts').pluck().get() as number) === 0;
       try {
-        const info = this
-          .sql(
-            `INSERT INTO accounts (username, username_folded, password_hash, is_admin, created_at, password_changed_at)
+        const info = this.sql(
+          `INSERT INTO accounts (username, username_folded, password_hash, is_admin, created_at, password_changed_at)
              VALUES (?, ?, ?, ?, ?, ?)`,
-          )
-          .run(username, foldUsername(username), passwordHash, first || options.admin ? 1 : 0, now, now);
+        ).run(username, foldUsername(username), passwordHash, first || options.admin ? 1 : 0, now, now);
         return Number(info.lastInsertRowid);
       } catch (err) {
         if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
@@ -278,10 +268,7 @@ export class AccountService extends EventEmitter<AccountEvents> {
   async checkCredentials(username: string, secret: string, ctx: LoginContext, allowToken = false): Promise<LoginResult> {
     const accountKey = foldUsername(username);
     const addressKey = ctx.ip ? `ip:${ctx.ip}` : undefined;
-    const wait = Math.max(
-      this.byAccount.retryAfterSeconds(accountKey),
-      addressKey ? this.byAddress.retryAfterSeconds(addressKey) : 0,
-    );
+    const wait = Math.max(this.byAccount.retryAfterSeconds(accountKey), addressKey ? this.byAddress.retryAfterSeconds(addressKey) : 0);
     if (wait > 0) return this.fail(ctx, 'throttled', wait);
 
     const row = this.row(username);
@@ -343,9 +330,13 @@ export class AccountService extends EventEmitter<AccountEvents> {
   private openSession(row: AccountRow, familyId: string): Session {
     const { token, hash } = newRefreshToken();
     const now = this.now();
-    this
-      .sql('INSERT INTO refresh_tokens (token_hash, account_id, family_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)')
-      .run(hash, row.id, familyId, now, now + this.opts.refreshTtlSeconds * 1000);
+    this.sql('INSERT INTO refresh_tokens (token_hash, account_id, family_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)').run(
+      hash,
+      row.id,
+      familyId,
+      now,
+      now + this.opts.refreshTtlSeconds * 1000,
+    );
     return {
       access_token: this.opts.accessTokens.mint({
         accountId: row.id,
@@ -368,8 +359,7 @@ export class AccountService extends EventEmitter<AccountEvents> {
     const now = this.now();
     const outcome = this.db.transaction((): Session | { reusedFamily: string } => {
       const rt = this.sql('SELECT * FROM refresh_tokens WHERE token_hash = ?').get(hash) as
-        | { account_id: number; family_id: string; expires_at: number; used_at: number | null; revoked_at: number | null }
-        | undefined;
+        { account_id: number; family_id: string; expires_at: number; used_at: number | null; revoked_at: number | null } | undefined;
       if (!rt || rt.revoked_at !== null || rt.expires_at <= now) throw invalid;
       // Revocation must commit, so it is returned rather than thrown (a throw rolls back).
       if (rt.used_at !== null) {
@@ -389,9 +379,7 @@ export class AccountService extends EventEmitter<AccountEvents> {
   /** Ends a login: revokes the refresh token's whole family. */
   logout(refreshToken: string): void {
     const hash = hashRefreshToken(refreshToken);
-    const rt = this.sql('SELECT family_id FROM refresh_tokens WHERE token_hash = ?').get(hash) as
-      | { family_id: string }
-      | undefined;
+    const rt = this.sql('SELECT family_id FROM refresh_tokens WHERE token_hash = ?').get(hash) as { family_id: string } | undefined;
     if (rt) this.sql('UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL').run(this.now(), rt.family_id);
   }
 

@@ -10,7 +10,24 @@ const NICK = /^[A-Za-z[\]\\`_^{|}][A-Za-z0-9[\]\\`_^{|}-]*$/;
 
 /** Names our own pseudo-clients use or that users would mistake for staff. */
 const RESERVED = new Set(
-  ['alloquy', 'nickserv', 'chanserv', 'histserv', 'operserv', 'memoserv', 'botserv', 'hostserv', 'saslserv', 'global', 'services', 'admin', 'root', 'system', 'everyone', 'here'].map(foldUsername),
+  [
+    'alloquy',
+    'nickserv',
+    'chanserv',
+    'histserv',
+    'operserv',
+    'memoserv',
+    'botserv',
+    'hostserv',
+    'saslserv',
+    'global',
+    'services',
+    'admin',
+    'root',
+    'system',
+    'everyone',
+    'here',
+  ].map(foldUsername),
 );
 
 /**

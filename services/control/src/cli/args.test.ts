@@ -37,6 +37,14 @@ describe('CLI argument readers', () => {
   });
 
   it('lines up tables without trailing spaces', () => {
-    expect(formatTable(['A', 'LONG'], [['xyz', ''], ['1', '2']])).toBe('A    LONG\nxyz\n1    2');
+    expect(
+      formatTable(
+        ['A', 'LONG'],
+        [
+          ['xyz', ''],
+          ['1', '2'],
+        ],
+      ),
+    ).toBe('A    LONG\nxyz\n1    2');
   });
 });

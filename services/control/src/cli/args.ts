@@ -37,7 +37,10 @@ export function parsePermissionList(text: string): bigint {
       throw err;
     }
   }
-  const names = trimmed.split(/[\s,]+/).filter((n) => n.length > 0).map((n) => n.toUpperCase());
+  const names = trimmed
+    .split(/[\s,]+/)
+    .filter((n) => n.length > 0)
+    .map((n) => n.toUpperCase());
   if (names.length === 0) throw new UsageError('name at least one permission');
   let bits = 0n;
   for (const name of names) {

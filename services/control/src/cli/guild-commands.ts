@@ -83,7 +83,12 @@ export function parseByteSize(text: string): number {
 
 /** 1073741824 → `1 GiB`; sizes that are not a whole number of a unit stay in bytes. */
 export function formatByteSize(bytes: number): string {
-  for (const [unit, size] of [['TiB', 1024 ** 4], ['GiB', 1024 ** 3], ['MiB', 1024 ** 2], ['KiB', 1024]] as const) {
+  for (const [unit, size] of [
+    ['TiB', 1024 ** 4],
+    ['GiB', 1024 ** 3],
+    ['MiB', 1024 ** 2],
+    ['KiB', 1024],
+  ] as const) {
     if (bytes >= size && bytes % size === 0) return `${bytes / size} ${unit}`;
   }
   return `${bytes} B`;
@@ -206,23 +211,21 @@ export const GUILD_COMMANDS: readonly Command<GuildContext>[] = [
       ctx.print(`removed ${c.kind} channel ${channelLabel(c)}`);
     },
   },
-  ...(['allow', 'deny', 'clear'] as const).map(
-    (verb): Command<GuildContext> => ({
-      name: `channel ${verb}`,
-      synopsis: verb === 'clear' ? 'NAME role|member TARGET [PERM,...]' : 'NAME role|member TARGET PERM[,PERM...]',
-      summary:
-        verb === 'allow'
-          ? 'allow permissions in a channel for a role or member (an overwrite)'
-          : verb === 'deny'
-            ? 'deny permissions in a channel for a role or member'
-            : 'drop permissions from an overwrite (all of it without PERM)',
-      args: ['NAME', 'role|member', 'TARGET'],
-      optional: { name: 'PERM,...' },
-      run(ctx, args) {
-        editOverwrite(ctx, verb, args);
-      },
-    }),
-  ),
+  ...(['allow', 'deny', 'clear'] as const).map((verb): Command<GuildContext> => ({
+    name: `channel ${verb}`,
+    synopsis: verb === 'clear' ? 'NAME role|member TARGET [PERM,...]' : 'NAME role|member TARGET PERM[,PERM...]',
+    summary:
+      verb === 'allow'
+        ? 'allow permissions in a channel for a role or member (an overwrite)'
+        : verb === 'deny'
+          ? 'deny permissions in a channel for a role or member'
+          : 'drop permissions from an overwrite (all of it without PERM)',
+    args: ['NAME', 'role|member', 'TARGET'],
+    optional: { name: 'PERM,...' },
+    run(ctx, args) {
+      editOverwrite(ctx, verb, args);
+    },
+  })),
 
   // ---- categories ---------------------------------------------------------------------------
   {
@@ -241,7 +244,12 @@ export const GUILD_COMMANDS: readonly Command<GuildContext>[] = [
     summary: 'list categories',
     args: [],
     run(ctx) {
-      ctx.print(formatTable(['ID', 'POSITION', 'NAME'], ctx.guild.snapshot().categories.map((c) => [c.id, String(c.position), c.name])));
+      ctx.print(
+        formatTable(
+          ['ID', 'POSITION', 'NAME'],
+          ctx.guild.snapshot().categories.map((c) => [c.id, String(c.position), c.name]),
+        ),
+      );
     },
   },
   {
@@ -278,7 +286,12 @@ export const GUILD_COMMANDS: readonly Command<GuildContext>[] = [
       const roles = [...ctx.guild.snapshot().roles.values()].sort((a, b) => b.position - a.position);
       // The upload limit column appears once a role sets one: most servers never do.
       if (roles.every((r) => r.maxUploadBytes == null)) {
-        ctx.print(formatTable(['ID', 'POSITION', 'NAME', 'PERMISSIONS'], roles.map((r) => [r.id, String(r.position), r.name, names(r.permissions)])));
+        ctx.print(
+          formatTable(
+            ['ID', 'POSITION', 'NAME', 'PERMISSIONS'],
+            roles.map((r) => [r.id, String(r.position), r.name, names(r.permissions)]),
+          ),
+        );
         return;
       }
       const limit = (bytes: number | null | undefined) => (bytes == null ? '-' : formatByteSize(bytes));
@@ -299,23 +312,23 @@ export const GUILD_COMMANDS: readonly Command<GuildContext>[] = [
       const role = ctx.guild.role(name!);
       const bytes = size!.toLowerCase() === 'none' ? null : parseByteSize(size!);
       const r = ctx.guild.updateRole(OPERATOR, role.id, { maxUploadBytes: bytes });
-      ctx.print(`${r.name}: ${r.maxUploadBytes == null ? 'no upload limit of its own (the server default applies)' : `uploads up to ${formatByteSize(r.maxUploadBytes)} (${r.maxUploadBytes} bytes)`}`);
+      ctx.print(
+        `${r.name}: ${r.maxUploadBytes == null ? 'no upload limit of its own (the server default applies)' : `uploads up to ${formatByteSize(r.maxUploadBytes)} (${r.maxUploadBytes} bytes)`}`,
+      );
     },
   },
-  ...(['grant', 'revoke'] as const).map(
-    (verb): Command<GuildContext> => ({
-      name: `role ${verb}`,
-      synopsis: 'ROLE PERM[,PERM...]',
-      summary: verb === 'grant' ? 'add permissions to a role' : 'take permissions from a role',
-      args: ['ROLE', 'PERM,...'],
-      run(ctx, [name, perms]) {
-        const role = ctx.guild.role(name!);
-        const bits = parsePermissionList(perms!);
-        const r = ctx.guild.updateRole(OPERATOR, role.id, { permissions: verb === 'grant' ? role.permissions | bits : role.permissions & ~bits });
-        ctx.print(`${r.name}: ${names(r.permissions)}`);
-      },
-    }),
-  ),
+  ...(['grant', 'revoke'] as const).map((verb): Command<GuildContext> => ({
+    name: `role ${verb}`,
+    synopsis: 'ROLE PERM[,PERM...]',
+    summary: verb === 'grant' ? 'add permissions to a role' : 'take permissions from a role',
+    args: ['ROLE', 'PERM,...'],
+    run(ctx, [name, perms]) {
+      const role = ctx.guild.role(name!);
+      const bits = parsePermissionList(perms!);
+      const r = ctx.guild.updateRole(OPERATOR, role.id, { permissions: verb === 'grant' ? role.permissions | bits : role.permissions & ~bits });
+      ctx.print(`${r.name}: ${names(r.permissions)}`);
+    },
+  })),
   {
     name: 'role remove',
     synopsis: 'NAME',
@@ -346,19 +359,17 @@ export const GUILD_COMMANDS: readonly Command<GuildContext>[] = [
       ctx.print(formatTable(['NAME', 'ROLES', 'TIMED OUT UNTIL', 'FLAGS'], rows));
     },
   },
-  ...(['add', 'remove'] as const).map(
-    (verb): Command<GuildContext> => ({
-      name: `member role ${verb}`,
-      synopsis: 'USER ROLE',
-      summary: verb === 'add' ? 'give a member a role' : 'take a role from a member',
-      args: ['USER', 'ROLE'],
-      run(ctx, [user, role]) {
-        const m = verb === 'add' ? ctx.guild.addMemberRole(OPERATOR, user!, role!) : ctx.guild.removeMemberRole(OPERATOR, user!, role!);
-        const s = ctx.guild.snapshot();
-        ctx.print(`${m.username}: ${m.roleIds.map((id) => s.roles.get(id)?.name ?? id).join(',') || 'no roles'}`);
-      },
-    }),
-  ),
+  ...(['add', 'remove'] as const).map((verb): Command<GuildContext> => ({
+    name: `member role ${verb}`,
+    synopsis: 'USER ROLE',
+    summary: verb === 'add' ? 'give a member a role' : 'take a role from a member',
+    args: ['USER', 'ROLE'],
+    run(ctx, [user, role]) {
+      const m = verb === 'add' ? ctx.guild.addMemberRole(OPERATOR, user!, role!) : ctx.guild.removeMemberRole(OPERATOR, user!, role!);
+      const s = ctx.guild.snapshot();
+      ctx.print(`${m.username}: ${m.roleIds.map((id) => s.roles.get(id)?.name ?? id).join(',') || 'no roles'}`);
+    },
+  })),
   {
     name: 'member kick',
     synopsis: 'USER [REASON]',

@@ -61,19 +61,17 @@ const ACCOUNT_COMMANDS: readonly Command<CliContext>[] = [
       ctx.print(printAccounts(ctx.accounts.list()));
     },
   },
-  ...(['disable', 'enable'] as const).map(
-    (verb): Command<CliContext> => ({
-      name: `user ${verb}`,
-      synopsis: 'NAME',
-      summary: verb === 'disable' ? 'disable an account; it is logged out and disconnected everywhere' : 'enable a disabled account',
-      args: ['NAME'],
-      async run(ctx, [name]) {
-        const account = ctx.accounts.setDisabled(name!, verb === 'disable');
-        await tell(ctx.config, account.username, verb === 'disable' ? 'disabled' : 'enabled');
-        ctx.print(`${verb}d ${account.username}`);
-      },
-    }),
-  ),
+  ...(['disable', 'enable'] as const).map((verb): Command<CliContext> => ({
+    name: `user ${verb}`,
+    synopsis: 'NAME',
+    summary: verb === 'disable' ? 'disable an account; it is logged out and disconnected everywhere' : 'enable a disabled account',
+    args: ['NAME'],
+    async run(ctx, [name]) {
+      const account = ctx.accounts.setDisabled(name!, verb === 'disable');
+      await tell(ctx.config, account.username, verb === 'disable' ? 'disabled' : 'enabled');
+      ctx.print(`${verb}d ${account.username}`);
+    },
+  })),
   {
     name: 'user passwd',
     synopsis: 'NAME',
@@ -87,18 +85,16 @@ const ACCOUNT_COMMANDS: readonly Command<CliContext>[] = [
       ctx.print(`password changed for ${username}`);
     },
   },
-  ...(['promote', 'demote'] as const).map(
-    (verb): Command<CliContext> => ({
-      name: `user ${verb}`,
-      synopsis: 'NAME',
-      summary: verb === 'promote' ? 'make an account a server admin (the owner\'s authority in the guild)' : 'make an admin an ordinary account',
-      args: ['NAME'],
-      run(ctx, [name]) {
-        const account = ctx.accounts.setAdmin(name!, verb === 'promote');
-        ctx.print(`${account.username} is ${account.isAdmin ? 'now an admin' : 'no longer an admin'}`);
-      },
-    }),
-  ),
+  ...(['promote', 'demote'] as const).map((verb): Command<CliContext> => ({
+    name: `user ${verb}`,
+    synopsis: 'NAME',
+    summary: verb === 'promote' ? "make an account a server admin (the owner's authority in the guild)" : 'make an admin an ordinary account',
+    args: ['NAME'],
+    run(ctx, [name]) {
+      const account = ctx.accounts.setAdmin(name!, verb === 'promote');
+      ctx.print(`${account.username} is ${account.isAdmin ? 'now an admin' : 'no longer an admin'}`);
+    },
+  })),
 ];
 
 const STATUS_COMMAND: Command<ControlConfig> = {
@@ -139,7 +135,9 @@ function checkArguments(command: Command<never>, args: string[], options: Option
   const { name, args: required, optional } = command;
   if (args.length < required.length) {
     const missing = required.slice(args.length);
-    throw new UsageError(`"${name}" needs ${missing.length === 1 && required.length === 1 ? `a ${missing[0]}` : missing.join(' ')} (${name} ${command.synopsis})`);
+    throw new UsageError(
+      `"${name}" needs ${missing.length === 1 && required.length === 1 ? `a ${missing[0]}` : missing.join(' ')} (${name} ${command.synopsis})`,
+    );
   }
   const max = optional?.rest ? Infinity : required.length + (optional ? 1 : 0);
   if (args.length > max) throw new UsageError(`"${name}" takes ${command.synopsis || 'no arguments'}; unexpected "${args[max]}"`);

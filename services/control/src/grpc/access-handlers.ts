@@ -7,9 +7,33 @@
 import { status } from '@grpc/grpc-js';
 import type { Account, AccountService } from '../accounts/account-service.js';
 import { ControlError } from '../errors/control-error.js';
-import { type Channel, type GuildSnapshot, type GuildSource, type Member, channelByName, channelPermissionsOf, defaultMemberPermissions, guildPermissionsOf, maxUploadBytesOf } from '../guild/model.js';
+import {
+  type Channel,
+  type GuildSnapshot,
+  type GuildSource,
+  type Member,
+  channelByName,
+  channelPermissionsOf,
+  defaultMemberPermissions,
+  guildPermissionsOf,
+  maxUploadBytesOf,
+} from '../guild/model.js';
 import { InvalidPermissionsError, Permission, has, permissionNames, permissionsFromNames } from '@alloquy/protocol/permissions';
-import type { AuthorizeChannelRequest, AuthorizeGuildRequest, ChannelDecision, ChannelInfo, ChannelKindName, ErrorReason, GetChannelRequest, GuildDecision, IdentifyRequest, IdentifyResponse, LookupAccountsRequest, LookupAccountsResponse, ReceivedChannelRef } from '@alloquy/access';
+import type {
+  AuthorizeChannelRequest,
+  AuthorizeGuildRequest,
+  ChannelDecision,
+  ChannelInfo,
+  ChannelKindName,
+  ErrorReason,
+  GetChannelRequest,
+  GuildDecision,
+  IdentifyRequest,
+  IdentifyResponse,
+  LookupAccountsRequest,
+  LookupAccountsResponse,
+  ReceivedChannelRef,
+} from '@alloquy/access';
 
 /** Bounds on request fields: enough for any real value, small enough that no request is costly. */
 export const LIMITS = Object.freeze({ tokenChars: 8192, channelNameChars: 200, accountNameChars: 64, permissions: 64, lookupAccounts: 25 });
@@ -115,7 +139,8 @@ export class AccessHandlers {
     const names = req.accounts ?? [];
     if (names.length === 0 || names.length > LIMITS.lookupAccounts) throw invalid(`name 1 to ${LIMITS.lookupAccounts} accounts`);
     for (const name of names) {
-      if (typeof name !== 'string' || name === '' || name.length > LIMITS.accountNameChars) throw invalid(`an account name is 1 to ${LIMITS.accountNameChars} characters`);
+      if (typeof name !== 'string' || name === '' || name.length > LIMITS.accountNameChars)
+        throw invalid(`an account name is 1 to ${LIMITS.accountNameChars} characters`);
     }
     const members = this.deps.guild.snapshot().members;
     return {
@@ -181,8 +206,7 @@ function channelRef(ref: ReceivedChannelRef | null | undefined): ChannelLookup {
 }
 
 function resolveChannel(snapshot: GuildSnapshot, ref: ChannelLookup): Channel {
-  const found =
-    ref.by === 'id' ? snapshot.channels.find((c) => c.kind === ref.kind && c.id === ref.id) : channelByName(snapshot, ref.kind, ref.name);
+  const found = ref.by === 'id' ? snapshot.channels.find((c) => c.kind === ref.kind && c.id === ref.id) : channelByName(snapshot, ref.kind, ref.name);
   if (!found) {
     const what = ref.by === 'id' ? `with id ${ref.id}` : ref.kind === 'text' ? `#${ref.name.replace(/^#/, '')}` : `"${ref.name}"`;
     throw new AccessFailure(status.NOT_FOUND, 'not_found', `there is no ${ref.kind} channel ${what}`);

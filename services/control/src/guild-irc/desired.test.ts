@@ -10,7 +10,11 @@ const deny = (id: string, bits: bigint, type: 'role' | 'member' = 'role') => ({ 
 const allow = (id: string, bits: bigint, type: 'role' | 'member' = 'role') => ({ type, id, allow: bits, deny: 0n });
 
 function only(snapshot: ReturnType<typeof buildSnapshot>, name = 'general') {
-  return desiredChannel(snapshot, snapshot.channels.find((c) => c.name === name)!, NOW);
+  return desiredChannel(
+    snapshot,
+    snapshot.channels.find((c) => c.name === name)!,
+    NOW,
+  );
 }
 
 const sorted = (set: ReadonlySet<string>) => [...set].sort();
@@ -62,7 +66,10 @@ describe('desired state of a text channel', () => {
   it('an open channel bans by account the members an overwrite keeps out, without muting them too', () => {
     const snapshot = buildSnapshot({
       channels: [textChannel('general', [deny('2', VIEW_CHANNEL, 'member')])],
-      members: [{ username: 'alice', accountId: 1 }, { username: 'bob', accountId: 2 }],
+      members: [
+        { username: 'alice', accountId: 1 },
+        { username: 'bob', accountId: 2 },
+      ],
     });
     const general = only(snapshot);
     expect([...general.lists.ban]).toEqual(['R:bob']);
@@ -99,7 +106,11 @@ describe('desired state of a text channel', () => {
     const snapshot = buildSnapshot({
       roles: [{ id: '2', name: 'staff', position: 1, permissions: 0n }],
       channels: [textChannel('board', [deny('1', VIEW_CHANNEL | SEND_MESSAGES), allow('2', VIEW_CHANNEL), allow('3', SEND_MESSAGES, 'member')])],
-      members: [{ username: 'alice', roleIds: ['2'], accountId: 2 }, { username: 'carl', roleIds: ['2'], accountId: 3 }, { username: 'bob', accountId: 4 }],
+      members: [
+        { username: 'alice', roleIds: ['2'], accountId: 2 },
+        { username: 'carl', roleIds: ['2'], accountId: 3 },
+        { username: 'bob', accountId: 4 },
+      ],
     });
     const board = only(snapshot, 'board');
     expect(board).toMatchObject({ inviteOnly: true, readOnly: true });
@@ -115,7 +126,11 @@ describe('desired state of a text channel', () => {
         { id: '3', name: 'editors', position: 1, permissions: MANAGE_CHANNELS },
       ],
       channels: [textChannel('general'), textChannel('quiet', [deny('2', MANAGE_MESSAGES)])],
-      members: [{ username: 'mo', roleIds: ['2'] }, { username: 'ed', roleIds: ['3'] }, { username: 'root', roleIds: [], isAdmin: false }],
+      members: [
+        { username: 'mo', roleIds: ['2'] },
+        { username: 'ed', roleIds: ['3'] },
+        { username: 'root', roleIds: [], isAdmin: false },
+      ],
       ownerId: '3',
     });
     expect(only(snapshot).access.get('mo')).toMatchObject({ op: true, manageChannel: false });

@@ -16,7 +16,15 @@
  * - MANAGE_MESSAGES makes a present user a channel operator;
  * - the topic is the model's.
  */
-import { channelPermissionsOf, defaultMemberPermissions, ircChannelName, nextTimeoutExpiry, type Channel, type GuildSnapshot, type Member } from '../guild/model.js';
+import {
+  channelPermissionsOf,
+  defaultMemberPermissions,
+  ircChannelName,
+  nextTimeoutExpiry,
+  type Channel,
+  type GuildSnapshot,
+  type Member,
+} from '../guild/model.js';
 import { Permission, has } from '@alloquy/protocol/permissions';
 import { foldCase } from '@alloquy/protocol/irc';
 

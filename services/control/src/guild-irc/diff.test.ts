@@ -18,7 +18,18 @@ capab.accept([
   'list:ban=b list:banexception=e list:invex=I param-set:history=H param-set:limit=l param:key=k prefix:10000:voice=+v prefix:30000:op=@o simple:c_registered=r simple:inviteonly=i simple:moderated=m simple:noextmsg=n simple:private=p simple:reginvite=R simple:regmoderated=M simple:secret=s simple:topiclock=t',
 ]);
 const kinds = capab.channelModeKinds();
-const LETTERS: ModeLetters = { ban: 'b', banexception: 'e', invex: 'I', inviteonly: 'i', reginvite: 'R', noextmsg: 'n', topiclock: 't', history: 'H', op: 'o', voice: 'v' };
+const LETTERS: ModeLetters = {
+  ban: 'b',
+  banexception: 'e',
+  invex: 'I',
+  inviteonly: 'i',
+  reginvite: 'R',
+  noextmsg: 'n',
+  topiclock: 't',
+  history: 'H',
+  op: 'o',
+  voice: 'v',
+};
 const HOLDER = '0ASAAAAAB';
 
 interface Person {
@@ -30,7 +41,18 @@ interface Person {
 function network(people: Array<Person & { prefixes?: string }>, ts = 1_700_000_000) {
   const net = new NetworkState();
   const mk = (uid: string, account: string | null, server: string): NetworkUser => ({
-    uid, nick: uid, nickTs: 1, ident: 'x', host: 'h', displayedHost: 'h', ip: '1.1.1.1', realname: 'r', account, server, signon: 1, channels: new Set(),
+    uid,
+    nick: uid,
+    nickTs: 1,
+    ident: 'x',
+    host: 'h',
+    displayedHost: 'h',
+    ip: '1.1.1.1',
+    realname: 'r',
+    account,
+    server,
+    signon: 1,
+    channels: new Set(),
   });
   net.addUser(mk(HOLDER, null, '0AS'));
   for (const person of people) net.addUser(mk(person.uid, person.account, '1AL'));
@@ -57,7 +79,11 @@ const del = (letter: string, param?: string): ModeChange => (param === undefined
 
 function general(options: Parameters<typeof buildSnapshot>[0]): DesiredChannel {
   const snapshot = buildSnapshot(options);
-  return desiredChannel(snapshot, snapshot.channels.find((c) => c.name === 'general')!, NOW);
+  return desiredChannel(
+    snapshot,
+    snapshot.channels.find((c) => c.name === 'general')!,
+    NOW,
+  );
 }
 
 /** Apply a plan to the simulated hub the way the link does, so a second plan can be checked. */
@@ -70,9 +96,14 @@ function apply(net: NetworkState, channel: NetworkChannel, plan: ReturnType<type
 describe('planChannel', () => {
   it('sets a freshly joined channel up completely, exceptions before bans before +i', () => {
     const desired = general({
-      channels: [textChannel('general', [deny('1', VIEW_CHANNEL | SEND_MESSAGES), allow('2', VIEW_CHANNEL), allow('3', SEND_MESSAGES, 'member')], { topic: 'Welcome' })],
+      channels: [
+        textChannel('general', [deny('1', VIEW_CHANNEL | SEND_MESSAGES), allow('2', VIEW_CHANNEL), allow('3', SEND_MESSAGES, 'member')], { topic: 'Welcome' }),
+      ],
       roles: [{ id: '2', name: 'staff', position: 1, permissions: 0n }],
-      members: [{ username: 'alice', roleIds: ['2'], accountId: 3 }, { username: 'bob', roleIds: ['2'], accountId: 4 }],
+      members: [
+        { username: 'alice', roleIds: ['2'], accountId: 3 },
+        { username: 'bob', roleIds: ['2'], accountId: 4 },
+      ],
     });
     const { net, channel } = network([]);
     const plan = planChannel(desired, channel, context(net));
@@ -82,13 +113,20 @@ describe('planChannel', () => {
       add('I', 'R:alice'),
       add('I', 'R:bob'),
       add('b', 'm:*!*@*'),
-      add('n'), add('t'), add('R'), add('i'), add('H', '50:7d'),
+      add('n'),
+      add('t'),
+      add('R'),
+      add('i'),
+      add('H', '50:7d'),
     ]);
     expect(plan.topic).toBe('Welcome');
   });
 
   it('is empty once applied: the same state never produces more lines', () => {
-    const desired = general({ members: [{ username: 'alice' }, { username: 'bob', timeoutUntil: NOW + 1000 }], outsiders: [{ accountId: 9, username: 'zed', why: 'banned' }] });
+    const desired = general({
+      members: [{ username: 'alice' }, { username: 'bob', timeoutUntil: NOW + 1000 }],
+      outsiders: [{ accountId: 9, username: 'zed', why: 'banned' }],
+    });
     const { net, channel } = network([{ uid: '1ALAAAAAA', account: 'alice', prefixes: 'o' }]);
     const first = planChannel(desired, channel, context(net));
     expect(first.modes.length).toBeGreaterThan(0);
@@ -99,7 +137,10 @@ describe('planChannel', () => {
   it('kicks users without an account, outside the guild or without VIEW_CHANNEL, and never our clients', () => {
     const desired = general({
       channels: [textChannel('general', [deny('2', VIEW_CHANNEL, 'member')])],
-      members: [{ username: 'alice', accountId: 1 }, { username: 'bob', accountId: 2 }],
+      members: [
+        { username: 'alice', accountId: 1 },
+        { username: 'bob', accountId: 2 },
+      ],
     });
     const { net, channel } = network([
       { uid: '1ALAAAAAA', account: 'alice' },
@@ -136,7 +177,19 @@ describe('planChannel', () => {
     const { net, channel } = network([]);
     net.applyModes(
       channel,
-      [add('n'), add('t'), add('R'), add('H', '50:1w'), add('b', 'R:alice'), add('b', '*!*@bad.host'), add('b', 'm:troll!*@*'), add('e', 'm:R:x'), add('e', 'friend!*@*'), add('I', 'R:alice'), add('i')],
+      [
+        add('n'),
+        add('t'),
+        add('R'),
+        add('H', '50:1w'),
+        add('b', 'R:alice'),
+        add('b', '*!*@bad.host'),
+        add('b', 'm:troll!*@*'),
+        add('e', 'm:R:x'),
+        add('e', 'friend!*@*'),
+        add('I', 'R:alice'),
+        add('i'),
+      ],
       kinds,
       'x',
       1,
@@ -146,7 +199,13 @@ describe('planChannel', () => {
   });
 
   it('opens a private channel by banning first, then -i, then dropping the guest list', () => {
-    const desired = general({ channels: [textChannel('general', [deny('2', VIEW_CHANNEL, 'member')])], members: [{ username: 'alice', accountId: 1 }, { username: 'bob', accountId: 2 }] });
+    const desired = general({
+      channels: [textChannel('general', [deny('2', VIEW_CHANNEL, 'member')])],
+      members: [
+        { username: 'alice', accountId: 1 },
+        { username: 'bob', accountId: 2 },
+      ],
+    });
     const { net, channel } = network([]);
     net.applyModes(channel, [add('n'), add('t'), add('R'), add('H', '1:1d'), add('i'), add('I', 'R:alice')], kinds, 'x', 1);
     expect(planChannel(desired, channel, context(net, { fitTopic: () => '' })).modes).toEqual([add('b', 'R:bob'), del('i'), del('I', 'R:alice')]);
@@ -177,21 +236,32 @@ describe('planChannel', () => {
 
   it('converges from random states in one pass', () => {
     let seed = 0xbeef;
-    const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    const random = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
     const names = ['ann', 'ben', 'cat', 'dan', 'eve'];
     for (let round = 0; round < 300; round++) {
-      const overwrites = names.filter(() => random() < 0.3).map((_, i) => ({ type: 'member' as const, id: String(i + 1), allow: 0n, deny: random() < 0.5 ? VIEW_CHANNEL : SEND_MESSAGES }));
+      const overwrites = names
+        .filter(() => random() < 0.3)
+        .map((_, i) => ({ type: 'member' as const, id: String(i + 1), allow: 0n, deny: random() < 0.5 ? VIEW_CHANNEL : SEND_MESSAGES }));
       if (random() < 0.3) overwrites.push({ type: 'member', id: '1', allow: 0n, deny: 0n });
       const everyone = random() < 0.3 ? deny('1', random() < 0.5 ? VIEW_CHANNEL : SEND_MESSAGES) : null;
       const desired = general({
         channels: [textChannel('general', everyone ? [everyone, ...overwrites] : overwrites, { topic: random() < 0.5 ? 'topic' : '' })],
         roles: [{ id: '2', name: 'mods', position: 1, permissions: MANAGE_MESSAGES | (random() < 0.5 ? VIEW_CHANNEL | SEND_MESSAGES : 0n) }],
-        members: names.map((username, i) => ({ username, accountId: i + 1, roleIds: random() < 0.4 ? ['2'] : [], timeoutUntil: random() < 0.2 ? NOW + 1 : null })),
+        members: names.map((username, i) => ({
+          username,
+          accountId: i + 1,
+          roleIds: random() < 0.4 ? ['2'] : [],
+          timeoutUntil: random() < 0.2 ? NOW + 1 : null,
+        })),
         outsiders: random() < 0.5 ? [{ accountId: 99, username: 'out', why: 'kicked' }] : [],
       });
-      const present = names.filter(() => random() < 0.6).map((account, i) => ({ uid: `1ALAAAAA${i}`, account, prefixes: random() < 0.3 ? 'o' : random() < 0.3 ? 'v' : '' }));
+      const present = names
+        .filter(() => random() < 0.6)
+        .map((account, i) => ({ uid: `1ALAAAAA${i}`, account, prefixes: random() < 0.3 ? 'o' : random() < 0.3 ? 'v' : '' }));
       const { net, channel } = network([...present, { uid: '1ALAAAAAZ', account: random() < 0.5 ? null : 'nobody' }]);
-      const noise = [add('i'), add('b', 'R:ann'), add('b', 'm:*!*@*'), add('e', 'm:R:ben'), add('I', 'R:cat'), add('b', 'keep!*@*'), add('H', '2:1d')].filter(() => random() < 0.4);
+      const noise = [add('i'), add('b', 'R:ann'), add('b', 'm:*!*@*'), add('e', 'm:R:ben'), add('I', 'R:cat'), add('b', 'keep!*@*'), add('H', '2:1d')].filter(
+        () => random() < 0.4,
+      );
       net.applyModes(channel, noise, kinds, 'x', 1);
       const plan = planChannel(desired, channel, context(net));
       apply(net, channel, plan);
@@ -208,7 +278,10 @@ describe('planChannel', () => {
 
 describe('planForeignChannel', () => {
   it('a channel removed from the guild: HistServ leaves and everybody else is shown out', () => {
-    const { net, channel } = network([{ uid: '1ALAAAAAA', account: 'alice' }, { uid: '1ALAAAAAB', account: null }]);
+    const { net, channel } = network([
+      { uid: '1ALAAAAAA', account: 'alice' },
+      { uid: '1ALAAAAAB', account: null },
+    ]);
     expect(planForeignChannel(channel, context(net), false)).toEqual({
       kicks: [
         { uid: '1ALAAAAAA', reason: KICK_REASONS.removed },

@@ -35,7 +35,14 @@ async function setUp(snapshot: GuildSnapshot, onTopicFromIrc?: TopicFromIrc, ext
   const hub = new FakeHub({ password: 'pw-secret', burst: [...BURST, ...(extra.burst ?? [])], chanmodes: CHANMODES });
   await hub.listen();
   cleanups.push(() => hub.close());
-  const link = new ServicesLink({ host: '127.0.0.1', port: hub.port, password: 'pw-secret', serverName: 'services.test.local', sid: '0AS', authenticator: new TestAuthenticator(new Map()) });
+  const link = new ServicesLink({
+    host: '127.0.0.1',
+    port: hub.port,
+    password: 'pw-secret',
+    serverName: 'services.test.local',
+    sid: '0AS',
+    authenticator: new TestAuthenticator(new Map()),
+  });
   cleanups.push(() => link.stop());
   const holder = link.addPseudoClient({ nick: 'HistServ' });
   const guild = new FixtureGuild(snapshot);
@@ -71,8 +78,13 @@ async function barrier(hub: FakeHub, link: ServicesLink): Promise<void> {
 }
 
 describe('the reconciler', () => {
-  it('takes a channel over after the burst: HistServ in at the hub\'s TS, modes, topic', async () => {
-    const { hub, holder, errors } = await setUp(buildSnapshot({ channels: [textChannel('general', [], { topic: 'Hi', createdAt: (TS + 500) * 1000 })], members: [{ username: 'alice' }, { username: 'bob' }] }));
+  it("takes a channel over after the burst: HistServ in at the hub's TS, modes, topic", async () => {
+    const { hub, holder, errors } = await setUp(
+      buildSnapshot({
+        channels: [textChannel('general', [], { topic: 'Hi', createdAt: (TS + 500) * 1000 })],
+        members: [{ username: 'alice' }, { username: 'bob' }],
+      }),
+    );
     // This hub advertises no EXTBANS: services say what cannot be enforced, and carry on.
     expect(errors).toEqual([{ obj: { missingExtbans: ['R', 'm'], missingModes: [] }, msg: expect.stringMatching(/services_account, muteban/) }]);
     const lines = hub.lastConnection;
@@ -116,7 +128,14 @@ describe('the reconciler', () => {
       calls.push([account, channel.name, topic]);
       await new Promise((resolve) => (release = resolve));
       if (fail) throw new Error('refused by the model');
-      guild.set(buildSnapshot({ ...editors, version: 5, channels: [{ ...snapshot.channels[0]!, topic }], members: [{ username: 'alice', roleIds: ['2'] }, { username: 'bob' }] }));
+      guild.set(
+        buildSnapshot({
+          ...editors,
+          version: 5,
+          channels: [{ ...snapshot.channels[0]!, topic }],
+          members: [{ username: 'alice', roleIds: ['2'] }, { username: 'bob' }],
+        }),
+      );
     });
     let from = hub.lastConnection.length;
     hub.sendLine(`:1HBAAAAAA FTOPIC #general ${TS} ${Math.floor(Date.now() / 1000)} :From IRC`);

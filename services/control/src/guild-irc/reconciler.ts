@@ -229,10 +229,13 @@ class Reconciler implements GuildIrcEnforcement {
     if (this.expiryTimer) clearTimeout(this.expiryTimer);
     this.expiryTimer = null;
     if (validUntil === null || this.stopped) return;
-    this.expiryTimer = setTimeout(() => {
-      this.expiryTimer = null;
-      this.schedule('all');
-    }, Math.min(Math.max(0, validUntil - now) + 5, MAX_TIMER_MS));
+    this.expiryTimer = setTimeout(
+      () => {
+        this.expiryTimer = null;
+        this.schedule('all');
+      },
+      Math.min(Math.max(0, validUntil - now) + 5, MAX_TIMER_MS),
+    );
     this.expiryTimer.unref();
   }
 

@@ -4,7 +4,17 @@
  * new snapshot after every change; enforcers never read the database, they derive what IRC and
  * Murmur should look like from the newest snapshot and make them match. No I/O here.
  */
-import { ALL, NONE, Permission, basePermissions, channelPermissions, has, type PermissionGuild, type PermissionMember, type PermissionOverwrite } from '@alloquy/protocol/permissions';
+import {
+  ALL,
+  NONE,
+  Permission,
+  basePermissions,
+  channelPermissions,
+  has,
+  type PermissionGuild,
+  type PermissionMember,
+  type PermissionOverwrite,
+} from '@alloquy/protocol/permissions';
 import { foldCase } from '@alloquy/protocol/irc';
 
 export type ChannelKind = 'text' | 'voice';
@@ -98,7 +108,6 @@ export interface GuildSnapshot {
   /** The permission math's view (owner, @everyone, roles). */
   readonly permissionGuild: PermissionGuild;
 }
-
 
 const byUsername = new WeakMap<GuildSnapshot, Map<string, Member>>();
 

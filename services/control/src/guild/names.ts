@@ -1,9 +1,4 @@
-import {
-  TEXT_CHANNEL_NAME_RULE,
-  VOICE_CHANNEL_NAME_RULE,
-  isValidVoiceChannelName,
-  normalizeTextChannelName,
-} from '@alloquy/protocol/names';
+import { TEXT_CHANNEL_NAME_RULE, VOICE_CHANNEL_NAME_RULE, isValidVoiceChannelName, normalizeTextChannelName } from '@alloquy/protocol/names';
 import { ControlError } from '../errors/control-error.js';
 import type { ChannelKind } from './model.js';
 

@@ -199,7 +199,10 @@ describe('channel overwrites', () => {
     refused(() => guild.setOverwrite(actor('bob'), 'general', { type: 'member', target: 'bob', allow: Permission.MANAGE_MESSAGES, deny: 0n }), 'forbidden');
     refused(() => guild.setOverwrite(actor('mod'), 'general', { type: 'member', target: 'bob', allow: Permission.MANAGE_GUILD, deny: 0n }), 'forbidden');
     refused(() => guild.setOverwrite(OPERATOR, 'general', { type: 'member', target: 'bob', allow: Permission.ADMINISTRATOR, deny: 0n }), 'invalid_request');
-    refused(() => guild.setOverwrite(OPERATOR, 'general', { type: 'member', target: 'bob', allow: Permission.SPEAK, deny: Permission.SPEAK }), 'invalid_request');
+    refused(
+      () => guild.setOverwrite(OPERATOR, 'general', { type: 'member', target: 'bob', allow: Permission.SPEAK, deny: Permission.SPEAK }),
+      'invalid_request',
+    );
     refused(() => guild.setOverwrite(OPERATOR, 'general', { type: 'role', target: 'Ghosts', allow: Permission.SPEAK, deny: 0n }), 'not_found');
     refused(() => guild.setOverwrite(OPERATOR, 'general', { type: 'member', target: 'nobody', allow: Permission.SPEAK, deny: 0n }), 'not_found');
     // A channel-level MANAGE_ROLES grant is enough for that channel only.
@@ -331,7 +334,10 @@ describe('channels', () => {
     insert.run('m1', '#general', START, 'hello');
     insert.run('m2', '#general', START + 1, 'again');
     insert.run('m3', '#other', START + 2, 'elsewhere');
-    db.prepare("INSERT INTO history_read_markers (account, channel, msgid, time, message_id, updated_at) VALUES ('bob', '#general', 'm2', ?, 2, ?)").run(START + 1, START);
+    db.prepare("INSERT INTO history_read_markers (account, channel, msgid, time, message_id, updated_at) VALUES ('bob', '#general', 'm2', ?, 2, ?)").run(
+      START + 1,
+      START,
+    );
 
     const before = guild.channel('general');
     const renamed = guild.updateChannel(OPERATOR, 'general', { name: 'Lobby' });
@@ -343,7 +349,11 @@ describe('channels', () => {
       { msgid: 'm3', channel: '#other' },
     ]);
     expect(db.prepare('SELECT channel FROM history_read_markers').pluck().all()).toEqual(['#lobby']);
-    expect(guild.auditLog(OPERATOR, { limit: 1 })[0]).toMatchObject({ action: 'channel.update', actor: 'operator', changes: { name: { from: 'general', to: 'lobby' } } });
+    expect(guild.auditLog(OPERATOR, { limit: 1 })[0]).toMatchObject({
+      action: 'channel.update',
+      actor: 'operator',
+      changes: { name: { from: 'general', to: 'lobby' } },
+    });
   });
 
   it('deleting a text channel forgets its history: a new channel of the same name starts empty', () => {

@@ -71,11 +71,13 @@ export function loadSnapshot(db: Db, accounts: readonly Account[], version: numb
       maxUploadBytes: r.max_upload_bytes,
     });
   }
-  const categories: Category[] = (db.prepare('SELECT * FROM guild_categories ORDER BY position, id').all() as {
-    id: number;
-    name: string;
-    position: number;
-  }[]).map((c) => ({ id: String(c.id), name: c.name, position: c.position }));
+  const categories: Category[] = (
+    db.prepare('SELECT * FROM guild_categories ORDER BY position, id').all() as {
+      id: number;
+      name: string;
+      position: number;
+    }[]
+  ).map((c) => ({ id: String(c.id), name: c.name, position: c.position }));
 
   const overwrites = new Map<number, Channel['overwrites']>();
   for (const o of db.prepare('SELECT * FROM guild_overwrites ORDER BY channel_id, target_type, target_id').all() as OverwriteRow[]) {

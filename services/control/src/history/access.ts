@@ -7,10 +7,7 @@ import { Permission } from '@alloquy/protocol/permissions';
  */
 export const READ_HISTORY_FLAGS: bigint = Permission.VIEW_CHANNEL | Permission.READ_HISTORY;
 
-export type ChannelAccess =
-  | { kind: 'ok'; channel: Channel; ircName: string }
-  | { kind: 'unknown' }
-  | { kind: 'forbidden'; channel: Channel };
+export type ChannelAccess = { kind: 'ok'; channel: Channel; ircName: string } | { kind: 'unknown' } | { kind: 'forbidden'; channel: Channel };
 
 /** A text channel by its IRC name (`#general`) or bare name (`general`), checked for `username`. */
 export function historyAccess(snapshot: GuildSnapshot, username: string, name: string, now: number): ChannelAccess {

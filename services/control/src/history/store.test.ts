@@ -196,9 +196,7 @@ describe('edits and deletions', () => {
   it('an edit is searchable by its new text only', () => {
     expect(store.edit('m1', 'a slow green turtle', 'alice', { time: T0 + 5 })).toBe(true);
     expect(store.search({ q: 'quick' })).toEqual([]);
-    expect(store.search({ q: 'turtle' }).map((m) => [m.msgid, m.text, m.editedAt])).toEqual([
-      ['m1', 'a slow green turtle', T0 + 5],
-    ]);
+    expect(store.search({ q: 'turtle' }).map((m) => [m.msgid, m.text, m.editedAt])).toEqual([['m1', 'a slow green turtle', T0 + 5]]);
     expect(store.search({ q: 'fox' }).map((m) => m.msgid)).toEqual(['m3']);
     expect(store.edit('m4', 'tagmsg', 'alice')).toBe(false);
   });
@@ -252,11 +250,47 @@ describe('search', () => {
 
   it('never throws on hostile input', () => {
     const hostile = [
-      '', '   ', '"', '""', '"server', 'server"', 'NEAR(', 'NEAR(server logs', 'server NEAR/2 logs',
-      '*', '**', 'server*', '*server', '-', '-server', 'server -logs', 'NOT', 'AND OR NOT', '(', ')',
-      '()', 'text:server', '{text}: server', '^server', 'server +', "'; DROP TABLE history_messages; --",
-      '\u0000', '\uFFFF', '🙂', '🙂 server', '日本語', 'e\u0301', 'x'.repeat(5000), '" OR "" "',
-      'a b c d e f g h i j k l m n o p q r s t u v w x y z', 'server:*', ':', '.', '\\', '%', '_',
+      '',
+      '   ',
+      '"',
+      '""',
+      '"server',
+      'server"',
+      'NEAR(',
+      'NEAR(server logs',
+      'server NEAR/2 logs',
+      '*',
+      '**',
+      'server*',
+      '*server',
+      '-',
+      '-server',
+      'server -logs',
+      'NOT',
+      'AND OR NOT',
+      '(',
+      ')',
+      '()',
+      'text:server',
+      '{text}: server',
+      '^server',
+      'server +',
+      "'; DROP TABLE history_messages; --",
+      '\u0000',
+      '\uFFFF',
+      '🙂',
+      '🙂 server',
+      '日本語',
+      'e\u0301',
+      'x'.repeat(5000),
+      '" OR "" "',
+      'a b c d e f g h i j k l m n o p q r s t u v w x y z',
+      'server:*',
+      ':',
+      '.',
+      '\\',
+      '%',
+      '_',
     ];
     for (const h of hostile) {
       expect(() => store.search({ q: h }), JSON.stringify(h)).not.toThrow();
@@ -467,7 +501,7 @@ describe('a channel renamed or deleted in the guild', () => {
     expect(store.search({ q: 'message' }).map((m) => m.msgid)).toEqual(['m3']);
   });
 
-  it('inside a caller\'s transaction, rolls back with it', () => {
+  it("inside a caller's transaction, rolls back with it", () => {
     expect(() =>
       db.transaction(() => {
         store.renameChannel('#general', '#lobby');

@@ -131,7 +131,6 @@ export const REPLY_TAGS = ['+reply', '+draft/reply'] as const;
 export const MAX_PAGE = 1000;
 export const MAX_SEARCH = 100;
 
-
 const LINK_RE = /(?:\bhttps?:\/\/|\bwww\.)[^\s]+/i;
 export function detectLink(text: string): boolean {
   return LINK_RE.test(text);
@@ -194,8 +193,7 @@ interface Position {
 }
 
 const COLUMNS =
-  'm.id, m.msgid, m.channel, m.account, m.nick, m.kind, m.time, m.text, m.tags, m.reply_to, ' +
-  'm.has_link, m.has_attachment, m.edited_at, m.deleted_at';
+  'm.id, m.msgid, m.channel, m.account, m.nick, m.kind, m.time, m.text, m.tags, m.reply_to, ' + 'm.has_link, m.has_attachment, m.edited_at, m.deleted_at';
 /** Matches the partial index history_messages_visible (must be spelled the same to use it). */
 const VISIBLE = `m.deleted_at IS NULL AND m.kind <> 'TAGMSG'`;
 
@@ -332,9 +330,7 @@ export class HistoryStore {
       }
       flushRun();
       const applied =
-        op.op === 'edit'
-          ? this.editInTx(op.msgid, op.text, op.by, op.time, op.authorize)
-          : this.deleteInTx(op.msgid, op.by, op.time, op.authorize);
+        op.op === 'edit' ? this.editInTx(op.msgid, op.text, op.by, op.time, op.authorize) : this.deleteInTx(op.msgid, op.by, op.time, op.authorize);
       if (!applied) result.refused++;
       else if (op.op === 'edit') result.edits++;
       else result.deletions++;
@@ -497,10 +493,7 @@ export class HistoryStore {
       const after = this.stmts.afterPos.all(folded, at.time, Number.MAX_SAFE_INTEGER, n - before.length) as Row[];
       // Near the newest end there may be fewer after than asked: fill up with older ones.
       const more = n - before.length - after.length;
-      const older =
-        more > 0 && before.length > 0
-          ? (this.stmts.beforePos.all(folded, before[0]!.time, before[0]!.id, more) as Row[]).reverse()
-          : [];
+      const older = more > 0 && before.length > 0 ? (this.stmts.beforePos.all(folded, before[0]!.time, before[0]!.id, more) as Row[]).reverse() : [];
       return this.withReactions([...older, ...before, ...after]);
     }
     const row = this.stmts.byMsgid.get(at.msgid) as Row | undefined;

@@ -32,7 +32,7 @@ export const SEARCH_RESULTS = 10;
 export const MAX_LINE_BYTES = 400;
 
 const HELP = [
-  'HistServ keeps the history of this server\'s channels. Commands:',
+  "HistServ keeps the history of this server's channels. Commands:",
   '  HISTORY #channel [count] [BEFORE <msgid|time>]',
   `      the newest <count> messages (default ${HISTORY_DEFAULT}, at most ${HISTORY_MAX}), or those before a message or time`,
   '  SEARCH #channel <words>',
@@ -112,11 +112,7 @@ function history(request: HistServRequest, args: string[], snapshot: GuildSnapsh
   if (shown.length === 0) return [before === undefined ? `${channel} has no history yet.` : `No older messages in ${channel}.`];
   const lines = [`${channel}: ${shown.length} message${shown.length === 1 ? '' : 's'}, oldest first (times UTC):`];
   for (const m of shown) lines.push(formatMessage(m, store));
-  lines.push(
-    more
-      ? `Older: /msg HistServ HISTORY ${channel} ${count} BEFORE ${shown[0]!.msgid}`
-      : `End of the history of ${channel}.`,
-  );
+  lines.push(more ? `Older: /msg HistServ HISTORY ${channel} ${count} BEFORE ${shown[0]!.msgid}` : `End of the history of ${channel}.`);
   return lines;
 }
 
@@ -138,7 +134,10 @@ function search(request: HistServRequest, args: string[], snapshot: GuildSnapsho
 
 /** `[2025-01-31 18:00:05] <nick> text`, `* nick text` for actions, `-nick- text` for notices. */
 export function formatMessage(m: HistoryMessage, store?: HistoryStore): string {
-  const stamp = new Date(m.time).toISOString().replace('T', ' ').replace(/\.\d+Z$/, '');
+  const stamp = new Date(m.time)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, '');
   const text = clean(m.text);
   let body = m.kind === 'ACTION' ? `* ${m.nick} ${text}` : m.kind === 'NOTICE' ? `-${m.nick}- ${text}` : `<${m.nick}> ${text}`;
   if (m.replyTo) {

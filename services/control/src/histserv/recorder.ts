@@ -37,7 +37,17 @@ import type { Logger } from '@alloquy/service-kit/log';
 import { mayIn, memberByUsername, textChannelByIrcName, ircChannelName, type GuildSnapshot, type GuildSource } from '../guild/model.js';
 import { Permission } from '@alloquy/protocol/permissions';
 import type { InboundChatMessage } from '../irc-link/index.js';
-import { REACT_TAG, REPLY_TAGS, UNREACT_TAG, type Authorize, type HistoryOp, type HistoryStore, type IngestMessage, type MessageKind, type RecordResult } from '../history/store.js';
+import {
+  REACT_TAG,
+  REPLY_TAGS,
+  UNREACT_TAG,
+  type Authorize,
+  type HistoryOp,
+  type HistoryStore,
+  type IngestMessage,
+  type MessageKind,
+  type RecordResult,
+} from '../history/store.js';
 import { foldCase } from '@alloquy/protocol/irc';
 
 export const EDIT_TAG = '+alloquy/edit';
@@ -219,10 +229,24 @@ export class HistoryRecorder {
   private retryDelayMs = 0;
   private stopped = false;
   private readonly counts: Omit<RecorderStats, 'pending' | 'skipped'> = {
-    received: 0, recorded: 0, duplicates: 0, reactionChanges: 0, edits: 0, deletions: 0, refused: 0, flushes: 0, failures: 0, dropped: 0,
+    received: 0,
+    recorded: 0,
+    duplicates: 0,
+    reactionChanges: 0,
+    edits: 0,
+    deletions: 0,
+    refused: 0,
+    flushes: 0,
+    failures: 0,
+    dropped: 0,
   };
   private readonly skipped: Record<SkipReason, number> = {
-    'not-a-channel': 0, 'not-a-guild-channel': 0, typing: 0, 'tag-only': 0, ctcp: 0, unauthorized: 0,
+    'not-a-channel': 0,
+    'not-a-guild-channel': 0,
+    typing: 0,
+    'tag-only': 0,
+    ctcp: 0,
+    unauthorized: 0,
   };
 
   constructor(options: RecorderOptions) {

@@ -70,7 +70,9 @@ describe('pseudo-clients', () => {
     expect(histserv.uid).toBe('0ASAAAAAB');
     const uids = hub.lastConnection.filter((line) => line.startsWith(':0AS UID '));
     expect(uids[0]).toMatch(/^:0AS UID 0ASAAAAAA 946684800 Alloquy /);
-    expect(uids[1]).toMatch(/^:0AS UID 0ASAAAAAB 946684800 HistServ services\.test\.local services\.test\.local histserv 0\.0\.0\.0 [0-9]+ \+kB :Alloquy history$/);
+    expect(uids[1]).toMatch(
+      /^:0AS UID 0ASAAAAAB 946684800 HistServ services\.test\.local services\.test\.local histserv 0\.0\.0\.0 [0-9]+ \+kB :Alloquy history$/,
+    );
     expect(link.network.users.get(histserv.uid)).toMatchObject({ nick: 'HistServ', server: '0AS', account: null });
     expect(link.isOurClient(histserv.uid)).toBe(true);
     // Our own clients are not users the hub told us about.
@@ -136,9 +138,16 @@ describe('channel state from the hub', () => {
     const { link } = await upLink();
     const room = link.network.findChannel('#room')!;
     expect(room.ts).toBe(TS);
-    expect([...room.modes]).toEqual([['n', ''], ['t', ''], ['l', '25']]);
+    expect([...room.modes]).toEqual([
+      ['n', ''],
+      ['t', ''],
+      ['l', '25'],
+    ]);
     expect([...room.lists.get('b')!.keys()]).toEqual(['R:carol', 'm:R:bob']);
-    expect([...room.members]).toEqual([['1HBAAAAAA', 'o'], ['1HBAAAAAB', '']]);
+    expect([...room.members]).toEqual([
+      ['1HBAAAAAA', 'o'],
+      ['1HBAAAAAB', ''],
+    ]);
     expect(room).toMatchObject({ topic: 'the topic', topicTs: TS + 5, topicSetter: 'alice' });
   });
 
@@ -160,12 +169,23 @@ describe('channel state from the hub', () => {
     await hub.waitForLine((line) => line === ':0AS PONG 1HB');
     expect(events).toEqual([
       { kind: 'join', channel: '#room', uids: ['1HBAAAAAC'] },
-      { kind: 'mode', channel: '#room', source: '1HBAAAAAA', changes: [{ adding: true, letter: 'o', param: '1HBAAAAAC' }, { adding: false, letter: 'b', param: 'R:carol' }] },
+      {
+        kind: 'mode',
+        channel: '#room',
+        source: '1HBAAAAAA',
+        changes: [
+          { adding: true, letter: 'o', param: '1HBAAAAAC' },
+          { adding: false, letter: 'b', param: 'R:carol' },
+        ],
+      },
       { kind: 'topic', channel: '#room', source: '1HBAAAAAC', topic: "carol's topic" },
       { kind: 'leave', channel: '#room', uid: '1HBAAAAAB', how: 'kick' },
       { kind: 'leave', channel: '#room', uid: '1HBAAAAAC', how: 'part' },
     ]);
-    expect(accounts).toEqual([{ uid: '1HBAAAAAC', account: 'carol' }, { uid: '1HBAAAAAC', account: null }]);
+    expect(accounts).toEqual([
+      { uid: '1HBAAAAAC', account: 'carol' },
+      { uid: '1HBAAAAAC', account: null },
+    ]);
     const room = link.network.findChannel('#room')!;
     // The +i with a newer TS was dropped, as InspIRCd drops it.
     expect(room.modes.has('i')).toBe(false);
@@ -195,7 +215,10 @@ describe('channel state from the hub', () => {
     expect(room.ts).toBe(TS - 100);
     expect([...room.modes.keys()]).toEqual(['s']);
     expect(room.lists.size).toBe(0);
-    expect([...room.members]).toEqual([['1HBAAAAAA', ''], ['1HBAAAAAB', 'o']]);
+    expect([...room.members]).toEqual([
+      ['1HBAAAAAA', ''],
+      ['1HBAAAAAB', 'o'],
+    ]);
     expect(events.map((event) => event.kind)).toEqual(['reset', 'join']);
   });
 });
@@ -203,7 +226,17 @@ describe('channel state from the hub', () => {
 describe('malformed channel and account lines from the hub', () => {
   function snapshot(net: NetworkState): unknown {
     return {
-      channels: [...net.channels].map(([key, c]) => [key, c.name, c.ts, [...c.members], [...c.modes], [...c.lists].map(([l, m]) => [l, [...m.keys()]]), c.topic, c.topicTs, c.topicSetter]),
+      channels: [...net.channels].map(([key, c]) => [
+        key,
+        c.name,
+        c.ts,
+        [...c.members],
+        [...c.modes],
+        [...c.lists].map(([l, m]) => [l, [...m.keys()]]),
+        c.topic,
+        c.topicTs,
+        c.topicSetter,
+      ]),
       users: [...net.users.values()].map((u) => [u.uid, u.nick, u.account, [...u.channels]]),
     };
   }
@@ -283,7 +316,7 @@ describe('channel operations services send', () => {
     expect([...link.network.findChannel('#new')!.members]).toEqual([[histserv.uid, 'o']]);
   });
 
-  it('lowers a channel TS with an older FJOIN and mirrors the hub\'s reset', async () => {
+  it("lowers a channel TS with an older FJOIN and mirrors the hub's reset", async () => {
     const { link } = await upLink();
     const histserv = link.addPseudoClient({ nick: 'HistServ' });
     expect(link.joinChannel(histserv.uid, '#room', TS - 50, 'o')).toBe(true);
@@ -354,7 +387,14 @@ describe('channel operations services send', () => {
   });
 
   it('does nothing while the link is down', () => {
-    const link = new ServicesLink({ host: '127.0.0.1', port: 1, password: 'pw', serverName: 'services.test.local', sid: '0AS', authenticator: new TestAuthenticator(new Map()) });
+    const link = new ServicesLink({
+      host: '127.0.0.1',
+      port: 1,
+      password: 'pw',
+      serverName: 'services.test.local',
+      sid: '0AS',
+      authenticator: new TestAuthenticator(new Map()),
+    });
     const histserv = link.addPseudoClient({ nick: 'HistServ' });
     expect(link.joinChannel(histserv.uid, '#room', TS, '')).toBe(false);
     expect(link.setChannelModes('#room', [{ adding: true, letter: 'n' }])).toBe(0);
@@ -394,22 +434,25 @@ describe('FJOIN/FMODE fuzz through handleInboundLine', () => {
     const { hub, link } = await upLink();
     const kinds = link.capabilities!.channelModeKinds();
     let seed = 0xf00d;
-    const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    const random = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
     const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
     const uids = ['1HBAAAAAA', '1HBAAAAAB', '9ZZAAAAAA', '0ASAAAAAA', 'bogus', ''];
     const word = () => pick(['R:a', 'm:R:b', '*!*@*', '', ':x', '25', 'key', pick(uids), 'é', '\u0001']);
-    const modeString = () =>
-      Array.from({ length: Math.floor(random() * 10) }, () => pick([...'+-+-bovlktinsZX:é,'])).join('');
+    const modeString = () => Array.from({ length: Math.floor(random() * 10) }, () => pick([...'+-+-bovlktinsZX:é,'])).join('');
     const channel = () => pick(['#room', '#ROOM', '#other', 'room', '#', '']);
     const ts = () => pick([String(TS), String(TS - 1), String(TS + 1), '0', '-1', 'abc', '99999999999999', '']);
     const members = () =>
-      Array.from({ length: Math.floor(random() * 4) }, () => `${pick(['', 'o', 'ov', 'q', 'o,'])}${pick(['', ','])}${pick(uids)}${pick(['', ':3', ':', ':x'])}`).join(' ');
+      Array.from(
+        { length: Math.floor(random() * 4) },
+        () => `${pick(['', 'o', 'ov', 'q', 'o,'])}${pick(['', ','])}${pick(uids)}${pick(['', ':3', ':', ':x'])}`,
+      ).join(' ');
     const before = link.counters();
     for (let i = 0; i < 20_000; i++) {
       const params = Array.from({ length: Math.floor(random() * 4) }, word).join(' ');
-      const line = random() < 0.5
-        ? `:${pick(['1HB', '1HBAAAAAA', '9ZZ'])} FMODE ${channel()} ${ts()} ${modeString()} ${params}`
-        : `:1HB FJOIN ${channel()} ${ts()} ${modeString()} ${params} :${members()}`;
+      const line =
+        random() < 0.5
+          ? `:${pick(['1HB', '1HBAAAAAA', '9ZZ'])} FMODE ${channel()} ${ts()} ${modeString()} ${params}`
+          : `:1HB FJOIN ${channel()} ${ts()} ${modeString()} ${params} :${members()}`;
       expect(() => link.handleInboundLine(line)).not.toThrow();
       if (i % 2000 === 0) assertConsistent(link.network, kinds);
     }
@@ -423,7 +466,10 @@ describe('FJOIN/FMODE fuzz through handleInboundLine', () => {
     hub.sendLine(`:1HB PING 0AS`);
     await hub.waitForLine((line) => line === ':0AS PONG 1HB');
     const fresh = link.network.findChannel('#fresh')!;
-    expect([...fresh.modes]).toEqual([['n', ''], ['k', 'secret']]);
+    expect([...fresh.modes]).toEqual([
+      ['n', ''],
+      ['k', 'secret'],
+    ]);
     expect([...fresh.lists.get('b')!.keys()]).toEqual(['R:zed']);
   });
 });

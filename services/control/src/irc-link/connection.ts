@@ -192,12 +192,7 @@ export class HubConnection {
 
   /** Call `retry` after the next backoff delay. */
   reconnectLater(retry: () => void): void {
-    const delay = reconnectDelay(
-      this.failedAttempts,
-      this.options.reconnectInitialDelayMs ?? 500,
-      this.options.reconnectMaxDelayMs ?? 10_000,
-      this.random,
-    );
+    const delay = reconnectDelay(this.failedAttempts, this.options.reconnectInitialDelayMs ?? 500, this.options.reconnectMaxDelayMs ?? 10_000, this.random);
     this.failedAttempts++;
     this.options.log.debug({ delayMs: delay, attempt: this.failedAttempts }, 'reconnecting to hub after backoff');
     this.reconnectTimer = setTimeout(() => {

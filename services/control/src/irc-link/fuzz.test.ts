@@ -15,7 +15,15 @@ import { ServicesLink } from './link.js';
 
 const SEED = 20_26_11_21;
 const PARSE_ERRORS: ReadonlySet<ParseErrorCode> = new Set([
-  'empty', 'nul-byte', 'line-break', 'tags-too-long', 'body-too-long', 'bad-tags', 'bad-source', 'no-command', 'bad-command',
+  'empty',
+  'nul-byte',
+  'line-break',
+  'tags-too-long',
+  'body-too-long',
+  'bad-tags',
+  'bad-source',
+  'no-command',
+  'bad-command',
 ]);
 /** Everything the link may ever send on its own or in reply to hub input. */
 const COMMANDS_WE_SEND = new Set(['CAPAB', 'SERVER', 'BURST', 'UID', 'METADATA', 'ENDBURST', 'PING', 'PONG', 'ENCAP', 'IDLE', 'KILL', 'SQUIT']);

@@ -117,7 +117,15 @@ const uid: InboundHandler = (ctx, message, source) => {
   const p = message.params;
   if (p.length < 10) return false;
   const [id, nickTsText, nick, host, displayedHost, ident, ip, signonText, modes] = p as [
-    string, string, string, string, string, string, string, string, string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
   ];
   const nickTs = parseTimestamp(nickTsText);
   const signon = parseTimestamp(signonText);
@@ -379,7 +387,22 @@ export const inboundHandlers: ReadonlyMap<string, InboundHandler> = new Map<stri
   ['NOTICE', chat('NOTICE')],
   ['TAGMSG', chat('TAGMSG')],
   ...[
-    'BURST', 'SINFO', 'MODE', 'OPERTYPE', 'AWAY', 'INVITE', 'ADDLINE', 'DELLINE', 'SNONOTICE',
-    'RSQUIT', 'NUM', 'TIME', 'OPERQUIT', 'SVSNICK', 'SVSJOIN', 'SVSPART', 'CAPAB',
+    'BURST',
+    'SINFO',
+    'MODE',
+    'OPERTYPE',
+    'AWAY',
+    'INVITE',
+    'ADDLINE',
+    'DELLINE',
+    'SNONOTICE',
+    'RSQUIT',
+    'NUM',
+    'TIME',
+    'OPERQUIT',
+    'SVSNICK',
+    'SVSJOIN',
+    'SVSPART',
+    'CAPAB',
   ].map((command): [string, InboundHandler] => [command, acknowledged]),
 ]);

@@ -32,7 +32,13 @@ function setup(identity: HandshakeIdentity = IDENTITY) {
 /** The hub's CAPAB as InspIRCd 3.15 sends it (shortened), optionally with a challenge. */
 function capab(handshake: Handshake, challenge?: string): void {
   const caps = `NICKMAX=30 CASEMAPPING=ascii${challenge ? ` CHALLENGE=${challenge}` : ''}`;
-  for (const raw of ['CAPAB START 1205', `CAPAB CHANMODES :${FAKE_HUB_CHANMODES}`, `CAPAB USERMODES :${FAKE_HUB_USERMODES}`, `CAPAB CAPABILITIES :${caps}`, 'CAPAB END']) {
+  for (const raw of [
+    'CAPAB START 1205',
+    `CAPAB CHANMODES :${FAKE_HUB_CHANMODES}`,
+    `CAPAB USERMODES :${FAKE_HUB_USERMODES}`,
+    `CAPAB CAPABILITIES :${caps}`,
+    'CAPAB END',
+  ]) {
     expect(handshake.receive(line(raw))).toEqual({ kind: 'used' });
   }
 }
@@ -55,7 +61,7 @@ describe('Handshake negotiation', () => {
     expect(handshake.capabilities?.channelModeLetter('op')).toBe('o');
   });
 
-  it('answers the hub\'s challenge with an HMAC and accepts the HMAC of ours', () => {
+  it("answers the hub's challenge with an HMAC and accepts the HMAC of ours", () => {
     const { handshake, sent } = setup();
     capab(handshake, 'hub-challenge');
     expect(sent.at(-1)).toBe(`SERVER services.test.local ${hmac('link-secret', 'hub-challenge')} 0 0AS :Alloquy services`);

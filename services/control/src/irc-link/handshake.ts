@@ -118,9 +118,7 @@ export class Handshake {
     if (params.length < 5 || name === undefined || password === undefined || sid === undefined || !isSid(sid)) {
       return { kind: 'refused', reason: 'malformed SERVER from hub' };
     }
-    const expected = this.hubCapabilities?.capabilities.has('CHALLENGE')
-      ? linkPassword(this.identity.password, this.ourChallenge)
-      : this.identity.password;
+    const expected = this.hubCapabilities?.capabilities.has('CHALLENGE') ? linkPassword(this.identity.password, this.ourChallenge) : this.identity.password;
     if (!safeEqual(password, expected)) return { kind: 'refused', reason: 'hub sent the wrong link password' };
     const expectedName = this.identity.expectedHubName;
     if (expectedName !== undefined && expectedName.toLowerCase() !== name.toLowerCase()) {

@@ -85,7 +85,7 @@ describe('InboundDispatcher', () => {
     expect(inbound.counters()).toMatchObject({ linesIn: 1, ignoredLines: 1 });
   });
 
-  it.each(['bursting', 'up'] as const)('hands lines to their handler while %s; a line without source is the hub\'s', (phase) => {
+  it.each(['bursting', 'up'] as const)("hands lines to their handler while %s; a line without source is the hub's", (phase) => {
     const { inbound, sent } = setup(phase);
     inbound.handle(':1HB PING 0AS');
     inbound.handle('PING 0AS');

@@ -82,7 +82,7 @@ async function waitUntil(condition: () => boolean, what: string, timeoutMs = 500
 }
 
 describe('LinkLifecycle', () => {
-  it('goes through every phase to up on the hub\'s ENDBURST, and only then', async () => {
+  it("goes through every phase to up on the hub's ENDBURST, and only then", async () => {
     const { lifecycle, network, events } = await setup();
     expect(lifecycle.phase).toBe('idle');
     lifecycle.relink('too early');

@@ -147,7 +147,7 @@ describe('ServicesLink against a real InspIRCd', () => {
     exact.client.quit();
   });
 
-  it('lets another client see the account tag on a logged-in user\'s channel message', async () => {
+  it("lets another client see the account tag on a logged-in user's channel message", async () => {
     const alice = track(await connectWithSasl(ircd.ports.irc, nick('alice'), { authcid: 'alice', password: 'correct horse' })).client;
     const carol = track(await connectWithSasl(ircd.ports.irc, nick('carol'), { authcid: 'carol', password: 'carol-pw' })).client;
     alice.send('JOIN #room');

@@ -83,7 +83,7 @@ async function upLink(hubOptions: Parameters<typeof startHub>[0] = {}, linkOptio
 }
 
 describe('ServicesLink handshake', () => {
-  it('negotiates CAPAB, authenticates, bursts its agent and goes up on the hub\'s ENDBURST', async () => {
+  it("negotiates CAPAB, authenticates, bursts its agent and goes up on the hub's ENDBURST", async () => {
     const { hub, link } = await upLink();
     const sent = hub.lastConnection;
     expect(sent[0]).toBe('CAPAB START 1205');
@@ -102,7 +102,7 @@ describe('ServicesLink handshake', () => {
     expect(link.agentClient).toEqual({ uid: '0ASAAAAAA', nick: 'Alloquy' });
   });
 
-  it('uses HMAC challenge-response when the hub offers a challenge, and checks the hub\'s answer', async () => {
+  it("uses HMAC challenge-response when the hub offers a challenge, and checks the hub's answer", async () => {
     const { hub, link } = await upLink({ challenge: 'hub-challenge-123' });
     const server = hub.lastConnection.find((line) => line.startsWith('SERVER '))!;
     expect(server.split(' ')[2]).toMatch(/^AUTH:[A-Za-z0-9+/]+$/);
@@ -143,10 +143,27 @@ describe('ServicesLink network state', () => {
   it('tracks servers, users, accounts and channels from the burst and later changes', async () => {
     const { link } = await upLink();
     const net = link.network;
-    expect(net.users.get('1HBAAAAAA')).toMatchObject({ nick: 'alice', ident: 'alice', host: '10.0.0.1', displayedHost: 'cloak.a', ip: '10.0.0.1', account: 'alice', realname: 'Alice A' });
+    expect(net.users.get('1HBAAAAAA')).toMatchObject({
+      nick: 'alice',
+      ident: 'alice',
+      host: '10.0.0.1',
+      displayedHost: 'cloak.a',
+      ip: '10.0.0.1',
+      account: 'alice',
+      realname: 'Alice A',
+    });
     expect(net.users.get('2LFAAAAAA')).toMatchObject({ nick: 'carol', realname: 'Carol C', server: '2LF' });
-    expect(net.usersByAccount('ALICE').map((u) => u.uid).sort()).toEqual(['1HBAAAAAA', '2LFAAAAAA']);
-    expect([...net.findChannel('#ROOM')!.members]).toEqual([['1HBAAAAAA', 'o'], ['1HBAAAAAB', ''], ['2LFAAAAAA', 'v']]);
+    expect(
+      net
+        .usersByAccount('ALICE')
+        .map((u) => u.uid)
+        .sort(),
+    ).toEqual(['1HBAAAAAA', '2LFAAAAAA']);
+    expect([...net.findChannel('#ROOM')!.members]).toEqual([
+      ['1HBAAAAAA', 'o'],
+      ['1HBAAAAAB', ''],
+      ['2LFAAAAAA', 'v'],
+    ]);
 
     link.handleInboundLine(':1HBAAAAAB NICK robert 1795292300');
     link.handleInboundLine(':1HBAAAAAB FHOST new.host');
@@ -264,7 +281,10 @@ describe('ServicesLink protocol duties', () => {
       source: '1HBAAAAAA',
       target: '#room',
       text: 'hello there',
-      tags: new Map([['msgid', 'abc'], ['account', 'alice']]),
+      tags: new Map([
+        ['msgid', 'abc'],
+        ['account', 'alice'],
+      ]),
     });
   });
 
@@ -278,7 +298,7 @@ describe('ServicesLink protocol duties', () => {
     expect(link.counters().parseErrors).toBe(1);
   });
 
-  it('SASL: relays the exchange through ENCAP to the client\'s server', async () => {
+  it("SASL: relays the exchange through ENCAP to the client's server", async () => {
     const { hub } = await upLink();
     const challenge = hub.waitForLine((line) => line === ':0AS ENCAP 1HB SASL 0ASAAAAAA 1HBAAAAAQ C +');
     hub.sendLine(':1HB ENCAP 0AS SASL 1HBAAAAAQ * H 10.0.0.9 10.0.0.9 P');

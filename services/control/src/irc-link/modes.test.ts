@@ -20,8 +20,23 @@ const del = (letter: string, param?: string): ModeChange => (param === undefined
 describe('mode kinds from CAPAB', () => {
   it('indexes every advertised channel mode by letter', () => {
     expect(Object.fromEntries(kinds)).toEqual({
-      b: 'list', e: 'list', I: 'list', H: 'param-set', l: 'param-set', k: 'param', v: 'prefix', o: 'prefix',
-      r: 'simple', i: 'simple', m: 'simple', n: 'simple', p: 'simple', R: 'simple', M: 'simple', s: 'simple', t: 'simple',
+      b: 'list',
+      e: 'list',
+      I: 'list',
+      H: 'param-set',
+      l: 'param-set',
+      k: 'param',
+      v: 'prefix',
+      o: 'prefix',
+      r: 'simple',
+      i: 'simple',
+      m: 'simple',
+      n: 'simple',
+      p: 'simple',
+      R: 'simple',
+      M: 'simple',
+      s: 'simple',
+      t: 'simple',
     });
   });
 
@@ -60,13 +75,24 @@ describe('mode kinds from CAPAB', () => {
 
 describe('parseModeChanges', () => {
   it('parses the FJOIN mode string of a fresh channel', () => {
-    expect(parseModeChanges('+Hnt', ['50:1w'], kinds)).toEqual({ changes: [add('H', '50:1w'), add('n'), add('t')], unknown: [], missingParams: 0, extraParams: 0 });
+    expect(parseModeChanges('+Hnt', ['50:1w'], kinds)).toEqual({
+      changes: [add('H', '50:1w'), add('n'), add('t')],
+      unknown: [],
+      missingParams: 0,
+      extraParams: 0,
+    });
   });
 
   it('takes parameters in order across signs and kinds', () => {
     const parsed = parseModeChanges('+bI-e+ov-k+l', ['R:a', 'R:b', 'm:R:c', '1ALAAAAAA', '1ALAAAAAB', 'key', '10'], kinds);
     expect(parsed.changes).toEqual([
-      add('b', 'R:a'), add('I', 'R:b'), del('e', 'm:R:c'), add('o', '1ALAAAAAA'), add('v', '1ALAAAAAB'), del('k', 'key'), add('l', '10'),
+      add('b', 'R:a'),
+      add('I', 'R:b'),
+      del('e', 'm:R:c'),
+      add('o', '1ALAAAAAA'),
+      add('v', '1ALAAAAAB'),
+      del('k', 'key'),
+      add('l', '10'),
     ]);
     expect(parsed.extraParams).toBe(0);
   });
@@ -100,7 +126,7 @@ describe('parseModeChanges', () => {
 
   it('is total over random mode strings and parameters', () => {
     let seed = 0x5eed;
-    const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    const random = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
     const alphabet = '+-bIeHlkvortimnpRMs XYZ:é\u0000';
     for (let i = 0; i < 5000; i++) {
       const modes = Array.from({ length: Math.floor(random() * 12) }, () => alphabet[Math.floor(random() * alphabet.length)]).join('');

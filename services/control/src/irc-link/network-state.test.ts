@@ -16,7 +16,20 @@ capab.accept([
 const kinds = capab.channelModeKinds();
 
 function user(uid: string, account: string | null = null): NetworkUser {
-  return { uid, nick: uid, nickTs: 1, ident: 'u', host: 'h', displayedHost: 'h', ip: '1.2.3.4', realname: 'r', account, server: uid.slice(0, 3), signon: 1, channels: new Set() };
+  return {
+    uid,
+    nick: uid,
+    nickTs: 1,
+    ident: 'u',
+    host: 'h',
+    displayedHost: 'h',
+    ip: '1.2.3.4',
+    realname: 'r',
+    account,
+    server: uid.slice(0, 3),
+    signon: 1,
+    channels: new Set(),
+  };
 }
 
 function state(...uids: string[]): NetworkState {
@@ -33,26 +46,55 @@ const add = (letter: string, param?: string): ModeChange => (param === undefined
 const del = (letter: string, param?: string): ModeChange => (param === undefined ? { adding: false, letter } : { adding: false, letter, param });
 
 describe('NetworkState FJOIN', () => {
-  it('creates a channel with the joining side\'s TS, modes and prefixes', () => {
+  it("creates a channel with the joining side's TS, modes and prefixes", () => {
     const net = state(A, B);
-    const { channel, reset } = net.applyFjoin('#Room', 100, [add('n'), add('H', '50:1w')], [{ uid: A, prefixes: 'o' }, { uid: B, prefixes: '' }], kinds, 'irc.test');
+    const { channel, reset } = net.applyFjoin(
+      '#Room',
+      100,
+      [add('n'), add('H', '50:1w')],
+      [
+        { uid: A, prefixes: 'o' },
+        { uid: B, prefixes: '' },
+      ],
+      kinds,
+      'irc.test',
+    );
     expect(reset).toBe(false);
     expect(channel).toMatchObject({ name: '#Room', ts: 100 });
-    expect([...channel.modes]).toEqual([['n', ''], ['H', '50:1w']]);
-    expect([...channel.members]).toEqual([[A, 'o'], [B, '']]);
+    expect([...channel.modes]).toEqual([
+      ['n', ''],
+      ['H', '50:1w'],
+    ]);
+    expect([...channel.members]).toEqual([
+      [A, 'o'],
+      [B, ''],
+    ]);
     expect(net.findChannel('#room')).toBe(channel);
     expect(net.users.get(A)!.channels.has('#room')).toBe(true);
   });
 
-  it('merges an equal TS: both sides\' modes and prefixes', () => {
+  it("merges an equal TS: both sides' modes and prefixes", () => {
     const net = state(A, B);
     net.applyFjoin('#r', 100, [add('n')], [{ uid: A, prefixes: 'v' }], kinds, 'x');
-    const { channel } = net.applyFjoin('#r', 100, [add('t')], [{ uid: A, prefixes: 'o' }, { uid: B, prefixes: 'o' }], kinds, 'x');
+    const { channel } = net.applyFjoin(
+      '#r',
+      100,
+      [add('t')],
+      [
+        { uid: A, prefixes: 'o' },
+        { uid: B, prefixes: 'o' },
+      ],
+      kinds,
+      'x',
+    );
     expect([...channel.modes.keys()]).toEqual(['n', 't']);
-    expect([...channel.members]).toEqual([[A, 'vo'], [B, 'o']]);
+    expect([...channel.members]).toEqual([
+      [A, 'vo'],
+      [B, 'o'],
+    ]);
   });
 
-  it('an older TS wins the war: everything is reset, then the winner\'s modes apply', () => {
+  it("an older TS wins the war: everything is reset, then the winner's modes apply", () => {
     const net = state(A, B, H);
     const { channel } = net.applyFjoin('#r', 200, [add('n'), add('k', 'key')], [{ uid: A, prefixes: 'o' }], kinds, 'x');
     net.applyModes(channel, [add('b', 'R:x'), add('I', 'R:y')], kinds, 'x', 200);
@@ -63,7 +105,10 @@ describe('NetworkState FJOIN', () => {
     expect(channel).toMatchObject({ name: '#R', ts: 100, topic: '', topicTs: 0, topicSetter: '' });
     expect([...channel.modes.keys()]).toEqual(['t']);
     expect(channel.lists.size).toBe(0);
-    expect([...channel.members]).toEqual([[A, ''], [H, 'o']]);
+    expect([...channel.members]).toEqual([
+      [A, ''],
+      [H, 'o'],
+    ]);
   });
 
   it('a newer TS loses: members join without prefixes, modes are ignored', () => {
@@ -98,15 +143,34 @@ describe('NetworkState FJOIN', () => {
 describe('NetworkState modes', () => {
   function room() {
     const net = state(A, B);
-    const { channel } = net.applyFjoin('#r', 100, [], [{ uid: A, prefixes: '' }, { uid: B, prefixes: '' }], kinds, 'x');
+    const { channel } = net.applyFjoin(
+      '#r',
+      100,
+      [],
+      [
+        { uid: A, prefixes: '' },
+        { uid: B, prefixes: '' },
+      ],
+      kinds,
+      'x',
+    );
     return { net, channel };
   }
 
   it('sets and unsets simple and parameter modes, reporting only what changed', () => {
     const { net, channel } = room();
-    expect(net.applyModes(channel, [add('n'), add('n'), add('k', 'a'), add('l', '5'), add('H', '10:1d')], kinds, 'x', 1)).toEqual([add('n'), add('k', 'a'), add('l', '5'), add('H', '10:1d')]);
+    expect(net.applyModes(channel, [add('n'), add('n'), add('k', 'a'), add('l', '5'), add('H', '10:1d')], kinds, 'x', 1)).toEqual([
+      add('n'),
+      add('k', 'a'),
+      add('l', '5'),
+      add('H', '10:1d'),
+    ]);
     expect(net.applyModes(channel, [add('k', 'b'), add('k', 'b'), del('l'), del('i')], kinds, 'x', 1)).toEqual([add('k', 'b'), del('l')]);
-    expect([...channel.modes]).toEqual([['n', ''], ['k', 'b'], ['H', '10:1d']]);
+    expect([...channel.modes]).toEqual([
+      ['n', ''],
+      ['k', 'b'],
+      ['H', '10:1d'],
+    ]);
     expect(net.applyModes(channel, [del('k', 'whatever'), del('n')], kinds, 'x', 1)).toHaveLength(2);
     expect([...channel.modes.keys()]).toEqual(['H']);
   });

@@ -32,10 +32,37 @@ function setup(options: { up?: boolean; capabilities?: string } = {}) {
   const histserv = clients.register({ nick: 'HistServ' });
   clients.introduceAll();
   network.addServer({ sid: '1HB', name: 'irc.test.local', description: 'hub', uplink: null });
-  for (const [uid, nick, account] of [['1HBAAAAAA', 'alice', 'alice'], ['1HBAAAAAB', 'bob', null], ['1HBAAAAAC', 'alice2', 'ALICE']] as const) {
-    network.addUser({ uid, nick, nickTs: TS, ident: nick, host: 'h', displayedHost: 'h', ip: '10.0.0.1', realname: nick, account, server: '1HB', signon: TS, channels: new Set() });
+  for (const [uid, nick, account] of [
+    ['1HBAAAAAA', 'alice', 'alice'],
+    ['1HBAAAAAB', 'bob', null],
+    ['1HBAAAAAC', 'alice2', 'ALICE'],
+  ] as const) {
+    network.addUser({
+      uid,
+      nick,
+      nickTs: TS,
+      ident: nick,
+      host: 'h',
+      displayedHost: 'h',
+      ip: '10.0.0.1',
+      realname: nick,
+      account,
+      server: '1HB',
+      signon: TS,
+      channels: new Set(),
+    });
   }
-  network.applyFjoin('#room', TS, [], [{ uid: '1HBAAAAAA', prefixes: 'o' }, { uid: '1HBAAAAAB', prefixes: '' }], capabilities.channelModeKinds(), 'irc.test.local');
+  network.applyFjoin(
+    '#room',
+    TS,
+    [],
+    [
+      { uid: '1HBAAAAAA', prefixes: 'o' },
+      { uid: '1HBAAAAAB', prefixes: '' },
+    ],
+    capabilities.channelModeKinds(),
+    'irc.test.local',
+  );
   sent.length = 0;
   const operations = new ServicesOperations({
     ourSid: '0AS',
@@ -149,7 +176,10 @@ describe('ServicesOperations on accounts', () => {
     const { operations, network, sent, accountChanges } = setup();
     expect(operations.logout('Alice')).toBe(2);
     expect(sent).toEqual([':0AS METADATA 1HBAAAAAA accountname :', ':0AS METADATA 1HBAAAAAC accountname :']);
-    expect(accountChanges).toEqual([['1HBAAAAAA', null], ['1HBAAAAAC', null]]);
+    expect(accountChanges).toEqual([
+      ['1HBAAAAAA', null],
+      ['1HBAAAAAC', null],
+    ]);
     expect(network.users.has('1HBAAAAAA')).toBe(true);
   });
 

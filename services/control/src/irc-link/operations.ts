@@ -89,7 +89,13 @@ export class ServicesOperations {
       sent++;
     }
     if (sent > 0) {
-      ctx.network.applyModes(state, lines.slice(0, sent).flatMap((line) => line.changes), kinds, setter, now);
+      ctx.network.applyModes(
+        state,
+        lines.slice(0, sent).flatMap((line) => line.changes),
+        kinds,
+        setter,
+        now,
+      );
     }
     return sent;
   }

@@ -13,12 +13,9 @@ describe('parseModeToken', () => {
     expect(parseModeToken(token)).toEqual(expected);
   });
 
-  it.each(['', 'servprotect=k', ':x=k', 'simple:x=', 'simple:x=kk', 'prefix:op=@o', 'prefix:abc:op=@o', 'simple:=k', 'simple:x=1'])(
-    'rejects %j',
-    (token) => {
-      expect(parseModeToken(token)).toBeNull();
-    },
-  );
+  it.each(['', 'servprotect=k', ':x=k', 'simple:x=', 'simple:x=kk', 'prefix:op=@o', 'prefix:abc:op=@o', 'simple:=k', 'simple:x=1'])('rejects %j', (token) => {
+    expect(parseModeToken(token)).toBeNull();
+  });
 });
 
 describe('HubCapabilities', () => {

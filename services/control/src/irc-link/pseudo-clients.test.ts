@@ -60,7 +60,7 @@ describe('PseudoClients registration', () => {
 });
 
 describe('PseudoClients introduction', () => {
-  it('sends UID with the hub\'s parameterless service modes and lists the client in the network', () => {
+  it("sends UID with the hub's parameterless service modes and lists the client in the network", () => {
     const { clients, network, sent } = setup();
     const client = clients.register({ nick: 'HistServ', realname: 'Alloquy history' });
     clients.introduce(client);

@@ -30,12 +30,17 @@ function chunks(base64: string): string[] {
 /** Lets the authenticator's promise settle. */
 const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-function setup(authenticator: SaslAuthenticator = new TestAuthenticator(new Map([
-  ['alice', { password: 'pw' }],
-  ['dave', { password: 'pw', disabled: true }],
-  ['Mixed', { password: 'pw', account: 'mixed' }],
-  ['long', { password: 'x'.repeat(700) }],
-])), options: { sessionTimeoutMs?: number; maxSessions?: number } = {}) {
+function setup(
+  authenticator: SaslAuthenticator = new TestAuthenticator(
+    new Map([
+      ['alice', { password: 'pw' }],
+      ['dave', { password: 'pw', disabled: true }],
+      ['Mixed', { password: 'pw', account: 'mixed' }],
+      ['long', { password: 'x'.repeat(700) }],
+    ]),
+  ),
+  options: { sessionTimeoutMs?: number; maxSessions?: number } = {},
+) {
   const transport = recorder();
   const agent = new SaslAgent({ authenticator, transport, ...options });
   const start = (uid = CLIENT, mechanism = 'PLAIN'): void => {

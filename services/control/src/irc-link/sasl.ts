@@ -18,9 +18,7 @@
  */
 import { type LinkLogger, silentLogger } from './logger.js';
 
-export type SaslVerdict =
-  | { ok: true; account: string }
-  | { ok: false; reason: 'invalid' | 'disabled' | 'throttled' };
+export type SaslVerdict = { ok: true; account: string } | { ok: false; reason: 'invalid' | 'disabled' | 'throttled' };
 
 /** Implemented by the accounts module. `password` may be the password or a valid access token. */
 export interface SaslAuthenticator {
@@ -144,11 +142,16 @@ export class SaslAgent {
     const [clientUid, , type, ...data] = params;
     if (clientUid === undefined || type === undefined) return this.ignore();
     switch (type) {
-      case 'H': return this.onHost(clientUid, data);
-      case 'S': return this.onStart(clientUid, data);
-      case 'C': return this.onClientData(clientUid, data);
-      case 'D': return this.onDone(clientUid);
-      default: return this.ignore();
+      case 'H':
+        return this.onHost(clientUid, data);
+      case 'S':
+        return this.onStart(clientUid, data);
+      case 'C':
+        return this.onClientData(clientUid, data);
+      case 'D':
+        return this.onDone(clientUid);
+      default:
+        return this.ignore();
     }
   }
 
@@ -272,11 +275,7 @@ export class SaslAgent {
     }
     let verdict: SaslVerdict;
     try {
-      verdict = await this.authenticator.authenticate(
-        credentials.authcid,
-        credentials.password,
-        session.ip === undefined ? {} : { ip: session.ip },
-      );
+      verdict = await this.authenticator.authenticate(credentials.authcid, credentials.password, session.ip === undefined ? {} : { ip: session.ip });
     } catch (error) {
       this.log.error({ err: error, clientUid: session.clientUid }, 'SASL authenticator threw');
       verdict = { ok: false, reason: 'invalid' };

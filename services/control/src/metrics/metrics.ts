@@ -4,7 +4,6 @@ import type { AccountService } from '../accounts/account-service.js';
 
 /** Every Prometheus series the control server exports, in one registry per server instance. */
 export class ControlMetrics extends ServiceMetrics {
-
   readonly logins = new Counter({
     name: 'alloquy_logins_total',
     help: 'Login attempts by path (http, irc, cli) and result (ok, invalid, disabled, throttled)',

@@ -20,8 +20,16 @@ describe('planAccountSync', () => {
   });
 
   it('registers a missing account, with the password when known and a random one otherwise', () => {
-    expect(planAccountSync(input({ murmurUserId: undefined, state: undefined, passwordKnown: true }))).toEqual({ kind: 'register', password: 'known', certHash: '' });
-    expect(planAccountSync(input({ murmurUserId: undefined, passwordKnown: false, certHash: 'ab' }))).toEqual({ kind: 'register', password: 'random', certHash: 'ab' });
+    expect(planAccountSync(input({ murmurUserId: undefined, state: undefined, passwordKnown: true }))).toEqual({
+      kind: 'register',
+      password: 'known',
+      certHash: '',
+    });
+    expect(planAccountSync(input({ murmurUserId: undefined, passwordKnown: false, certHash: 'ab' }))).toEqual({
+      kind: 'register',
+      password: 'random',
+      certHash: 'ab',
+    });
   });
 
   it('sets a new password it knows; replaces an old one it does not know with a random one', () => {
@@ -52,10 +60,13 @@ describe('planAccountSync', () => {
 
   it('unregisters disabled accounts, registered or not (their sessions are kicked either way)', () => {
     expect(planAccountSync(input({ account: { username: 'alice', disabled: true } }))).toEqual({ kind: 'unregister', murmurUserId: 7 });
-    expect(planAccountSync(input({ account: { username: 'alice', disabled: true }, murmurUserId: undefined }))).toEqual({ kind: 'unregister', murmurUserId: undefined });
+    expect(planAccountSync(input({ account: { username: 'alice', disabled: true }, murmurUserId: undefined }))).toEqual({
+      kind: 'unregister',
+      murmurUserId: undefined,
+    });
   });
 
-  it('never touches Murmur\'s SuperUser', () => {
+  it("never touches Murmur's SuperUser", () => {
     expect(planAccountSync(input({ account: { username: 'SuperUser', disabled: false } }))).toEqual({ kind: 'reserved' });
     expect(planAccountSync(input({ account: { username: 'superuser', disabled: true } }))).toEqual({ kind: 'reserved' });
     expect(planAccountSync(input({ murmurUserId: 0 }))).toEqual({ kind: 'reserved' });
@@ -64,8 +75,16 @@ describe('planAccountSync', () => {
 
 describe('stateAfter', () => {
   it('records what Murmur holds after each action', () => {
-    expect(stateAfter({ kind: 'register', password: 'known', certHash: 'ab' }, undefined, V, 9)).toEqual({ murmurUserId: 9, passwordVersion: V, certHash: 'ab' });
-    expect(stateAfter({ kind: 'register', password: 'random', certHash: '' }, undefined, V, 9)).toEqual({ murmurUserId: 9, passwordVersion: null, certHash: '' });
+    expect(stateAfter({ kind: 'register', password: 'known', certHash: 'ab' }, undefined, V, 9)).toEqual({
+      murmurUserId: 9,
+      passwordVersion: V,
+      certHash: 'ab',
+    });
+    expect(stateAfter({ kind: 'register', password: 'random', certHash: '' }, undefined, V, 9)).toEqual({
+      murmurUserId: 9,
+      passwordVersion: null,
+      certHash: '',
+    });
     const before = { murmurUserId: 7, passwordVersion: V - 1, certHash: 'ab' };
     expect(stateAfter({ kind: 'update', murmurUserId: 7, password: 'random' }, before, V)).toEqual({ murmurUserId: 7, passwordVersion: null, certHash: 'ab' });
     expect(stateAfter({ kind: 'update', murmurUserId: 7, certHash: '' }, before, V)).toEqual({ murmurUserId: 7, passwordVersion: V - 1, certHash: '' });

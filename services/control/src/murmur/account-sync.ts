@@ -77,8 +77,7 @@ export function stateAfter(
     case 'update':
       return {
         murmurUserId: action.murmurUserId,
-        passwordVersion:
-          action.password === 'known' ? passwordVersion : action.password === 'random' ? null : (before?.passwordVersion ?? null),
+        passwordVersion: action.password === 'known' ? passwordVersion : action.password === 'random' ? null : (before?.passwordVersion ?? null),
         certHash: action.certHash ?? before?.certHash ?? '',
       };
   }

@@ -1,7 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import type { Channel, GuildSnapshot, Member, Role } from '../guild/model.js';
 import { Permission as P } from '@alloquy/protocol/permissions';
-import { aclMatches, CONNECT_GROUP, isGuildVoiceAcl, lobbyAcl, lobbyMembers, MEMBER_GROUP, MUTE_GROUP, openLobbyAcl, openVoiceChannelAcl, SPEAK_GROUP, voiceChannelAcl, voiceGrants } from './acl.js';
+import {
+  aclMatches,
+  CONNECT_GROUP,
+  isGuildVoiceAcl,
+  lobbyAcl,
+  lobbyMembers,
+  MEMBER_GROUP,
+  MUTE_GROUP,
+  openLobbyAcl,
+  openVoiceChannelAcl,
+  SPEAK_GROUP,
+  voiceChannelAcl,
+  voiceGrants,
+} from './acl.js';
 import { Permission, type AclGroup, type ChannelAcl } from './ice-client.js';
 
 const NOW = 1_700_000_000_000;
@@ -47,8 +60,7 @@ describe('voiceChannelAcl', () => {
   it('denies Enter, Speak, Whisper, MuteDeafen and making channels to all, then allows all but making channels to groups', () => {
     const acl = voiceChannelAcl({ connect: [101, 102], speak: [101], mute: [] });
     expect(acl.inherit).toBe(true);
-    const denied =
-      Permission.Enter | Permission.Speak | Permission.Whisper | Permission.MuteDeafen | Permission.MakeChannel | Permission.MakeTempChannel;
+    const denied = Permission.Enter | Permission.Speak | Permission.Whisper | Permission.MuteDeafen | Permission.MakeChannel | Permission.MakeTempChannel;
     expect(acl.acls.map((a) => [a.group, a.allow, a.deny, a.applyHere, a.applySubs, a.userId, a.inherited])).toEqual([
       ['all', 0, denied, true, true, -1, false],
       [CONNECT_GROUP, Permission.Enter, 0, true, true, -1, false],
@@ -106,7 +118,9 @@ describe('lobbyAcl', () => {
   it('lists the members in a root group, and never hands out Write or what only the root grants', () => {
     const acl = lobbyAcl([101, 102]);
     expect(acl.inherit).toBe(false);
-    expect(acl.groups.map((g) => [g.name, g.add, g.remove, g.inherit, g.inheritable, g.inherited])).toEqual([[MEMBER_GROUP, [101, 102], [], false, true, false]]);
+    expect(acl.groups.map((g) => [g.name, g.add, g.remove, g.inherit, g.inheritable, g.inherited])).toEqual([
+      [MEMBER_GROUP, [101, 102], [], false, true, false],
+    ]);
     for (const a of acl.acls) {
       expect(a.allow & (Permission.Write | ROOT_ONLY)).toBe(0);
       expect([a.userId, a.inherited, a.applySubs]).toEqual([-1, false, true]);
@@ -161,7 +175,7 @@ describe('lobbyAcl', () => {
 });
 
 describe('lobbyMembers', () => {
-  it('lists the members, not whoever was kicked, banned or disabled (they are not in the snapshot\'s members)', () => {
+  it("lists the members, not whoever was kicked, banned or disabled (they are not in the snapshot's members)", () => {
     const snapshot: GuildSnapshot = {
       ...guild({ members: [member(1), member(2)] }),
       outsiders: [

@@ -59,8 +59,7 @@ export const MUTE_GROUP = 'alloquy-mute';
 export const MEMBER_GROUP = 'alloquy-member';
 
 /** What Alloquy decides in a voice channel; everything else is Murmur's default. */
-const MANAGED =
-  Permission.Enter | Permission.Speak | Permission.Whisper | Permission.MuteDeafen | Permission.MakeChannel | Permission.MakeTempChannel;
+const MANAGED = Permission.Enter | Permission.Speak | Permission.Whisper | Permission.MuteDeafen | Permission.MakeChannel | Permission.MakeTempChannel;
 
 /** What nobody may do in the root channel or below it, unless a channel's own ACL allows it. */
 const LOBBY_DENIED = Permission.Speak | Permission.Whisper | Permission.TextMessage | Permission.MakeChannel | Permission.MakeTempChannel;
@@ -159,12 +158,7 @@ export function isGuildVoiceAcl(acl: ChannelAcl): boolean {
  * without a Murmur registration yet (`murmurUserIdOf` undefined) are left out: the relay
  * recomputes once they are registered.
  */
-export function voiceGrants(
-  snapshot: GuildSnapshot,
-  channel: Channel,
-  murmurUserIdOf: (accountId: number) => number | undefined,
-  now: number,
-): VoiceGrants {
+export function voiceGrants(snapshot: GuildSnapshot, channel: Channel, murmurUserIdOf: (accountId: number) => number | undefined, now: number): VoiceGrants {
   const connect: number[] = [];
   const speak: number[] = [];
   const mute: number[] = [];
@@ -186,10 +180,7 @@ export function voiceGrants(
  */
 export function aclMatches(actual: ChannelAcl, wanted: ChannelAcl): boolean {
   if (actual.inherit !== wanted.inherit) return false;
-  const own = (acl: ChannelAcl) =>
-    acl.acls
-      .filter((a) => !a.inherited)
-      .map((a) => [a.applyHere, a.applySubs, a.userId, a.group, a.allow, a.deny].join('|'));
+  const own = (acl: ChannelAcl) => acl.acls.filter((a) => !a.inherited).map((a) => [a.applyHere, a.applySubs, a.userId, a.group, a.allow, a.deny].join('|'));
   const ids = (list: readonly number[]) => [...list].sort((a, b) => a - b).join(',');
   const groups = (acl: ChannelAcl) =>
     acl.groups

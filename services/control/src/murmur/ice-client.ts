@@ -287,9 +287,7 @@ export class MurmurIceClient extends EventEmitter<MurmurIceEvents> {
 
   private async connect(): Promise<void> {
     const { host, port, connectTimeoutMs, invocationTimeoutMs, serverId } = this.opts;
-    const base = this.communicator!.stringToProxy(`Meta:tcp -h ${host} -p ${port} -t ${connectTimeoutMs}`).ice_invocationTimeout(
-      invocationTimeoutMs,
-    );
+    const base = this.communicator!.stringToProxy(`Meta:tcp -h ${host} -p ${port} -t ${connectTimeoutMs}`).ice_invocationTimeout(invocationTimeoutMs);
     const meta = await this.Murmur.MetaPrx.checkedCast(base);
     if (!meta) throw new Error(`the Ice endpoint ${this.endpoint} is not Murmur (no Murmur::Meta object)`);
     const server = await meta.getServer(serverId);
@@ -480,12 +478,8 @@ export class MurmurIceClient extends EventEmitter<MurmurIceEvents> {
   /** Replaces the channel's own ACL entries and groups (inherited ones are Murmur's to compute). */
   setACL(channelId: number, acl: ChannelAcl): Promise<void> {
     const { Murmur } = this;
-    const acls = acl.acls
-      .filter((a) => !a.inherited)
-      .map((a) => new Murmur.ACL(a.applyHere, a.applySubs, false, a.userId, a.group, a.allow, a.deny));
-    const groups = acl.groups
-      .filter((g) => !g.inherited)
-      .map((g) => new Murmur.Group(g.name, false, g.inherit, g.inheritable, g.add, g.remove, []));
+    const acls = acl.acls.filter((a) => !a.inherited).map((a) => new Murmur.ACL(a.applyHere, a.applySubs, false, a.userId, a.group, a.allow, a.deny));
+    const groups = acl.groups.filter((g) => !g.inherited).map((g) => new Murmur.Group(g.name, false, g.inherit, g.inheritable, g.add, g.remove, []));
     return this.call('setACL', (s) => s.setACL(channelId, acls, groups, acl.inherit));
   }
 

@@ -3,7 +3,16 @@ import type { OnlineUser } from './ice-client.js';
 import { buildPresence, isMuted } from './presence.js';
 
 const user = (over: Partial<OnlineUser>): OnlineUser => ({
-  session: 1, userId: 1, name: 'alice', channelId: 0, mute: false, deaf: false, suppress: false, selfMute: false, selfDeaf: false, ...over,
+  session: 1,
+  userId: 1,
+  name: 'alice',
+  channelId: 0,
+  mute: false,
+  deaf: false,
+  suppress: false,
+  selfMute: false,
+  selfDeaf: false,
+  ...over,
 });
 
 describe('buildPresence', () => {
@@ -14,7 +23,11 @@ describe('buildPresence', () => {
         { id: 0, name: 'Root', parentId: -1, position: 0, temporary: false },
         { id: 1, name: 'General', parentId: 0, position: 0, temporary: false },
       ],
-      [user({ session: 3, name: 'zed', channelId: 1, selfMute: true }), user({ session: 2, name: 'bob', channelId: 1 }), user({ session: 4, name: 'guest', userId: -1 })],
+      [
+        user({ session: 3, name: 'zed', channelId: 1, selfMute: true }),
+        user({ session: 2, name: 'bob', channelId: 1 }),
+        user({ session: 4, name: 'guest', userId: -1 }),
+      ],
       new Set([1, 2]),
       123,
     );
@@ -25,7 +38,15 @@ describe('buildPresence', () => {
       ['Raid', 0, true, []],
     ]);
     expect(p.channels[0]!.users[0]!.registered).toBe(false);
-    expect(p.channels[1]!.users[1]).toEqual({ username: 'zed', registered: true, muted: false, deafened: false, self_muted: true, self_deafened: false, suppressed: false });
+    expect(p.channels[1]!.users[1]).toEqual({
+      username: 'zed',
+      registered: true,
+      muted: false,
+      deafened: false,
+      self_muted: true,
+      self_deafened: false,
+      suppressed: false,
+    });
   });
 
   it('keeps a user whose channel appeared between the two calls', () => {

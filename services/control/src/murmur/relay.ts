@@ -149,7 +149,10 @@ export class MurmurRelay {
       const onRemoved = (removal: MemberRemoval) => this.onMemberRemoved(removal);
       guild.on('changed', onChanged);
       guild.on('memberRemoved', onRemoved);
-      this.unsubscribe.push(() => guild.off('changed', onChanged), () => guild.off('memberRemoved', onRemoved));
+      this.unsubscribe.push(
+        () => guild.off('changed', onChanged),
+        () => guild.off('memberRemoved', onRemoved),
+      );
     }
     const onUp = () => {
       metrics.murmurUp.set(1);
@@ -167,7 +170,10 @@ export class MurmurRelay {
     };
     client.on('up', onUp);
     client.on('down', onDown);
-    this.unsubscribe.push(() => client.off('up', onUp), () => client.off('down', onDown));
+    this.unsubscribe.push(
+      () => client.off('up', onUp),
+      () => client.off('down', onDown),
+    );
     metrics.murmurUp.set(client.isUp() ? 1 : 0);
     this.pollTimer = setInterval(() => void this.poll(), this.pollIntervalMs);
     this.resyncTimer = setInterval(() => {
@@ -352,7 +358,12 @@ export class MurmurRelay {
   }
 
   /** Does what the plan says in Murmur; returns the new user id after a registration. */
-  private async carryOut(account: Account, action: AccountSyncAction, known: Plaintext | undefined, online: readonly OnlineUser[]): Promise<number | undefined> {
+  private async carryOut(
+    account: Account,
+    action: AccountSyncAction,
+    known: Plaintext | undefined,
+    online: readonly OnlineUser[],
+  ): Promise<number | undefined> {
     const { client, log } = this;
     const password = (choice: 'known' | 'random' | undefined) =>
       choice === 'known' ? known!.reveal() : choice === 'random' ? randomBytes(24).toString('base64url') : undefined;
@@ -362,7 +373,7 @@ export class MurmurRelay {
       case 'reserved':
         if (!this.warnedReserved.has(account.id)) {
           this.warnedReserved.add(account.id);
-          log.warn({ username: account.username }, 'this account has the name of Murmur\'s SuperUser and cannot use voice');
+          log.warn({ username: account.username }, "this account has the name of Murmur's SuperUser and cannot use voice");
         }
         return undefined;
       case 'unregister': {
@@ -379,7 +390,10 @@ export class MurmurRelay {
           password: password(action.password),
           ...(action.certHash ? { certHash: action.certHash } : {}),
         });
-        log.info({ username: account.username, murmurUserId: id, murmurPassword: action.password === 'known' ? 'current' : 'random until the next password login' }, 'registered an account in Murmur');
+        log.info(
+          { username: account.username, murmurUserId: id, murmurPassword: action.password === 'known' ? 'current' : 'random until the next password login' },
+          'registered an account in Murmur',
+        );
         return id;
       }
       case 'update': {
@@ -393,7 +407,10 @@ export class MurmurRelay {
           if (err instanceof MurmurRejectedError && err.kind === 'InvalidUserException') this.store.clearState(account.id);
           throw err;
         }
-        log.debug({ username: account.username, murmurPassword: action.password ?? 'unchanged', cert: action.certHash !== undefined }, 'updated a Murmur registration');
+        log.debug(
+          { username: account.username, murmurPassword: action.password ?? 'unchanged', cert: action.certHash !== undefined },
+          'updated a Murmur registration',
+        );
         return undefined;
       }
     }
@@ -474,8 +491,12 @@ export class MurmurRelay {
         await this.client.setACL(id, wanted);
         this.aclWrites += 1;
         this.log.info(
-          { channel: channel.name, murmurChannelId: id, ...(grants ? { connect: grants.connect.length, speak: grants.speak.length, mute: grants.mute.length } : {}) },
-          'wrote a voice channel\'s ACL to Murmur',
+          {
+            channel: channel.name,
+            murmurChannelId: id,
+            ...(grants ? { connect: grants.connect.length, speak: grants.speak.length, mute: grants.mute.length } : {}),
+          },
+          "wrote a voice channel's ACL to Murmur",
         );
       }
       if (grants) this.grants.set(id, grantSets(grants));
@@ -492,7 +513,7 @@ export class MurmurRelay {
     if (!aclMatches(await this.client.getACL(ROOT_CHANNEL), wanted)) {
       await this.client.setACL(ROOT_CHANNEL, wanted);
       this.aclWrites += 1;
-      this.log.info(members ? { members: members.length } : {}, 'wrote the root channel\'s ACL (a silent lobby) to Murmur');
+      this.log.info(members ? { members: members.length } : {}, "wrote the root channel's ACL (a silent lobby) to Murmur");
     }
     this.silentRoot = true;
   }
@@ -583,7 +604,11 @@ export class MurmurRelay {
     this.voiceCorrections += 1;
     if (correction.kind === 'move') this.log.info({ username: correction.name, from: correction.from }, 'moved a user without CONNECT out of a voice channel');
     else if (correction.channelId === ROOT_CHANNEL) this.log.info({ username: correction.name }, 'suppressed a user in the root channel (a silent lobby)');
-    else this.log.info({ username: correction.name, channelId: correction.channelId, suppress: correction.suppress }, correction.suppress ? 'suppressed a user without SPEAK' : 'lifted the suppression of a user with SPEAK');
+    else
+      this.log.info(
+        { username: correction.name, channelId: correction.channelId, suppress: correction.suppress },
+        correction.suppress ? 'suppressed a user without SPEAK' : 'lifted the suppression of a user with SPEAK',
+      );
   }
 
   // --- presence -------------------------------------------------------------------------

@@ -7,7 +7,10 @@ function setup() {
   let t = 1000;
   const now = () => t;
   const add = (name: string) =>
-    Number(db.prepare("INSERT INTO accounts (username, username_folded, password_hash, created_at, password_changed_at) VALUES (?, ?, 'x', 1, 50)").run(name, name).lastInsertRowid);
+    Number(
+      db.prepare("INSERT INTO accounts (username, username_folded, password_hash, created_at, password_changed_at) VALUES (?, ?, 'x', 1, 50)").run(name, name)
+        .lastInsertRowid,
+    );
   return { db, store: new MurmurStore(db, now), add, tick: () => (t += 1) };
 }
 
@@ -41,7 +44,10 @@ describe('MurmurStore', () => {
     // Adding an existing one again makes it active again.
     tick();
     expect(store.addCertificate(a, H1)).toEqual({ hash: H1, created: false });
-    expect(store.certificates(a).map((c) => [c.hash, c.active])).toEqual([[H1, true], [H2, false]]);
+    expect(store.certificates(a).map((c) => [c.hash, c.active])).toEqual([
+      [H1, true],
+      [H2, false],
+    ]);
     expect(() => store.addCertificate(b, H1)).toThrow(expect.objectContaining({ code: 'certificate_taken' }));
     store.removeCertificate(a, H1);
     expect(store.activeCertHash(a)).toBe(H2);

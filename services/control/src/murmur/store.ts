@@ -68,13 +68,11 @@ export class MurmurStore {
   }
 
   setState(accountId: number, state: MurmurAccountState): void {
-    this
-      .sql(
-        `INSERT INTO murmur_accounts (account_id, murmur_user_id, password_version, cert_hash, synced_at) VALUES (?, ?, ?, ?, ?)
+    this.sql(
+      `INSERT INTO murmur_accounts (account_id, murmur_user_id, password_version, cert_hash, synced_at) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT(account_id) DO UPDATE SET murmur_user_id = excluded.murmur_user_id,
            password_version = excluded.password_version, cert_hash = excluded.cert_hash, synced_at = excluded.synced_at`,
-      )
-      .run(accountId, state.murmurUserId, state.passwordVersion, state.certHash, this.now());
+    ).run(accountId, state.murmurUserId, state.passwordVersion, state.certHash, this.now());
   }
 
   clearState(accountId: number): void {
@@ -88,11 +86,10 @@ export class MurmurStore {
    * AccountService to compare in JavaScript. It only reads accounts; it never writes them.
    */
   staleCount(): number {
-    return this
-      .sql(
-        `SELECT COUNT(*) FROM murmur_accounts m JOIN accounts a ON a.id = m.account_id
+    return this.sql(
+      `SELECT COUNT(*) FROM murmur_accounts m JOIN accounts a ON a.id = m.account_id
          WHERE a.disabled_at IS NULL AND (m.password_version IS NULL OR m.password_version != a.password_changed_at)`,
-      )
+    )
       .pluck()
       .get() as number;
   }
@@ -100,27 +97,24 @@ export class MurmurStore {
   /** The certificate hash Murmur should hold for an account: its newest, or '' for none. */
   activeCertHash(accountId: number): string {
     return (
-      (this
-        .sql('SELECT hash FROM voice_certificates WHERE account_id = ? ORDER BY created_at DESC, rowid DESC LIMIT 1')
-        .pluck()
-        .get(accountId) as string | undefined) ?? ''
+      (this.sql('SELECT hash FROM voice_certificates WHERE account_id = ? ORDER BY created_at DESC, rowid DESC LIMIT 1').pluck().get(accountId) as
+        string | undefined) ?? ''
     );
   }
 
   activeCertHashes(): Map<number, string> {
-    const rows = this
-      .sql(
-        `SELECT account_id, hash FROM voice_certificates v
+    const rows = this.sql(
+      `SELECT account_id, hash FROM voice_certificates v
          WHERE rowid = (SELECT rowid FROM voice_certificates w WHERE w.account_id = v.account_id ORDER BY created_at DESC, rowid DESC LIMIT 1)`,
-      )
-      .all() as { account_id: number; hash: string }[];
+    ).all() as { account_id: number; hash: string }[];
     return new Map(rows.map((r) => [r.account_id, r.hash]));
   }
 
   certificates(accountId: number): VoiceCertificate[] {
-    const rows = this
-      .sql('SELECT hash, created_at FROM voice_certificates WHERE account_id = ? ORDER BY created_at DESC, rowid DESC')
-      .all(accountId) as { hash: string; created_at: number }[];
+    const rows = this.sql('SELECT hash, created_at FROM voice_certificates WHERE account_id = ? ORDER BY created_at DESC, rowid DESC').all(accountId) as {
+      hash: string;
+      created_at: number;
+    }[];
     return rows.map((r, i) => ({ hash: r.hash, createdAt: r.created_at, active: i === 0 }));
   }
 
@@ -133,9 +127,7 @@ export class MurmurStore {
     return this.db.transaction(() => {
       const owner = this.sql('SELECT account_id FROM voice_certificates WHERE hash = ?').pluck().get(hash) as number | undefined;
       // Strictly newer than every other certificate of the account, so it becomes the active one.
-      const newest = this.sql('SELECT MAX(created_at) FROM voice_certificates WHERE account_id = ?').pluck().get(accountId) as
-        | number
-        | null;
+      const newest = this.sql('SELECT MAX(created_at) FROM voice_certificates WHERE account_id = ?').pluck().get(accountId) as number | null;
       const at = Math.max(this.now(), (newest ?? 0) + 1);
       if (owner !== undefined && owner !== accountId) {
         throw new ControlError('certificate_taken', 'this certificate is already linked to another account');

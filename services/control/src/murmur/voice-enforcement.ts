@@ -35,11 +35,7 @@ export type VoiceCorrection =
  * lobby (`silentRoot`), suppress whoever is there unsuppressed; nobody's suppression there is
  * ever lifted. Murmur's SuperUser (user id 0) is never touched.
  */
-export function planVoiceCorrections(
-  users: readonly OnlineUser[],
-  grants: ReadonlyMap<number, VoiceGrantSets>,
-  silentRoot = false,
-): VoiceCorrection[] {
+export function planVoiceCorrections(users: readonly OnlineUser[], grants: ReadonlyMap<number, VoiceGrantSets>, silentRoot = false): VoiceCorrection[] {
   const out: VoiceCorrection[] = [];
   for (const u of users) {
     if (u.userId === 0) continue;

@@ -147,7 +147,7 @@ export function startOperatorSocket(path: string, accounts: AccountService, log:
     log.info({ username: account.username, change }, 'operator changed an account');
     if (password !== undefined && carriesPassword(change)) {
       if (!(await accounts.confirmPassword(account.username, password))) {
-        log.warn({ username: account.username }, 'the operator sent a password that is not the account\'s current one; ignored');
+        log.warn({ username: account.username }, "the operator sent a password that is not the account's current one; ignored");
       }
     }
     accounts.emit(change, account);

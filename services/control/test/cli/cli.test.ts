@@ -76,7 +76,10 @@ describe('alloquy CLI', () => {
   });
 
   it('shows the usage of one command with --help, of all without a command', () => {
-    expect(cli(['channel', 'allow', '--help'])).toMatchObject({ code: 0, out: expect.stringMatching(/^usage: alloquy channel allow NAME role\|member TARGET PERM/) });
+    expect(cli(['channel', 'allow', '--help'])).toMatchObject({
+      code: 0,
+      out: expect.stringMatching(/^usage: alloquy channel allow NAME role\|member TARGET PERM/),
+    });
     const all = cli(['--help']);
     expect(all.code).toBe(0);
     for (const line of ['member timeout USER DURATION [REASON]', 'guild set name|description|icon|adhoc|owner VALUE', 'audit [--limit N]', 'user add NAME']) {
@@ -195,7 +198,9 @@ describe('alloquy guild commands', () => {
   });
 
   it('invites: create (the old way too), list, revoke', () => {
-    const code = ok(run('invite', 'create', '--max-uses', '3', '--expires', '3600')).trim().split('\n')[0]!;
+    const code = ok(run('invite', 'create', '--max-uses', '3', '--expires', '3600'))
+      .trim()
+      .split('\n')[0]!;
     expect(code).toMatch(/^[A-Za-z0-9_-]{12}$/);
     const plain = ok(run('invite', 'create')).trim().split('\n')[0]!;
     const list = ok(run('invite', 'list'));
@@ -228,12 +233,22 @@ describe('alloquy guild commands', () => {
       'operator guild.update Alloquy',
       'operator invite.revoke',
     ]) {
-      expect(actions.some((a) => a.startsWith(expected)), expected).toBe(true);
+      expect(
+        actions.some((a) => a.startsWith(expected)),
+        expected,
+      ).toBe(true);
     }
     expect(log).toMatch(/member\.kick\s+bob\s+reason: too loud/);
     expect(lines[1]).toMatch(/invite\.revoke/);
-    expect(ok(run('audit', '--limit', '2')).trim().split('\n')).toHaveLength(3);
-    const kicks = ok(run('audit', '--action', 'member.kick')).trim().split('\n').slice(1);
+    expect(
+      ok(run('audit', '--limit', '2'))
+        .trim()
+        .split('\n'),
+    ).toHaveLength(3);
+    const kicks = ok(run('audit', '--action', 'member.kick'))
+      .trim()
+      .split('\n')
+      .slice(1);
     expect(kicks).toHaveLength(1);
   });
 });
@@ -274,7 +289,7 @@ describe('alloquy and a running server', () => {
     expect(guild.findChannel('news', 'text')).toBeDefined();
   });
 
-  it('tells Murmur\'s side about voice channels', async () => {
+  it("tells Murmur's side about voice channels", async () => {
     heard.length = 0;
     ok(await cliAsync(['channel', 'add-voice', 'Lobby'], at));
     expect(heard).toEqual(['changed:channel.create', 'voice-channels']);

@@ -140,7 +140,9 @@ describe('the guild, enforced in InspIRCd', () => {
   it('refuses a sender without SEND_MESSAGES in a read-only channel', async () => {
     expect((await as('alice').post('/channels', { kind: 'text', name: 'announcements', topic: 'Read me' })).status).toBe(201);
     expect((await as('alice').put('/channels/announcements/overwrites/role/@everyone', { allow: [], deny: ['SEND_MESSAGES'] })).status).toBeLessThan(300);
-    expect((await as('alice').put(`/channels/announcements/overwrites/role/${moderatorRole}`, { allow: ['SEND_MESSAGES'], deny: [] })).status).toBeLessThan(300);
+    expect((await as('alice').put(`/channels/announcements/overwrites/role/${moderatorRole}`, { allow: ['SEND_MESSAGES'], deny: [] })).status).toBeLessThan(
+      300,
+    );
 
     const carol = await raw('carol_ro', 'carol');
     const bob = await raw('bob_ro', 'bob');
@@ -187,7 +189,12 @@ describe('the guild, enforced in InspIRCd', () => {
     let refused = false;
     for (let i = 0; i < 40 && !refused; i++) {
       dave.send('PRIVMSG #general :still muted?');
-      refused = await dave.waitFor((m) => m.command === '404', 250, mark).then(() => true, () => false);
+      refused = await dave
+        .waitFor((m) => m.command === '404', 250, mark)
+        .then(
+          () => true,
+          () => false,
+        );
       mark = dave.mark();
     }
     expect(refused).toBe(true);
@@ -199,7 +206,12 @@ describe('the guild, enforced in InspIRCd', () => {
     while (!heard && Date.now() < deadline) {
       const wmark = watcher.mark();
       dave.send('PRIVMSG #general :I am back');
-      heard = await watcher.waitFor((m) => m.command === 'PRIVMSG' && m.params[1] === 'I am back', 500, wmark).then(() => true, () => false);
+      heard = await watcher
+        .waitFor((m) => m.command === 'PRIVMSG' && m.params[1] === 'I am back', 500, wmark)
+        .then(
+          () => true,
+          () => false,
+        );
     }
     expect(heard).toBe(true);
   });

@@ -82,7 +82,11 @@ function absorb(): void {
 
 async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!(await Promise.resolve().then(check).catch(() => false))) {
+  while (
+    !(await Promise.resolve()
+      .then(check)
+      .catch(() => false))
+  ) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(100);
   }
@@ -198,10 +202,14 @@ describe('history through the stack', () => {
       if (Date.now() - started > 280_000) throw new Error(`sending took too long: ${seen.length} of ${TOTAL} seen`);
       await sleep(10);
     }
-    await until('the watcher saw every message', () => {
-      absorb();
-      return seen.length === TOTAL && [...seenLines.values()].reduce((a, b) => a + b, 0) >= sentLines.reduce((a, b) => a + b, 0);
-    }, 120_000);
+    await until(
+      'the watcher saw every message',
+      () => {
+        absorb();
+        return seen.length === TOTAL && [...seenLines.values()].reduce((a, b) => a + b, 0) >= sentLines.reduce((a, b) => a + b, 0);
+      },
+      120_000,
+    );
     expect(reactionsSent).toBeGreaterThan(300);
 
     // Recording lags delivery by a few milliseconds: wait until the API has all of them.
@@ -231,7 +239,10 @@ describe('history through the stack', () => {
       const c = (k * 7) % SENDERS;
       const i = (k * 131) % PER_SENDER;
       const hits = await search(`q=${token(c, i)}`);
-      expect(hits.map((h) => h.text), token(c, i)).toEqual([`histtest from ${senderName(c)} number ${i} ${token(c, i)}`]);
+      expect(
+        hits.map((h) => h.text),
+        token(c, i),
+      ).toEqual([`histtest from ${senderName(c)} number ${i} ${token(c, i)}`]);
     }
     const fromOne = await search(`q=histtest&channel=general&from=${senderName(3)}&limit=100`);
     expect(fromOne).toHaveLength(100);
@@ -276,11 +287,15 @@ describe('history through the stack', () => {
       }
     })();
     // Whatever the API shows has been committed to the database.
-    await until('crash-test messages being recorded', async () => {
-      const r = await call('GET', '/api/v1/channels/general/messages?limit=200', undefined, tokens.get('watcher'));
-      for (const m of r.json.messages) if (m.text.startsWith('crashtest')) recorded.add(m.msgid);
-      return recorded.size >= 300;
-    }, 60_000);
+    await until(
+      'crash-test messages being recorded',
+      async () => {
+        const r = await call('GET', '/api/v1/channels/general/messages?limit=200', undefined, tokens.get('watcher'));
+        for (const m of r.json.messages) if (m.text.startsWith('crashtest')) recorded.add(m.msgid);
+        return recorded.size >= 300;
+      },
+      60_000,
+    );
     const before = stack.pidOf('control')!;
     // The last look before the kill: all of it must survive.
     const last = await call('GET', '/api/v1/channels/general/messages?limit=100', undefined, tokens.get('watcher'));
@@ -290,11 +305,15 @@ describe('history through the stack', () => {
     stop = true;
     await talking;
 
-    await until('the control server back', async () => {
-      const pid = stack.pidOf('control');
-      if (pid === undefined || pid === before) return false;
-      return (await call('GET', '/api/v1/channels/general/messages?limit=1', undefined, tokens.get('watcher'))).status === 200;
-    }, 60_000).catch((err: Error) => {
+    await until(
+      'the control server back',
+      async () => {
+        const pid = stack.pidOf('control');
+        if (pid === undefined || pid === before) return false;
+        return (await call('GET', '/api/v1/channels/general/messages?limit=1', undefined, tokens.get('watcher'))).status === 200;
+      },
+      60_000,
+    ).catch((err: Error) => {
       throw new Error(`${err.message}\ncontrol log:\n${controlLogTail()}`);
     });
     const after = new Set((await allMessages()).map((m) => m.msgid));

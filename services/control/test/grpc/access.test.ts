@@ -106,7 +106,12 @@ afterAll(async () => {
 
 describe('Identify', () => {
   it('names the bearer of a valid token', async () => {
-    expect(await client.identify({ token: tokens.alice })).toEqual({ account: 'alice', account_id: server.accounts.get('alice').id, member: true, admin: false });
+    expect(await client.identify({ token: tokens.alice })).toEqual({
+      account: 'alice',
+      account_id: server.accounts.get('alice').id,
+      member: true,
+      admin: false,
+    });
     expect(await client.identify({ token: tokens.owner })).toMatchObject({ account: 'owner', member: true, admin: true });
   });
 
@@ -174,7 +179,11 @@ describe('AuthorizeChannel', () => {
   });
 
   it('applies the implicit rules: no SEND_MESSAGES, no ATTACH_FILES', async () => {
-    const answer = await client.authorizeChannel({ token: tokens.alice, channel: text('announcements'), permissions: ['VIEW_CHANNEL', 'SEND_MESSAGES', 'ATTACH_FILES'] });
+    const answer = await client.authorizeChannel({
+      token: tokens.alice,
+      channel: text('announcements'),
+      permissions: ['VIEW_CHANNEL', 'SEND_MESSAGES', 'ATTACH_FILES'],
+    });
     expect(answer).toMatchObject({ allowed: false, missing: ['SEND_MESSAGES', 'ATTACH_FILES'], channel: { is_public: true } });
   });
 
@@ -206,7 +215,10 @@ describe('AuthorizeChannel', () => {
     expect(byId.channel.name).toBe('renamed');
     await failure(upload('dave', 'temp'), status.NOT_FOUND);
     // Ids are per kind: a voice lookup with a text channel's id finds nothing.
-    await failure(client.authorizeChannel({ token: tokens.dave, channel: { kind: 'CHANNEL_KIND_VOICE', id: channel.id }, permissions: ['SPEAK'] }), status.NOT_FOUND);
+    await failure(
+      client.authorizeChannel({ token: tokens.dave, channel: { kind: 'CHANNEL_KIND_VOICE', id: channel.id }, permissions: ['SPEAK'] }),
+      status.NOT_FOUND,
+    );
     server.guild.deleteChannel(OPERATOR, channel.id);
 
     server.guild.kick(OPERATOR, 'frank', 'test');
@@ -222,7 +234,10 @@ describe('AuthorizeChannel', () => {
   it('answers NOT_FOUND for an unknown channel', async () => {
     const err = await failure(upload('alice', 'nowhere'), status.NOT_FOUND);
     expect(err).toMatchObject({ reason: 'not_found', message: 'there is no text channel #nowhere' });
-    await failure(client.authorizeChannel({ token: tokens.alice, channel: { kind: 'CHANNEL_KIND_TEXT', id: '999999' }, permissions: ['ATTACH_FILES'] }), status.NOT_FOUND);
+    await failure(
+      client.authorizeChannel({ token: tokens.alice, channel: { kind: 'CHANNEL_KIND_TEXT', id: '999999' }, permissions: ['ATTACH_FILES'] }),
+      status.NOT_FOUND,
+    );
   });
 });
 
@@ -368,7 +383,11 @@ describe('LookupAccounts', () => {
 
 describe('AuthorizeGuild and GetChannel', () => {
   it('answers guild-wide permissions: MANAGE_EMOJIS and MANAGE_GUILD', async () => {
-    expect(await client.authorizeGuild({ token: tokens.owner, permissions: ['MANAGE_EMOJIS', 'MANAGE_GUILD'] })).toMatchObject({ account: 'owner', allowed: true, missing: [] });
+    expect(await client.authorizeGuild({ token: tokens.owner, permissions: ['MANAGE_EMOJIS', 'MANAGE_GUILD'] })).toMatchObject({
+      account: 'owner',
+      allowed: true,
+      missing: [],
+    });
     expect(await client.authorizeGuild({ token: tokens.alice, permissions: ['MANAGE_EMOJIS'] })).toMatchObject({ allowed: false, missing: ['MANAGE_EMOJIS'] });
     expect(await client.authorizeGuild({ token: tokens.erin, permissions: ['MANAGE_EMOJIS', 'MANAGE_GUILD'] })).toMatchObject({
       member: true,

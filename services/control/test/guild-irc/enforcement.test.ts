@@ -74,7 +74,10 @@ async function list(client: RawIrcClient, channel: string, letter: 'b' | 'e' | '
   const from = client.mark();
   client.send(`MODE ${channel} ${letter}`);
   await client.waitFor((m) => m.command === end && m.params[1] === channel, 10_000, from);
-  return client.received.slice(from).filter((m) => m.command === entry && m.params[1] === channel).map((m) => m.params[2]!);
+  return client.received
+    .slice(from)
+    .filter((m) => m.command === entry && m.params[1] === channel)
+    .map((m) => m.params[2]!);
 }
 
 /** The channel's simple and parameter modes as the hub reports them. */
@@ -145,7 +148,7 @@ afterAll(async () => {
 });
 
 describe('guild channels on IRC', () => {
-  it('HistServ holds #general opped with +ntR, the join replay mode and the model\'s topic', async () => {
+  it("HistServ holds #general opped with +ntR, the join replay mode and the model's topic", async () => {
     guild.updateChannel(OPERATOR, 'general', { topic: 'Welcome to the guild' });
     await settled();
     const alice = await login('alice');
@@ -255,7 +258,11 @@ describe('guild channels on IRC', () => {
     await vic.waitFor((m) => m.command === 'MODE' && m.params[0] === '#general' && m.params[1] === '+o' && m.params[2] === nickOf(mo), 10_000, mark);
     mo.send(`MODE #general +o ${nickOf(vic)}`);
     await vic.waitFor((m) => m.command === 'MODE' && m.params[1] === '+o' && m.params[2] === nickOf(vic), 10_000, mark);
-    await vic.waitFor((m) => m.command === 'MODE' && m.params[1] === '-o' && m.params[2] === nickOf(vic) && m.source?.includes('services') === true, 10_000, mark);
+    await vic.waitFor(
+      (m) => m.command === 'MODE' && m.params[1] === '-o' && m.params[2] === nickOf(vic) && m.source?.includes('services') === true,
+      10_000,
+      mark,
+    );
     // A ban mask set by hand is the operators' own business; services leave it.
     mo.send('MODE #general +b *!*@hand.set.example');
     await vic.waitFor((m) => m.command === 'MODE' && m.params[2] === '*!*@hand.set.example', 10_000, mark);
@@ -296,7 +303,12 @@ describe('guild channels on IRC', () => {
     await watcher.waitFor((m) => m.command === 'TOPIC' && m.params[1] === 'Topic set on IRC', 10_000, mark);
     await eventually(() => guild.channel('general').topic === 'Topic set on IRC', 'the model has the IRC topic');
     await settled();
-    expect(watcher.received.slice(mark).filter((m) => m.command === 'TOPIC').map((m) => m.params[1])).toEqual(['Topic set on IRC']);
+    expect(
+      watcher.received
+        .slice(mark)
+        .filter((m) => m.command === 'TOPIC')
+        .map((m) => m.params[1]),
+    ).toEqual(['Topic set on IRC']);
     guild.removeMemberRole(OPERATOR, 'mo', mods.id);
     watcher.quit();
     mo.quit();

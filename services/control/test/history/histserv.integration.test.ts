@@ -169,9 +169,7 @@ describe('HistServ against a real InspIRCd', () => {
 
     mark = alice.mark();
     alice.send('PRIVMSG HistServ :SEARCH #general hello');
-    expect(await histservLines(alice, mark, /^Slow down/)).toEqual([
-      'Slow down, please: ask again in 60 s.',
-    ]);
+    expect(await histservLines(alice, mark, /^Slow down/)).toEqual(['Slow down, please: ask again in 60 s.']);
     alice.send('PRIVMSG HistServ :HELP');
 
     const guest = await RawIrcClient.connect(ircd.ports.irc);

@@ -13,13 +13,7 @@ const T0 = Date.parse('2025-03-01T12:00:00.000Z');
 const snapshot = guildSnapshot();
 
 let seq = 0;
-function line(
-  command: InboundChatMessage['command'],
-  target: string,
-  text: string,
-  tags: Record<string, string> = {},
-  source = 'U-ALICE',
-): InboundChatMessage {
+function line(command: InboundChatMessage['command'], target: string, text: string, tags: Record<string, string> = {}, source = 'U-ALICE'): InboundChatMessage {
   const all = { time: new Date(T0 + seq * 1000).toISOString(), msgid: `1AL~1~${seq++}`, ...tags };
   return { command, source, target, text, tags: new Map(Object.entries(all)) };
 }
@@ -86,7 +80,13 @@ describe('interpretMessage', () => {
   it('falls back to a generated msgid and the receipt time when the tags are missing', () => {
     const bare: InboundChatMessage = { command: 'PRIVMSG', source: 'U', target: '#general', text: 'x', tags: new Map() };
     expect(interpret(bare)).toMatchObject({ op: { message: { msgid: 'generated', time: T0 + 999_999 } } });
-    const bad: InboundChatMessage = { ...bare, tags: new Map([['time', 'yesterday'], ['msgid', 'y'.repeat(300)]]) };
+    const bad: InboundChatMessage = {
+      ...bare,
+      tags: new Map([
+        ['time', 'yesterday'],
+        ['msgid', 'y'.repeat(300)],
+      ]),
+    };
     expect(interpret(bad)).toMatchObject({ op: { message: { msgid: 'generated', time: T0 + 999_999 } } });
   });
 

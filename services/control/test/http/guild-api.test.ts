@@ -79,7 +79,7 @@ const dave = as('dave');
 const erin = as('erin');
 
 describe('the guild', () => {
-  it('shows settings, owner and the caller\'s permissions', async () => {
+  it("shows settings, owner and the caller's permissions", async () => {
     const mine = expectOk(await alice.get('/guild'));
     expect(mine).toMatchObject({ name: 'Alloquy', owner: 'alice', member: true, adhoc_channels: false });
     expect(mine.permission_names).toContain('ADMINISTRATOR');
@@ -96,7 +96,9 @@ describe('the guild', () => {
 
   it('changes settings with MANAGE_GUILD only', async () => {
     expectError(await bob.patch('/guild', { name: 'Mine now' }), 403, 'forbidden', /MANAGE_GUILD/);
-    const changed = expectOk(await alice.patch('/guild', { name: 'Raiders', description: 'We raid.', icon: 'https://example.org/i.png', adhoc_channels: true }));
+    const changed = expectOk(
+      await alice.patch('/guild', { name: 'Raiders', description: 'We raid.', icon: 'https://example.org/i.png', adhoc_channels: true }),
+    );
     expect(changed).toMatchObject({ name: 'Raiders', description: 'We raid.', icon: 'https://example.org/i.png', adhoc_channels: true });
     expect(expectOk(await bob.get('/guild')).name).toBe('Raiders');
     expect(expectOk(await alice.patch('/guild', { icon: null, adhoc_channels: false }))).toMatchObject({ icon: null, adhoc_channels: false });
@@ -125,7 +127,16 @@ describe('roles and the hierarchy', () => {
       201,
     );
     expect(mods).toMatchObject({ name: 'Moderators', position: 1, color: 0x3366ff, everyone: false });
-    expect(mods.permission_names).toEqual(['VIEW_CHANNEL', 'MANAGE_CHANNELS', 'MANAGE_ROLES', 'CREATE_INVITE', 'KICK_MEMBERS', 'BAN_MEMBERS', 'MODERATE_MEMBERS', 'SEND_MESSAGES']);
+    expect(mods.permission_names).toEqual([
+      'VIEW_CHANNEL',
+      'MANAGE_CHANNELS',
+      'MANAGE_ROLES',
+      'CREATE_INVITE',
+      'KICK_MEMBERS',
+      'BAN_MEMBERS',
+      'MODERATE_MEMBERS',
+      'SEND_MESSAGES',
+    ]);
     const helpers = expectOk(await alice.post('/roles', { name: 'Helpers', permissions: String(1n << 8n) }), 201);
     expect(helpers).toMatchObject({ name: 'Helpers', position: 1, permission_names: ['MODERATE_MEMBERS'], permissions: '256' });
 
@@ -159,7 +170,7 @@ describe('roles and the hierarchy', () => {
     expect(expectOk(await carol.get('/members/carol')).roles).toEqual([]);
   });
 
-  it('cannot grant permissions one lacks, nor raise a role to one\'s own level', async () => {
+  it("cannot grant permissions one lacks, nor raise a role to one's own level", async () => {
     expectError(await mod.patch('/roles/Helpers', { permissions: ['MODERATE_MEMBERS', 'MANAGE_GUILD'] }), 403, 'forbidden', /permissions you have/);
     expectError(await mod.post('/roles', { name: 'Admins', permissions: ['ADMINISTRATOR'] }), 403, 'forbidden');
     expectError(await mod.patch('/roles/Helpers', { position: 2 }), 403, 'forbidden', /below your highest/);
@@ -199,9 +210,14 @@ describe('channels', () => {
     expectError(await mod.post('/channels', { kind: 'text', name: 'x', category: 'Nowhere' }), 404, 'not_found', /category/);
   });
 
-  it('lists the channels one can see with one\'s permissions; overwrites only for managers', async () => {
+  it("lists the channels one can see with one's permissions; overwrites only for managers", async () => {
     const list = expectOk(await bob.get('/channels')).channels;
-    expect(list.map((c: { kind: string; name: string }) => `${c.kind}:${c.name}`)).toEqual(['text:general', 'text:off-topic', 'voice:General', 'voice:Raid Night']);
+    expect(list.map((c: { kind: string; name: string }) => `${c.kind}:${c.name}`)).toEqual([
+      'text:general',
+      'text:off-topic',
+      'voice:General',
+      'voice:Raid Night',
+    ]);
     for (const c of list) {
       expect(c.overwrites).toBeUndefined();
       expect(c.permission_names).toContain('VIEW_CHANNEL');
@@ -243,7 +259,10 @@ describe('channels', () => {
     expect(closed.overwrites[0]).toEqual({ type: 'role', id: '1', name: '@everyone', allow: '0', allow_names: [], deny: '2', deny_names: ['VIEW_CHANNEL'] });
     expect(closed.overwrites).toHaveLength(2);
     const forHelper = expectOk(await mod.put('/channels/staff/overwrites/member/helper', { allow: ['VIEW_CHANNEL', 'SEND_MESSAGES'] }));
-    expect(forHelper.overwrites.find((o: { type: string }) => o.type === 'member')).toMatchObject({ name: 'helper', allow_names: ['VIEW_CHANNEL', 'SEND_MESSAGES'] });
+    expect(forHelper.overwrites.find((o: { type: string }) => o.type === 'member')).toMatchObject({
+      name: 'helper',
+      allow_names: ['VIEW_CHANNEL', 'SEND_MESSAGES'],
+    });
 
     expect(expectOk(await bob.get('/channels')).channels.map((c: { name: string }) => c.name)).not.toContain('staff');
     expectError(await bob.get('/channels/staff'), 404, 'not_found');
@@ -498,23 +517,46 @@ describe('the API around the guild routes', () => {
   it('documents every guild route in the OpenAPI document, the audit-log query too', async () => {
     const doc = (await call('GET', '/api/v1/openapi.json')).json;
     const expected: [string, string][] = [
-      ['get', '/api/v1/guild'], ['patch', '/api/v1/guild'], ['post', '/api/v1/guild/join'],
-      ['get', '/api/v1/channels'], ['post', '/api/v1/channels'],
-      ['get', '/api/v1/channels/{channel}'], ['patch', '/api/v1/channels/{channel}'], ['delete', '/api/v1/channels/{channel}'],
-      ['put', '/api/v1/channels/{channel}/overwrites/{type}/{target}'], ['delete', '/api/v1/channels/{channel}/overwrites/{type}/{target}'],
-      ['get', '/api/v1/categories'], ['post', '/api/v1/categories'], ['patch', '/api/v1/categories/{category}'], ['delete', '/api/v1/categories/{category}'],
-      ['get', '/api/v1/roles'], ['post', '/api/v1/roles'], ['patch', '/api/v1/roles/{role}'], ['delete', '/api/v1/roles/{role}'],
-      ['get', '/api/v1/members'], ['get', '/api/v1/members/{username}'],
-      ['put', '/api/v1/members/{username}/roles/{role}'], ['delete', '/api/v1/members/{username}/roles/{role}'],
-      ['post', '/api/v1/members/{username}/kick'], ['post', '/api/v1/members/{username}/timeout'], ['delete', '/api/v1/members/{username}/timeout'],
-      ['get', '/api/v1/bans'], ['put', '/api/v1/bans/{username}'], ['delete', '/api/v1/bans/{username}'],
-      ['get', '/api/v1/invites'], ['post', '/api/v1/invites'], ['delete', '/api/v1/invites/{code}'],
+      ['get', '/api/v1/guild'],
+      ['patch', '/api/v1/guild'],
+      ['post', '/api/v1/guild/join'],
+      ['get', '/api/v1/channels'],
+      ['post', '/api/v1/channels'],
+      ['get', '/api/v1/channels/{channel}'],
+      ['patch', '/api/v1/channels/{channel}'],
+      ['delete', '/api/v1/channels/{channel}'],
+      ['put', '/api/v1/channels/{channel}/overwrites/{type}/{target}'],
+      ['delete', '/api/v1/channels/{channel}/overwrites/{type}/{target}'],
+      ['get', '/api/v1/categories'],
+      ['post', '/api/v1/categories'],
+      ['patch', '/api/v1/categories/{category}'],
+      ['delete', '/api/v1/categories/{category}'],
+      ['get', '/api/v1/roles'],
+      ['post', '/api/v1/roles'],
+      ['patch', '/api/v1/roles/{role}'],
+      ['delete', '/api/v1/roles/{role}'],
+      ['get', '/api/v1/members'],
+      ['get', '/api/v1/members/{username}'],
+      ['put', '/api/v1/members/{username}/roles/{role}'],
+      ['delete', '/api/v1/members/{username}/roles/{role}'],
+      ['post', '/api/v1/members/{username}/kick'],
+      ['post', '/api/v1/members/{username}/timeout'],
+      ['delete', '/api/v1/members/{username}/timeout'],
+      ['get', '/api/v1/bans'],
+      ['put', '/api/v1/bans/{username}'],
+      ['delete', '/api/v1/bans/{username}'],
+      ['get', '/api/v1/invites'],
+      ['post', '/api/v1/invites'],
+      ['delete', '/api/v1/invites/{code}'],
       ['get', '/api/v1/audit-log'],
     ];
     for (const [method, path] of expected) expect(doc.paths[path]?.[method]?.security, `${method} ${path}`).toEqual([{ bearer: [] }]);
-    expect(doc.paths['/api/v1/audit-log'].get.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`)).toEqual(
-      ['query:limit', 'query:before', 'query:action', 'query:actor'],
-    );
+    expect(doc.paths['/api/v1/audit-log'].get.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`)).toEqual([
+      'query:limit',
+      'query:before',
+      'query:action',
+      'query:actor',
+    ]);
     expect(doc.paths['/api/v1/roles'].post.requestBody.content['application/json'].schema.properties.permissions.anyOf).toHaveLength(2);
   });
 
@@ -541,7 +583,7 @@ describe('the API around the guild routes', () => {
     expect(checked).toBeGreaterThanOrEqual(32 * 3);
   });
 
-  it('publishes each change to the guild\'s listeners (the enforcers)', async () => {
+  it("publishes each change to the guild's listeners (the enforcers)", async () => {
     const changes: string[] = [];
     const removals: string[] = [];
     const onChange = (_s: unknown, c: { action: string }) => changes.push(c.action);

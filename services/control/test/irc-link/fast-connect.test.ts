@@ -76,11 +76,7 @@ const daemons: Daemon[] = [];
 const clients: RawIrcClient[] = [];
 const sockets: net.Socket[] = [];
 
-async function startDaemon(
-  label: string,
-  options: Omit<StartInspircdOptions, 'workDir' | 'ports'>,
-  ports: InspircdPorts,
-): Promise<Daemon> {
+async function startDaemon(label: string, options: Omit<StartInspircdOptions, 'workDir' | 'ports'>, ports: InspircdPorts): Promise<Daemon> {
   for (let attempt = 1; ; attempt++) {
     const workDir = await mkdtemp(join(tmpdir(), `alloquy-fastconnect-${label}-`));
     let ircd: InspircdHandle;
@@ -222,12 +218,7 @@ describe('m_alloquy_fastconnect against a real InspIRCd', () => {
     ]);
     const failed = started.find((result): result is PromiseRejectedResult => result.status === 'rejected');
     if (failed) throw failed.reason;
-    [fast, stock, limited, waitpong] = started.map((result) => (result as PromiseFulfilledResult<Daemon>).value) as [
-      Daemon,
-      Daemon,
-      Daemon,
-      Daemon,
-    ];
+    [fast, stock, limited, waitpong] = started.map((result) => (result as PromiseFulfilledResult<Daemon>).value) as [Daemon, Daemon, Daemon, Daemon];
 
     link = new ServicesLink({
       host: '127.0.0.1',

@@ -25,16 +25,53 @@ export interface FuzzContext {
 }
 
 const PROTOCOL_COMMANDS = [
-  'PING', 'PONG', 'SERVER', 'SQUIT', 'RSQUIT', 'UID', 'QUIT', 'KILL', 'NICK', 'SAVE', 'FHOST', 'FIDENT',
-  'FNAME', 'METADATA', 'FJOIN', 'IJOIN', 'PART', 'KICK', 'FTOPIC', 'TOPIC', 'ENCAP', 'BURST', 'ENDBURST',
-  'IDLE', 'PRIVMSG', 'NOTICE', 'TAGMSG', 'FMODE', 'MODE', 'OPERTYPE', 'AWAY', 'SINFO', 'CAPAB', 'ERROR',
-  'SVSNICK', 'SVSJOIN', 'NUM', 'ADDLINE',
+  'PING',
+  'PONG',
+  'SERVER',
+  'SQUIT',
+  'RSQUIT',
+  'UID',
+  'QUIT',
+  'KILL',
+  'NICK',
+  'SAVE',
+  'FHOST',
+  'FIDENT',
+  'FNAME',
+  'METADATA',
+  'FJOIN',
+  'IJOIN',
+  'PART',
+  'KICK',
+  'FTOPIC',
+  'TOPIC',
+  'ENCAP',
+  'BURST',
+  'ENDBURST',
+  'IDLE',
+  'PRIVMSG',
+  'NOTICE',
+  'TAGMSG',
+  'FMODE',
+  'MODE',
+  'OPERTYPE',
+  'AWAY',
+  'SINFO',
+  'CAPAB',
+  'ERROR',
+  'SVSNICK',
+  'SVSJOIN',
+  'NUM',
+  'ADDLINE',
 ] as const;
 
 export class FuzzLineGenerator {
   private readonly random: () => number;
 
-  constructor(seed: number, private readonly ctx: FuzzContext) {
+  constructor(
+    seed: number,
+    private readonly ctx: FuzzContext,
+  ) {
     this.random = seededRandom(seed);
   }
 
@@ -70,7 +107,11 @@ export class FuzzLineGenerator {
   }
 
   private liesAboutUs(line: string): boolean {
-    const words = line.replace(/^@\S*\s+/, '').replace(/^:\S+\s+/, '').split(' ').filter(Boolean);
+    const words = line
+      .replace(/^@\S*\s+/, '')
+      .replace(/^:\S+\s+/, '')
+      .split(' ')
+      .filter(Boolean);
     const command = (words[0] ?? '').toUpperCase();
     const target = (words[1] ?? '').replace(/^:/, '').toLowerCase();
     if (command === 'ERROR') return true;
@@ -113,8 +154,26 @@ export class FuzzLineGenerator {
   }
 
   private brokenTags(): string {
-    const tagForms = ['@', '@;', '@=', '@a=b;', '@;a', '@a b', '@+', '@vendor/', '@/key', '@a\\', '@a=\\', '@a=\\s\\:\\\\',
-      '@a=b;=c', '@ké=v', '@a=b;a=c', `@${'x'.repeat(9000)}`, '@time=2024-01-01T00:00:00.000Z', '@msgid=abc;account=alice'];
+    const tagForms = [
+      '@',
+      '@;',
+      '@=',
+      '@a=b;',
+      '@;a',
+      '@a b',
+      '@+',
+      '@vendor/',
+      '@/key',
+      '@a\\',
+      '@a=\\',
+      '@a=\\s\\:\\\\',
+      '@a=b;=c',
+      '@ké=v',
+      '@a=b;a=c',
+      `@${'x'.repeat(9000)}`,
+      '@time=2024-01-01T00:00:00.000Z',
+      '@msgid=abc;account=alice',
+    ];
     const tags = this.pick(tagForms);
     const rest = this.chance(0.3) ? '' : ` ${this.garbageProtocolLine()}`;
     return tags + rest;
@@ -135,17 +194,28 @@ export class FuzzLineGenerator {
 
   private unknownCommand(): string {
     const letters = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
-    const command = this.chance(0.3)
-      ? String(this.int(1000)).padStart(3, '0')
-      : Array.from({ length: 1 + this.int(12) }, () => letters[this.int(26)]).join('');
+    const command = this.chance(0.3) ? String(this.int(1000)).padStart(3, '0') : Array.from({ length: 1 + this.int(12) }, () => letters[this.int(26)]).join('');
     return `:${this.source()} ${command} ${this.token()} :${this.token()}`;
   }
 
   private garbageSasl(): string {
     const type = this.pick(['H', 'S', 'C', 'D', 'M', 'X', '', '*']);
     const data = this.pick([
-      'PLAIN', 'EXTERNAL', 'SCRAM-SHA-256', '+', '*', 'AGFsaWNlAHB3', '!!!notbase64', 'A'.repeat(400), 'A'.repeat(401),
-      'AAAA', '====', '', 'S', 'F', this.token(),
+      'PLAIN',
+      'EXTERNAL',
+      'SCRAM-SHA-256',
+      '+',
+      '*',
+      'AGFsaWNlAHB3',
+      '!!!notbase64',
+      'A'.repeat(400),
+      'A'.repeat(401),
+      'AAAA',
+      '====',
+      '',
+      'S',
+      'F',
+      this.token(),
     ]);
     const target = this.pick([this.ctx.ourSid, this.ctx.ourName, '*', '*.alloquy.local', this.token()]);
     const parts = [`:${this.source()}`, 'ENCAP', target, 'SASL', this.uid(), this.pick(['*', this.ctx.agentUid, this.token()]), type, data];
@@ -155,9 +225,16 @@ export class FuzzLineGenerator {
 
   private garbageUid(): string {
     const fields = [
-      this.uid(), this.timestamp(), this.nickLike(), this.token(), this.token(), this.token(),
-      this.pick(['127.0.0.1', '::1', 'not-an-ip', '0.0.0.0', this.token()]), this.timestamp(),
-      this.pick(['+', '+i', 'i', '+x', '+s', '']), this.token(),
+      this.uid(),
+      this.timestamp(),
+      this.nickLike(),
+      this.token(),
+      this.token(),
+      this.token(),
+      this.pick(['127.0.0.1', '::1', 'not-an-ip', '0.0.0.0', this.token()]),
+      this.timestamp(),
+      this.pick(['+', '+i', 'i', '+x', '+s', '']),
+      this.token(),
     ].slice(0, 5 + this.int(6));
     return `:${this.source()} UID ${fields.filter(Boolean).join(' ')} :${this.token()}`;
   }

@@ -47,9 +47,7 @@ export class RawIrcClient {
   /** Plain TCP, or TLS (`tls: true`; the stack's certificate is self-signed, so it is not verified). */
   static connect(port: number, host = '127.0.0.1', options: { tls?: boolean } = {}): Promise<RawIrcClient> {
     return new Promise((resolve, reject) => {
-      const socket: net.Socket = options.tls
-        ? tls.connect({ host, port, rejectUnauthorized: false, servername: 'localhost' })
-        : net.connect({ host, port });
+      const socket: net.Socket = options.tls ? tls.connect({ host, port, rejectUnauthorized: false, servername: 'localhost' }) : net.connect({ host, port });
       socket.once(options.tls ? 'secureConnect' : 'connect', () => resolve(new RawIrcClient(socket)));
       socket.once('error', reject);
     });
@@ -178,9 +176,7 @@ async function negotiateSasl(
   const result = await client.waitFor((m) => done.has(m.command), timeoutMs);
   client.send('CAP END');
   await client.waitForNumeric('001', timeoutMs);
-  const numerics = client.received
-    .map((m) => m.command)
-    .filter((command) => ['900', '903', '904', '905', '906', '908'].includes(command));
+  const numerics = client.received.map((m) => m.command).filter((command) => ['900', '903', '904', '905', '906', '908'].includes(command));
   return { client, numerics, success: result.command === '903' };
 }
 

@@ -35,7 +35,6 @@ let ice: MurmurIceClient;
 let adminToken: string;
 const held: MumbleProbe[] = [];
 
-
 const { call } = httpApi(() => base);
 
 async function login(username: string, password: string): Promise<string> {
@@ -116,10 +115,27 @@ async function holdMumble(username: string, password?: string, certificate?: Cli
 function makeClientCertificate(name: string): { cert: string; key: string; hash: string } {
   const dir = join(work, `cert-${name}`);
   mkdirSync(dir, { recursive: true });
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2',
-    '-subj', `/CN=${name}`, '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
-  ], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${name}`,
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+    ],
+    { stdio: 'ignore' },
+  );
   const cert = readFileSync(join(dir, 'cert.pem'), 'utf8');
   return { cert, key: readFileSync(join(dir, 'key.pem'), 'utf8'), hash: new X509Certificate(cert).fingerprint.replaceAll(':', '').toLowerCase() };
 }
@@ -137,7 +153,15 @@ beforeAll(async () => {
     ALLOQUY_IRC_LINK: 'false',
     ALLOQUY_MUMBLE_ICE_PORT: String(murmur.ports.mumbleIce),
   });
-  ice = new MurmurIceClient({ host: '127.0.0.1', port: murmur.ports.mumbleIce, secret: murmur.iceSecret, serverId: 1, log: silent, minBackoffMs: 100, maxBackoffMs: 500 });
+  ice = new MurmurIceClient({
+    host: '127.0.0.1',
+    port: murmur.ports.mumbleIce,
+    secret: murmur.iceSecret,
+    serverId: 1,
+    log: silent,
+    minBackoffMs: 100,
+    maxBackoffMs: 500,
+  });
   ice.start();
   await eventually(() => ice.isUp(), 10_000, 'the test Ice client');
   await startServer();
@@ -182,7 +206,7 @@ describe('accounts in Murmur', () => {
     await eventually(async () => (await ice.verifyPassword('erin', 'erin-password')) > 0, 5000, 'erin in Murmur with her password');
     const changed = await cli(['user', 'passwd', 'erin'], 'erin-password-2\n');
     expect(changed.code, changed.err).toBe(0);
-    await eventually(async () => (await ice.verifyPassword('erin', 'erin-password-2')) > 0, 5000, 'erin\'s new password in Murmur');
+    await eventually(async () => (await ice.verifyPassword('erin', 'erin-password-2')) > 0, 5000, "erin's new password in Murmur");
     expect(await ice.verifyPassword('erin', 'erin-password')).toBe(-1);
   });
 
@@ -201,7 +225,7 @@ describe('accounts in Murmur', () => {
     await eventually(() => murmurIdOf('frank'), 5000, 'frank registered again');
     expect(await ice.verifyPassword('frank', 'frank-password')).toBe(-1);
     await login('frank', 'frank-password');
-    await eventually(async () => (await ice.verifyPassword('frank', 'frank-password')) > 0, 5000, 'frank\'s password after his login');
+    await eventually(async () => (await ice.verifyPassword('frank', 'frank-password')) > 0, 5000, "frank's password after his login");
     expect(await mumbleLogin('frank', 'frank-password')).toMatchObject({ ok: true });
   });
 
@@ -288,7 +312,7 @@ describe('voice channels', () => {
     expect(groups.get(MUTE_GROUP)).toEqual([await murmurIdOf('alice')]);
   }
 
-  it('makes Murmur\'s root channel a silent lobby: every member listed, nobody speaks or makes channels there', async () => {
+  it("makes Murmur's root channel a silent lobby: every member listed, nobody speaks or makes channels there", async () => {
     const root = await ice.getACL(0);
     const denied = Permission.Speak | Permission.Whisper | Permission.TextMessage | Permission.MakeChannel | Permission.MakeTempChannel;
     const members = server!.murmur!.relay.status().voiceAcls === 'open' ? 'auth' : MEMBER_GROUP;
@@ -304,7 +328,7 @@ describe('voice channels', () => {
     }
   });
 
-  it('creates the default General channel with Alloquy\'s ACL', async () => {
+  it("creates the default General channel with Alloquy's ACL", async () => {
     const channels = await ice.getChannels();
     const general = channels.find((c) => c.name === 'General' && c.parentId === 0);
     expect(general).toBeDefined();
@@ -345,11 +369,15 @@ describe('voice channels', () => {
     const general = dave.channelId('General')!;
     const mark = dave.mark();
     dave.joinChannel(general);
-    await dave.waitFor((f) => {
-      if (f.type !== MumbleMessage.UserState) return false;
-      const fields = decodeProto(f.payload);
-      return fields.get(1)?.[0] === dave.session && fields.get(5)?.[0] === general;
-    }, 5000, mark);
+    await dave.waitFor(
+      (f) => {
+        if (f.type !== MumbleMessage.UserState) return false;
+        const fields = decodeProto(f.payload);
+        return fields.get(1)?.[0] === dave.session && fields.get(5)?.[0] === general;
+      },
+      5000,
+      mark,
+    );
     expect((await ice.getState(dave.session!)).suppress).toBe(false);
 
     const anonymous = await MumbleProbe.connect({ ...mumbleServer(), keepAlive: true });
@@ -385,21 +413,29 @@ describe('presence', () => {
     const general = dave.channelId('General')!;
     const joinedAt = Date.now();
     dave.joinChannel(general);
-    const seen = await eventually(async () => {
-      const r = await call('GET', '/api/v1/voice', undefined, token);
-      const channel = r.json.channels.find((c: { name: string }) => c.name === 'General');
-      return channel.users.find((u: { username: string }) => u.username === 'dave');
-    }, 2000, 'dave in General');
+    const seen = await eventually(
+      async () => {
+        const r = await call('GET', '/api/v1/voice', undefined, token);
+        const channel = r.json.channels.find((c: { name: string }) => c.name === 'General');
+        return channel.users.find((u: { username: string }) => u.username === 'dave');
+      },
+      2000,
+      'dave in General',
+    );
     expect(Date.now() - joinedAt).toBeLessThan(2000);
     expect(seen).toEqual({ username: 'dave', registered: true, muted: false, deafened: false, self_muted: false, self_deafened: false, suppressed: false });
 
     const mutedAt = Date.now();
     dave.setSelfMute(true);
-    await eventually(async () => {
-      const r = await call('GET', '/api/v1/voice', undefined, token);
-      const u = r.json.channels.find((c: { name: string }) => c.name === 'General').users[0];
-      return u?.self_muted === true;
-    }, 2000, 'dave self-muted');
+    await eventually(
+      async () => {
+        const r = await call('GET', '/api/v1/voice', undefined, token);
+        const u = r.json.channels.find((c: { name: string }) => c.name === 'General').users[0];
+        return u?.self_muted === true;
+      },
+      2000,
+      'dave self-muted',
+    );
     expect(Date.now() - mutedAt).toBeLessThan(2000);
 
     const metrics = await (await fetch(`${base}/metrics`)).text();
@@ -409,10 +445,14 @@ describe('presence', () => {
 
     expect((await call('GET', '/api/v1/voice')).status).toBe(401);
     dave.close();
-    await eventually(async () => {
-      const r = await call('GET', '/api/v1/voice', undefined, token);
-      return r.json.channels.every((c: { users: unknown[] }) => c.users.length === 0);
-    }, 3000, 'dave gone');
+    await eventually(
+      async () => {
+        const r = await call('GET', '/api/v1/voice', undefined, token);
+        return r.json.channels.every((c: { users: unknown[] }) => c.users.length === 0);
+      },
+      3000,
+      'dave gone',
+    );
   });
 });
 

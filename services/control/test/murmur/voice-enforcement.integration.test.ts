@@ -102,12 +102,16 @@ const fieldsOf = (frame: MumbleFrame) => decodeProto(frame.payload);
 async function tryJoin(client: MumbleProbe, channelId: number): Promise<'joined' | { denied: number }> {
   const mark = client.mark();
   client.joinChannel(channelId);
-  const answer = await client.waitFor((f) => {
-    if (f.type === MumbleMessage.PermissionDenied) return true;
-    if (f.type !== MumbleMessage.UserState) return false;
-    const fields = fieldsOf(f);
-    return fields.get(1)?.[0] === client.session && fields.get(5)?.[0] === channelId;
-  }, 5000, mark);
+  const answer = await client.waitFor(
+    (f) => {
+      if (f.type === MumbleMessage.PermissionDenied) return true;
+      if (f.type !== MumbleMessage.UserState) return false;
+      const fields = fieldsOf(f);
+      return fields.get(1)?.[0] === client.session && fields.get(5)?.[0] === channelId;
+    },
+    5000,
+    mark,
+  );
   if (answer.type === MumbleMessage.UserState) return 'joined';
   const fields = fieldsOf(answer);
   expect(fields.get(5)?.[0]).toBe(DENIED_PERMISSION);
@@ -154,7 +158,14 @@ const settled = () => relay.whenIdle();
 /** Asks Murmur to make a channel under `parentId` for `client`: resolves with its id, or what was denied. */
 async function tryMakeChannel(client: MumbleProbe, parentId: number, name: string, temporary: boolean): Promise<{ made: number } | { denied: number }> {
   const mark = client.mark();
-  client.send(MumbleMessage.ChannelState, encodeProto([[2, parentId], [3, name], [8, temporary]]));
+  client.send(
+    MumbleMessage.ChannelState,
+    encodeProto([
+      [2, parentId],
+      [3, name],
+      [8, temporary],
+    ]),
+  );
   const answer = await client.waitFor(
     (f) => f.type === MumbleMessage.PermissionDenied || (f.type === MumbleMessage.ChannelState && String(fieldsOf(f).get(3)?.[0]) === name),
     5000,
@@ -172,7 +183,13 @@ async function tryMakeChannel(client: MumbleProbe, parentId: number, name: strin
 async function trySendText(client: MumbleProbe, channelId: number, text: string, receiver: MumbleProbe): Promise<'delivered' | { denied: number }> {
   const mark = client.mark();
   const received = receiver.mark();
-  client.send(MumbleMessage.TextMessage, encodeProto([[3, channelId], [5, text]]));
+  client.send(
+    MumbleMessage.TextMessage,
+    encodeProto([
+      [3, channelId],
+      [5, text],
+    ]),
+  );
   const answer = await Promise.race([
     client.waitFor((f) => f.type === MumbleMessage.PermissionDenied, 5000, mark),
     receiver.waitFor((f) => f.type === MumbleMessage.TextMessage && String(fieldsOf(f).get(5)?.[0]) === text, 5000, received),
@@ -202,7 +219,15 @@ beforeAll(async () => {
   accounts = createAccountService(config, db);
   guild = new GuildService(db, accounts, { history: new HistoryStore(db), log: silent });
   store = new MurmurStore(db);
-  relayClient = new MurmurIceClient({ host: '127.0.0.1', port: murmur.ports.mumbleIce, secret: murmur.iceSecret, serverId: 1, log: silent, minBackoffMs: 100, maxBackoffMs: 500 });
+  relayClient = new MurmurIceClient({
+    host: '127.0.0.1',
+    port: murmur.ports.mumbleIce,
+    secret: murmur.iceSecret,
+    serverId: 1,
+    log: silent,
+    minBackoffMs: 100,
+    maxBackoffMs: 500,
+  });
   relay = new MurmurRelay({
     client: relayClient,
     accounts,
@@ -350,7 +375,11 @@ describe('voice channel ACLs from the guild', () => {
     // A channel made in Murmur by hand: the relay leaves it alone.
     const scratch = await ice.addChannel('Scratch', 0);
     try {
-      const open = { acls: [{ applyHere: true, applySubs: true, inherited: false, userId: -1, group: 'all', allow: Permission.Enter | Permission.Speak, deny: 0 }], groups: [], inherit: true };
+      const open = {
+        acls: [{ applyHere: true, applySubs: true, inherited: false, userId: -1, group: 'all', allow: Permission.Enter | Permission.Speak, deny: 0 }],
+        groups: [],
+        inherit: true,
+      };
       await ice.setACL(scratch, open);
       const dave = await probe('dave');
       expect(await tryJoin(dave, scratch)).toBe('joined');
@@ -408,19 +437,37 @@ describe('voice channel ACLs from the guild', () => {
     expect(await tryJoin(carol, generalId())).toBe('joined');
 
     const mark = carol.mark();
-    carol.send(MumbleMessage.UserState, encodeProto([[1, erin.session!], [6, true]]));
+    carol.send(
+      MumbleMessage.UserState,
+      encodeProto([
+        [1, erin.session!],
+        [6, true],
+      ]),
+    );
     const denied = await carol.waitFor((f) => f.type === MumbleMessage.PermissionDenied, 5000, mark);
     expect(fieldsOf(denied).get(1)?.[0]).toBe(Permission.MuteDeafen);
     expect((await stateOf(erin.session!)).mute).toBe(false);
 
-    erin.send(MumbleMessage.UserState, encodeProto([[1, carol.session!], [6, true]]));
+    erin.send(
+      MumbleMessage.UserState,
+      encodeProto([
+        [1, carol.session!],
+        [6, true],
+      ]),
+    );
     await eventually(async () => (await stateOf(carol.session!)).mute, 'carol server-muted by erin');
 
     // Without the Moderator role, erin may no longer (and carol stays muted: a mute is not a grant).
     guild.removeMemberRole(OPERATOR, 'erin', modRole.id);
     await settled();
     const before = erin.mark();
-    erin.send(MumbleMessage.UserState, encodeProto([[1, carol.session!], [6, false]]));
+    erin.send(
+      MumbleMessage.UserState,
+      encodeProto([
+        [1, carol.session!],
+        [6, false],
+      ]),
+    );
     // erin lost CONNECT as well (Moderator was her only role): she was moved out; either way, refused.
     await erin.waitFor((f) => f.type === MumbleMessage.PermissionDenied, 5000, before);
     expect((await stateOf(carol.session!)).mute).toBe(true);
@@ -434,7 +481,14 @@ describe('voice channel ACLs from the guild', () => {
     for (const name of ['dave', 'carol'] as const) {
       const client = await probe(name);
       const mark = client.mark();
-      client.send(MumbleMessage.ChannelState, encodeProto([[2, generalId()], [3, `${name}-room`], [8, true]]));
+      client.send(
+        MumbleMessage.ChannelState,
+        encodeProto([
+          [2, generalId()],
+          [3, `${name}-room`],
+          [8, true],
+        ]),
+      );
       const denied = await client.waitFor((f) => f.type === MumbleMessage.PermissionDenied, 5000, mark);
       expect(fieldsOf(denied).get(1)?.[0]).toBe(Permission.MakeTempChannel);
     }
@@ -509,7 +563,7 @@ describe('voice channel ACLs from the guild', () => {
 
 describe('the root channel: a silent lobby', () => {
   // dave's Murmur password is a random one since he was registered anew above: frank stands in.
-  it('carries the lobby ACL: the guild\'s members in a root group; Murmur\'s admin group and Write for it are gone', async () => {
+  it("carries the lobby ACL: the guild's members in a root group; Murmur's admin group and Write for it are gone", async () => {
     const acl = await ice.getACL(0);
     expect(acl.inherit).toBe(false);
     expect(acl.acls.map((a) => [a.group, a.allow, a.deny, a.applyHere, a.applySubs])).toEqual([
@@ -615,7 +669,7 @@ describe('the root channel: a silent lobby', () => {
     expectOnlyTheHighTone(heard.transmissions);
   });
 
-  it('leaves Murmur\'s SuperUser every right but speaking: it still makes a temporary channel and sends text in the root', async () => {
+  it("leaves Murmur's SuperUser every right but speaking: it still makes a temporary channel and sends text in the root", async () => {
     const su = await MumbleProbe.connect({ host: murmur.address, port: murmur.ports.mumble, keepAlive: true });
     probes.push(su);
     const mark = su.mark();
@@ -643,8 +697,12 @@ describe('the root channel: a silent lobby', () => {
 /** An ACL's own entries and groups, comparable. */
 function aclOf(acl: ChannelAcl): unknown {
   return {
-    acls: acl.acls.filter((a) => !a.inherited).map(({ applyHere, applySubs, userId, group, allow, deny }) => ({ applyHere, applySubs, userId, group, allow, deny })),
-    groups: acl.groups.filter((g) => !g.inherited).map(({ name, inherit, inheritable, add, remove }) => ({ name, inherit, inheritable, add: [...add].sort((a, b) => a - b), remove })),
+    acls: acl.acls
+      .filter((a) => !a.inherited)
+      .map(({ applyHere, applySubs, userId, group, allow, deny }) => ({ applyHere, applySubs, userId, group, allow, deny })),
+    groups: acl.groups
+      .filter((g) => !g.inherited)
+      .map(({ name, inherit, inheritable, add, remove }) => ({ name, inherit, inheritable, add: [...add].sort((a, b) => a - b), remove })),
     inherit: acl.inherit,
   };
 }

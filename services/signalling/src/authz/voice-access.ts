@@ -67,7 +67,13 @@ export class GrpcVoiceAccess implements VoiceAccess {
     const decision = await ask(() => this.client.authorizeChannel({ token, channel: { kind: 'CHANNEL_KIND_VOICE', ...ref }, permissions: [...permissions] }));
     if (!decision.member) throw new SignallingError('forbidden', 'you are not a member of this server');
     if (!decision.allowed) throw new SignallingError('forbidden', `${what} in ${decision.channel.name} needs ${decision.missing.join(' and ')}`);
-    return { account: decision.account, accountId: Number(decision.account_id), member: decision.member, channelId: decision.channel.id, channelName: decision.channel.name };
+    return {
+      account: decision.account,
+      accountId: Number(decision.account_id),
+      member: decision.member,
+      channelId: decision.channel.id,
+      channelName: decision.channel.name,
+    };
   }
 
   close(): void {

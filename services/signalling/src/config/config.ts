@@ -34,7 +34,11 @@ export const signallingConfigSchema = z.object({
   }),
   limits: z.object({
     /** Largest WebSocket message accepted; bigger ones close the connection (1009). */
-    maxMessageBytes: z.coerce.number().int().min(1024).max(1024 * 1024),
+    maxMessageBytes: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(1024 * 1024),
     /** Sustained messages per second per connection ... */
     messagesPerSecond: positive,
     /** ... with bursts up to this many. */

@@ -19,14 +19,16 @@ export function parseRoomName(room: string): RoomRef {
   if (!match) throw new SignallingError('invalid_message', 'a room is named "voice:<channel>" or "dm:<account>[,<account>...]"');
   if (match[1] === 'voice') {
     const channel = match[2]!.trim();
-    if (channel === '' || channel.length > MAX_CHANNEL_CHARS) throw new SignallingError('invalid_message', `a channel name has 1 to ${MAX_CHANNEL_CHARS} characters`);
+    if (channel === '' || channel.length > MAX_CHANNEL_CHARS)
+      throw new SignallingError('invalid_message', `a channel name has 1 to ${MAX_CHANNEL_CHARS} characters`);
     return { kind: 'voice', channel };
   }
   const accounts: string[] = [];
   const seen = new Set<string>();
   for (const part of match[2]!.split(',')) {
     const name = part.trim();
-    if (name === '' || name.length > MAX_ACCOUNT_CHARS) throw new SignallingError('invalid_message', `an account name has 1 to ${MAX_ACCOUNT_CHARS} characters`);
+    if (name === '' || name.length > MAX_ACCOUNT_CHARS)
+      throw new SignallingError('invalid_message', `an account name has 1 to ${MAX_ACCOUNT_CHARS} characters`);
     if (seen.has(name.toLowerCase())) continue;
     seen.add(name.toLowerCase());
     accounts.push(name);

@@ -38,7 +38,7 @@ afterAll(async () => {
 }, 60_000);
 
 describe('signalling and coturn in the stack', () => {
-  it('hands out TURN credentials that the stack\'s coturn accepts', async () => {
+  it("hands out TURN credentials that the stack's coturn accepts", async () => {
     const res = await fetch(`http://127.0.0.1:${stack.ports.signalling}/api/v1/turn-credentials`, { headers: { authorization: `Bearer ${token}` } });
     expect(res.status).toBe(200);
     const creds = (await res.json()) as { urls: string[]; username: string; credential: string; ttl: number };

@@ -217,7 +217,10 @@ describe('a DM call', () => {
     const danaClient = (await joined(dana, 'dm:alice')).client;
     control.guild.kick(OPERATOR, 'dana', 'test');
     try {
-      expect(await client.refused({ type: 'join', room: 'dm:dana' }, 'kicked')).toMatchObject({ code: 'forbidden', message: 'dana is not a member of this server' });
+      expect(await client.refused({ type: 'join', room: 'dm:dana' }, 'kicked')).toMatchObject({
+        code: 'forbidden',
+        message: 'dana is not a member of this server',
+      });
       // Membership is checked again at every publish.
       expect(await danaClient.refused({ type: 'publish', track: 'camera' }, 'kicked-publish')).toMatchObject({ code: 'forbidden' });
       expect(await danaClient.refused({ type: 'join', room: 'dm:alice' }, 'kicked-join')).toMatchObject({ code: 'forbidden' });

@@ -33,9 +33,7 @@ export const AttachmentView = z.object({
   uploader: z.string(),
   created_at: z.string().describe('ISO 8601'),
   irc_text: z.string().describe('the message text: the plain URL, readable in any IRC client'),
-  irc_tags: z
-    .record(z.string(), z.string())
-    .describe('client tags to send with that message (`+alloquy/attachment`: compact JSON), unescaped'),
+  irc_tags: z.record(z.string(), z.string()).describe('client tags to send with that message (`+alloquy/attachment`: compact JSON), unescaped'),
 });
 export type AttachmentView = z.infer<typeof AttachmentView>;
 

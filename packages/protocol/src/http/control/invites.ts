@@ -18,6 +18,12 @@ export type InviteList = z.infer<typeof InviteList>;
 /** `POST /api/v1/invites`. */
 export const InviteCreate = z.strictObject({
   max_uses: z.number().int().min(1).max(1_000_000).optional(),
-  expires_in: z.number().int().min(1).max(365 * 24 * 3600).optional().describe('seconds'),
+  expires_in: z
+    .number()
+    .int()
+    .min(1)
+    .max(365 * 24 * 3600)
+    .optional()
+    .describe('seconds'),
 });
 export type InviteCreate = z.input<typeof InviteCreate>;

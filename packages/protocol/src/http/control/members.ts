@@ -25,7 +25,13 @@ export type ReasonBody = z.input<typeof ReasonBody>;
 export const TimeoutBody = z
   .strictObject({
     until: z.iso.datetime({ offset: true }).optional().describe('ISO 8601 end of the timeout'),
-    duration_seconds: z.number().int().min(1).max(28 * 24 * 3600).optional().describe('or: how long from now (at most 28 days)'),
+    duration_seconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(28 * 24 * 3600)
+      .optional()
+      .describe('or: how long from now (at most 28 days)'),
     reason: Reason,
   })
   .refine((b) => (b.until === undefined) !== (b.duration_seconds === undefined), { message: 'give either until or duration_seconds (one of them)' });

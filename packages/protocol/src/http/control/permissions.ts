@@ -14,7 +14,10 @@ export const PermissionsInput = z
   .union(
     [
       z.string().regex(DECIMAL, 'a permission set is a decimal string such as "65538"'),
-      z.array(z.string().max(64)).max(PERMISSION_NAMES.length).describe(`permission names: ${PERMISSION_NAMES.join(', ')}`),
+      z
+        .array(z.string().max(64))
+        .max(PERMISSION_NAMES.length)
+        .describe(`permission names: ${PERMISSION_NAMES.join(', ')}`),
     ],
     { error: 'a permission set is a decimal string such as "65538" or an array of permission names' },
   )

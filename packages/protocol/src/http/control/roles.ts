@@ -14,7 +14,9 @@ export const RoleView = z.object({
     .number()
     .int()
     .nullable()
-    .describe("the largest upload (bytes) this role allows; null: no limit of its own. A member's limit is the largest among their roles, else the server default"),
+    .describe(
+      "the largest upload (bytes) this role allows; null: no limit of its own. A member's limit is the largest among their roles, else the server default",
+    ),
 });
 export type RoleView = z.infer<typeof RoleView>;
 

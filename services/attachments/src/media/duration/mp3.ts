@@ -50,10 +50,7 @@ export function parseFrameHeader(b: Buffer, pos: number): FrameHeader | undefine
   const padding = (b[pos + 2]! >> 1) & 1;
   const mono = b[pos + 3]! >> 6 === 0b11;
   const samplesPerFrame = layer === 1 ? 384 : layer === 3 && version !== 1 ? 576 : 1152;
-  const length =
-    layer === 1
-      ? (Math.floor((12 * bitrate) / sampleRate) + padding) * 4
-      : Math.floor(((samplesPerFrame / 8) * bitrate) / sampleRate) + padding;
+  const length = layer === 1 ? (Math.floor((12 * bitrate) / sampleRate) + padding) * 4 : Math.floor(((samplesPerFrame / 8) * bitrate) / sampleRate) + padding;
   return { version, layer, bitrate, sampleRate, padding, mono, length, samplesPerFrame };
 }
 

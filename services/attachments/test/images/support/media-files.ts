@@ -6,12 +6,36 @@
 import { oggCrc } from '../../../src/media/duration/ogg.js';
 
 const u8 = (n: number) => Buffer.from([n]);
-const u16be = (n: number) => { const b = Buffer.alloc(2); b.writeUInt16BE(n); return b; };
-const u16le = (n: number) => { const b = Buffer.alloc(2); b.writeUInt16LE(n); return b; };
-const u32be = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32BE(n >>> 0); return b; };
-const u32le = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32LE(n >>> 0); return b; };
-const u64be = (n: bigint) => { const b = Buffer.alloc(8); b.writeBigUInt64BE(n); return b; };
-const u64le = (n: bigint) => { const b = Buffer.alloc(8); b.writeBigUInt64LE(n); return b; };
+const u16be = (n: number) => {
+  const b = Buffer.alloc(2);
+  b.writeUInt16BE(n);
+  return b;
+};
+const u16le = (n: number) => {
+  const b = Buffer.alloc(2);
+  b.writeUInt16LE(n);
+  return b;
+};
+const u32be = (n: number) => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n >>> 0);
+  return b;
+};
+const u32le = (n: number) => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n >>> 0);
+  return b;
+};
+const u64be = (n: bigint) => {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64BE(n);
+  return b;
+};
+const u64le = (n: bigint) => {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64LE(n);
+  return b;
+};
 const ascii = (s: string) => Buffer.from(s, 'latin1');
 
 // ---------------------------------------------------------------- WAV
@@ -32,7 +56,20 @@ export function rf64(sampleRate: number, seconds: number): Buffer {
   const dataSize = Math.round(seconds * sampleRate) * 2;
   const fmt = Buffer.concat([u16le(1), u16le(1), u32le(sampleRate), u32le(sampleRate * 2), u16le(2), u16le(16)]);
   const ds64 = Buffer.concat([u64le(BigInt(4 + 8 + 28 + 8 + 16 + 8 + dataSize)), u64le(BigInt(dataSize)), u64le(BigInt(dataSize / 2)), u32le(0)]);
-  return Buffer.concat([ascii('RF64'), u32le(0xffffffff), ascii('WAVE'), ascii('ds64'), u32le(ds64.length), ds64, ascii('fmt '), u32le(16), fmt, ascii('data'), u32le(0xffffffff), Buffer.alloc(dataSize)]);
+  return Buffer.concat([
+    ascii('RF64'),
+    u32le(0xffffffff),
+    ascii('WAVE'),
+    ascii('ds64'),
+    u32le(ds64.length),
+    ds64,
+    ascii('fmt '),
+    u32le(16),
+    fmt,
+    ascii('data'),
+    u32le(0xffffffff),
+    Buffer.alloc(dataSize),
+  ]);
 }
 
 export function wav(o: WavOptions): Buffer {
@@ -88,9 +125,7 @@ export interface Mp4Options {
 
 export function mp4(o: Mp4Options): Buffer {
   const payload = Buffer.alloc(o.mdatBytes ?? 1024, 0x11);
-  const mdat = o.largeMdat
-    ? Buffer.concat([u32be(1), ascii('mdat'), u64be(BigInt(16 + payload.length)), payload])
-    : box('mdat', payload);
+  const mdat = o.largeMdat ? Buffer.concat([u32be(1), ascii('mdat'), u64be(BigInt(16 + payload.length)), payload]) : box('mdat', payload);
   const children = [box('udta', box('free', Buffer.alloc(4))), mvhd(o.version ?? 0, o.timescale, o.duration)];
   if (o.fragmentDuration !== undefined) children.push(box('mvex', fullBox('mehd', 0, u32be(o.fragmentDuration))));
   const moov = box('moov', ...children);
@@ -150,8 +185,13 @@ const floatEl = (id: number, v: number, bytes: 4 | 8) => {
 
 const EBML_HEADER = el(
   0x1a45dfa3,
-  uintEl(0x4286, 1), uintEl(0x42f7, 1), uintEl(0x42f2, 4), uintEl(0x42f3, 8),
-  strEl(0x4282, 'webm'), uintEl(0x4287, 4), uintEl(0x4285, 2),
+  uintEl(0x4286, 1),
+  uintEl(0x42f7, 1),
+  uintEl(0x42f2, 4),
+  uintEl(0x42f3, 8),
+  strEl(0x4282, 'webm'),
+  uintEl(0x4287, 4),
+  uintEl(0x4285, 2),
 );
 
 function info(o: { durationTicks?: number; timestampScale?: number; floatBytes?: 4 | 8 }): Buffer {
@@ -221,7 +261,17 @@ export function oggPage(o: OggPageOptions): Buffer {
     lacing.push(left);
   }
   if (lacing.length > 255) throw new RangeError('too many segments for one page');
-  const header = Buffer.concat([ascii('OggS'), u8(0), u8(o.headerType), u64le(o.granule), u32le(o.serial), u32le(o.sequence), u32le(0), u8(lacing.length), Buffer.from(lacing)]);
+  const header = Buffer.concat([
+    ascii('OggS'),
+    u8(0),
+    u8(o.headerType),
+    u64le(o.granule),
+    u32le(o.serial),
+    u32le(o.sequence),
+    u32le(0),
+    u8(lacing.length),
+    Buffer.from(lacing),
+  ]);
   const page = Buffer.concat([header, ...o.packets]);
   page.writeUInt32LE(oggCrc(page), 22);
   return page;
@@ -268,12 +318,19 @@ export function ogg(o: OggOptions): Buffer {
   const withVideo = o.codec === 'theora-only' || o.codec === 'theora+vorbis';
   if (withVideo) pages.push(oggPage({ headerType: BOS, granule: 0n, serial: video, sequence: vseq++, packets: [theoraIdHeader()] }));
   if (o.codec === 'theora-only') {
-    for (let i = 1; i <= (o.pages ?? 4); i++) pages.push(oggPage({ headerType: i === (o.pages ?? 4) ? EOS : 0, granule: BigInt(i << 6), serial: video, sequence: vseq++, packets: [Buffer.alloc(300, 0x33)] }));
+    for (let i = 1; i <= (o.pages ?? 4); i++)
+      pages.push(
+        oggPage({ headerType: i === (o.pages ?? 4) ? EOS : 0, granule: BigInt(i << 6), serial: video, sequence: vseq++, packets: [Buffer.alloc(300, 0x33)] }),
+      );
     return Buffer.concat(pages);
   }
-  const id = o.codec === 'opus' ? opusHead(o.preSkip ?? 312) : o.codec === 'flac' ? oggFlacHeader(o.sampleRate ?? 44_100) : vorbisIdHeader(o.sampleRate ?? 44_100);
+  const id =
+    o.codec === 'opus' ? opusHead(o.preSkip ?? 312) : o.codec === 'flac' ? oggFlacHeader(o.sampleRate ?? 44_100) : vorbisIdHeader(o.sampleRate ?? 44_100);
   pages.push(oggPage({ headerType: BOS, granule: 0n, serial: audio, sequence: seq++, packets: [id] }));
-  const tags = o.codec === 'opus' ? Buffer.concat([ascii('OpusTags'), u32le(7), ascii('alloquy'), u32le(0)]) : Buffer.concat([u8(3), ascii('vorbis'), u32le(7), ascii('alloquy'), u32le(0), u8(1)]);
+  const tags =
+    o.codec === 'opus'
+      ? Buffer.concat([ascii('OpusTags'), u32le(7), ascii('alloquy'), u32le(0)])
+      : Buffer.concat([u8(3), ascii('vorbis'), u32le(7), ascii('alloquy'), u32le(0), u8(1)]);
   pages.push(oggPage({ headerType: 0, granule: 0n, serial: audio, sequence: seq++, packets: [tags] }));
   const n = o.pages ?? 6;
   for (let i = 1; i <= n; i++) {

@@ -36,8 +36,7 @@ const cursorParam = (what: string) =>
     })
     .describe(`${what}: a msgid, an ISO 8601 time (UTC unless it has a zone) or Unix milliseconds`);
 
-const limitParam = (max: number, dflt: number) =>
-  z.coerce.number().int().min(1).max(max).optional().describe(`how many (default ${dflt}, at most ${max})`);
+const limitParam = (max: number, dflt: number) => z.coerce.number().int().min(1).max(max).optional().describe(`how many (default ${dflt}, at most ${max})`);
 
 const MessagesQuery = z
   .strictObject({
@@ -103,7 +102,7 @@ export function historyRoutes({ store, guild, now = Date.now }: HistoryRouteDeps
       method: 'get',
       path: '/api/v1/channels/{channel}/messages',
       summary:
-        'A page of a text channel\'s history, oldest first (newest last): the newest messages, or those before, after, ' +
+        "A page of a text channel's history, oldest first (newest last): the newest messages, or those before, after, " +
         'between (before and after together) or around a message or time',
       tag: 'history',
       auth: 'user',
@@ -186,7 +185,8 @@ export function historyRoutes({ store, guild, now = Date.now }: HistoryRouteDeps
         else if (typeof body.time === 'number') cursor = { time: body.time };
         else {
           const parsed = parseCursor(body.time!);
-          if (!parsed.ok || !('time' in parsed.cursor)) throw new ControlError('invalid_request', `time: "${body.time}" is not an ISO 8601 time or Unix milliseconds`);
+          if (!parsed.ok || !('time' in parsed.cursor))
+            throw new ControlError('invalid_request', `time: "${body.time}" is not an ISO 8601 time or Unix milliseconds`);
           cursor = parsed.cursor;
         }
         if ('msgid' in cursor) {

@@ -47,8 +47,7 @@ export function voiceRoutes({ store, relay }: VoiceRouteDeps): ControlRoute[] {
     route({
       method: 'post',
       path: '/api/v1/me/voice-certificates',
-      summary:
-        'Link a Mumble client certificate (its SHA-1 hash) to your account. Murmur accepts one certificate per user: the newest linked',
+      summary: 'Link a Mumble client certificate (its SHA-1 hash) to your account. Murmur accepts one certificate per user: the newest linked',
       tag: 'voice',
       auth: 'user',
       body: VoiceCertificateCreate,

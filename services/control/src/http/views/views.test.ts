@@ -38,8 +38,23 @@ import { voiceCertificateView, voiceView } from './voice.js';
 const T0 = Date.UTC(2030, 0, 1);
 const ISO0 = '2030-01-01T00:00:00.000Z';
 
-const everyone: Role = { id: '1', name: '@everyone', position: 0, permissions: Permission.VIEW_CHANNEL | Permission.SEND_MESSAGES, color: null, mentionable: false };
-const moderator: Role = { id: '2', name: 'moderator', position: 2, permissions: Permission.KICK_MEMBERS, color: 0xff0000, mentionable: true, maxUploadBytes: 1024 };
+const everyone: Role = {
+  id: '1',
+  name: '@everyone',
+  position: 0,
+  permissions: Permission.VIEW_CHANNEL | Permission.SEND_MESSAGES,
+  color: null,
+  mentionable: false,
+};
+const moderator: Role = {
+  id: '2',
+  name: 'moderator',
+  position: 2,
+  permissions: Permission.KICK_MEMBERS,
+  color: 0xff0000,
+  mentionable: true,
+  maxUploadBytes: 1024,
+};
 const helper: Role = { id: '3', name: 'helper', position: 1, permissions: 0n, color: null, mentionable: false };
 const category: Category = { id: '1', name: 'Text channels', position: 0 };
 
@@ -147,17 +162,35 @@ describe('guild views', () => {
   });
 
   it('mark @everyone and an unset upload limit', () => {
-    expect(parsedBy(RoleView, roleView(everyone, '1'))).toMatchObject({ everyone: true, max_upload_bytes: null, permission_names: ['VIEW_CHANNEL', 'SEND_MESSAGES'] });
+    expect(parsedBy(RoleView, roleView(everyone, '1'))).toMatchObject({
+      everyone: true,
+      max_upload_bytes: null,
+      permission_names: ['VIEW_CHANNEL', 'SEND_MESSAGES'],
+    });
     expect(parsedBy(RoleView, roleView(moderator, '1'))).toMatchObject({ everyone: false, max_upload_bytes: 1024, color: 0xff0000 });
     expect(parsedBy(CategoryView, categoryView(category))).toEqual({ id: '1', name: 'Text channels', position: 0 });
   });
 
   it('write times as ISO 8601 in bans, invites and the audit log', () => {
-    expect(parsedBy(BanView, banView({ accountId: 5, username: 'bob', reason: 'spam', createdAt: T0 }))).toEqual({ username: 'bob', reason: 'spam', created_at: ISO0 });
+    expect(parsedBy(BanView, banView({ accountId: 5, username: 'bob', reason: 'spam', createdAt: T0 }))).toEqual({
+      username: 'bob',
+      reason: 'spam',
+      created_at: ISO0,
+    });
     const invite = { code: 'abc', createdBy: null, createdAt: T0, expiresAt: null, maxUses: null, uses: 0 };
     expect(parsedBy(InviteView, inviteView(invite))).toMatchObject({ created_by: null, created_at: ISO0, expires_at: null });
     expect(inviteView({ ...invite, expiresAt: T0 + 1000 }).expires_at).toBe('2030-01-01T00:00:01.000Z');
-    const entry = { id: 3, time: T0, actor: 'operator', action: 'member.kick', targetType: 'member', targetId: '5', targetName: 'bob', reason: null, changes: { roles: ['2'] } };
+    const entry = {
+      id: 3,
+      time: T0,
+      actor: 'operator',
+      action: 'member.kick',
+      targetType: 'member',
+      targetId: '5',
+      targetName: 'bob',
+      reason: null,
+      changes: { roles: ['2'] },
+    };
     expect(parsedBy(AuditEntryView, auditEntryView(entry))).toEqual({
       id: 3,
       time: ISO0,
@@ -172,7 +205,10 @@ describe('guild views', () => {
   });
 
   it('carry a permission set as its decimal string and names', () => {
-    expect(permissionSetView(Permission.SEND_MESSAGES | Permission.VIEW_CHANNEL)).toEqual({ permissions: '65538', permission_names: ['VIEW_CHANNEL', 'SEND_MESSAGES'] });
+    expect(permissionSetView(Permission.SEND_MESSAGES | Permission.VIEW_CHANNEL)).toEqual({
+      permissions: '65538',
+      permission_names: ['VIEW_CHANNEL', 'SEND_MESSAGES'],
+    });
   });
 });
 
@@ -185,7 +221,11 @@ describe('account views', () => {
       disabled: false,
       created_at: ISO0,
     });
-    expect(parsedBy(RegistrationInviteView, registrationInviteView({ code: 'x', expiresAt: T0, maxUses: 2 }))).toEqual({ code: 'x', expires_at: ISO0, max_uses: 2 });
+    expect(parsedBy(RegistrationInviteView, registrationInviteView({ code: 'x', expiresAt: T0, maxUses: 2 }))).toEqual({
+      code: 'x',
+      expires_at: ISO0,
+      max_uses: 2,
+    });
     expect(registrationInviteView({ code: 'x', expiresAt: null, maxUses: null }).expires_at).toBeNull();
   });
 });

@@ -37,16 +37,15 @@ export function memberRoutes(guild: GuildService): ControlRoute[] {
       route({
         method,
         path: '/api/v1/members/{username}/roles/{role}',
-        summary: method === 'put' ? 'Give a member a role below your highest (MANAGE_ROLES)' : 'Take a role from a member (MANAGE_ROLES, role below your highest)',
+        summary:
+          method === 'put' ? 'Give a member a role below your highest (MANAGE_ROLES)' : 'Take a role from a member (MANAGE_ROLES, role below your highest)',
         tag: 'members',
         auth: 'user',
         responses: { 200: MemberView },
         errors: [403, 404],
         handler({ params, actor }) {
           const member =
-            method === 'put'
-              ? guild.addMemberRole(actor, params.username, params.role)
-              : guild.removeMemberRole(actor, params.username, params.role);
+            method === 'put' ? guild.addMemberRole(actor, params.username, params.role) : guild.removeMemberRole(actor, params.username, params.role);
           return { status: 200, body: memberView(guild.snapshot(), member, Date.now()) };
         },
       }),

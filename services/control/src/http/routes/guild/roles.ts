@@ -43,7 +43,8 @@ export function roleRoutes(guild: GuildService): ControlRoute[] {
     route({
       method: 'patch',
       path: '/api/v1/roles/{role}',
-      summary: 'Change a role below your highest (MANAGE_ROLES; you may only grant permissions you have; its upload limit needs MANAGE_GUILD too); by id or name',
+      summary:
+        'Change a role below your highest (MANAGE_ROLES; you may only grant permissions you have; its upload limit needs MANAGE_GUILD too); by id or name',
       tag: 'roles',
       auth: 'user',
       body: RolePatch,
