@@ -1,9 +1,11 @@
+import type { AttachmentKind } from '@alloquy/protocol/irc';
 import type Database from 'better-sqlite3';
 import { openDatabase, type Db, statementCache } from '@alloquy/service-kit/store';
 import { blobInUse } from './blob-references.js';
 import { ATTACHMENT_MIGRATIONS } from './migrations.js';
 
-export type AttachmentKind = 'image' | 'video' | 'audio' | 'file';
+/** What an attachment is, as the wire contract names it (`+alloquy/attachment`'s `k`). */
+export type { AttachmentKind };
 
 /** A thumbnail stored in the BlobStore (`key` is its content address). */
 export interface StoredThumbnail {
