@@ -1,9 +1,9 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import sharp from 'sharp';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { EmbedService } from '../../src/embeds/embed-service.js';
 import { EmbedStore } from '../../src/embeds/embed-store.js';
 import { TargetPolicy } from '../../src/embeds/policy.js';
@@ -143,9 +143,17 @@ function pageRequests(path: string): number {
 let db: Database.Database;
 let allowed: Harness;
 
+let dbDir: string;
+
 beforeEach(() => {
-  db = new Database(join(mkdtempSync(join(tmpdir(), 'alloquy-embed-db-')), 'attachments.sqlite'));
+  dbDir = mkdtempSync(join(tmpdir(), 'alloquy-embed-db-'));
+  db = new Database(join(dbDir, 'attachments.sqlite'));
   allowed = harness(db, [`127.0.0.1:${site.port}`]);
+});
+
+afterEach(() => {
+  db.close();
+  rmSync(dbDir, { recursive: true, force: true });
 });
 
 describe('building embeds', () => {

@@ -1,16 +1,23 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import jwt from 'jsonwebtoken';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { openControlDatabase } from '../store/database.js';
 import { AccountService, type AccountServiceOptions } from './account-service.js';
 import { AccessTokens } from './tokens.js';
 
 const SECRET = 'x'.repeat(64);
 
+const homes: string[] = [];
+afterAll(() => {
+  for (const home of homes) rmSync(home, { recursive: true, force: true });
+});
+
 function service(opts: Partial<AccountServiceOptions> = {}) {
-  const db = openControlDatabase(join(mkdtempSync(join(tmpdir(), 'alloquy-acc-')), 'control.sqlite'));
+  const home = mkdtempSync(join(tmpdir(), 'alloquy-acc-'));
+  homes.push(home);
+  const db = openControlDatabase(join(home, 'control.sqlite'));
   const accounts = new AccountService(db, {
     registration: 'open',
     accessTokens: new AccessTokens(SECRET, 'alloquy', 900),

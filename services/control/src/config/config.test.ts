@@ -1,11 +1,19 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '@alloquy/service-kit/config';
 import { loadConfig } from './config.js';
 
-const tmp = () => mkdtempSync(join(tmpdir(), 'alloquy-config-'));
+const homes: string[] = [];
+const tmp = () => {
+  const home = mkdtempSync(join(tmpdir(), 'alloquy-config-'));
+  homes.push(home);
+  return home;
+};
+afterAll(() => {
+  for (const home of homes) rmSync(home, { recursive: true, force: true });
+});
 
 describe('loadConfig', () => {
   it('puts everything under ALLOQUY_HOME by default', () => {

@@ -3,7 +3,7 @@
  * hierarchy, overwrites, timeouts that expire, kick and rejoin, ban and unban, invites, renames
  * that keep history, and the audit log and events every write leaves behind.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -23,10 +23,12 @@ let accounts: AccountService;
 let guild: GuildService;
 const events: string[] = [];
 const users = new Map<string, Account>();
+let home: string | undefined;
 
 async function setUp(registration: 'open' | 'invite'): Promise<void> {
   clock = START;
-  db = openControlDatabase(join(mkdtempSync(join(tmpdir(), 'alloquy-guild-service-')), 'control.sqlite'));
+  home = mkdtempSync(join(tmpdir(), 'alloquy-guild-service-'));
+  db = openControlDatabase(join(home, 'control.sqlite'));
   accounts = new AccountService(db, {
     registration,
     accessTokens: new AccessTokens('x'.repeat(64), 'alloquy', 900),
@@ -83,6 +85,8 @@ function withStaff(): { moderators: string; helpers: string } {
 afterEach(() => {
   guild?.close();
   db?.close();
+  if (home) rmSync(home, { recursive: true, force: true });
+  home = undefined;
   users.clear();
   vi.useRealTimers();
 });
