@@ -107,5 +107,16 @@ describe('message tag encoders', () => {
     expect(replyTarget({ '+reply': '' })).toBeUndefined();
     expect(replyTarget({})).toBeUndefined();
     for (const name of REPLY_TAGS) expect(replyTarget({ [name]: 'x' })).toBe('x');
+    // As a parsed IRC line holds them.
+    expect(
+      replyTarget(
+        new Map([
+          ['+draft/reply', 'a'],
+          ['+reply', 'b'],
+        ]),
+      ),
+    ).toBe('b');
+    expect(replyTarget(new Map([['+draft/reply', 'a']]))).toBe('a');
+    expect(replyTarget(new Map([['+draft/reply', '']]))).toBeUndefined();
   });
 });

@@ -52,10 +52,13 @@ export function typingTags(state: TypingState): ClientTags {
   return { [TYPING_TAG]: state };
 }
 
-/** The msgid a message replies to (either reply tag), or undefined. */
-export function replyTarget(tags: Readonly<Record<string, string>>): string | undefined {
+/**
+ * The msgid a message replies to (either reply tag, the ratified one first), or undefined. Tags
+ * as a parsed line holds them (a Map) or as history stores them (a record).
+ */
+export function replyTarget(tags: ReadonlyMap<string, string> | Readonly<Record<string, string>>): string | undefined {
   for (const name of REPLY_TAGS) {
-    const target = tags[name];
+    const target = tags instanceof Map ? tags.get(name) : (tags as Readonly<Record<string, string>>)[name];
     if (target) return target;
   }
   return undefined;

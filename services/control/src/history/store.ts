@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { foldCase } from '@alloquy/protocol/irc';
+import { REACT_TAG, UNREACT_TAG, foldCase, replyTarget } from '@alloquy/protocol/irc';
 // Channel names fold as the hub compares them (its CASEMAPPING), exactly as the link does.
 
 /**
@@ -123,10 +123,6 @@ export interface SearchQuery {
 }
 
 export type Authorize = (message: HistoryMessage) => boolean;
-
-export const REACT_TAG = '+draft/react';
-export const UNREACT_TAG = '+draft/unreact';
-export const REPLY_TAGS = ['+reply', '+draft/reply'] as const;
 
 export const MAX_PAGE = 1000;
 export const MAX_SEARCH = 100;
@@ -350,7 +346,7 @@ export class HistoryStore {
     const result: IngestResult = { inserted: 0, duplicates: 0, skipped: 0, reactionChanges: 0 };
     for (const m of batch) {
       const tags = m.tags ?? {};
-      const replyTo = tags[REPLY_TAGS[0]] || tags[REPLY_TAGS[1]] || null;
+      const replyTo = replyTarget(tags) ?? null;
       const react = tags[REACT_TAG];
       const unreact = tags[UNREACT_TAG];
       if (m.kind === 'TAGMSG' && (!(react || unreact) || !replyTo)) {

@@ -37,22 +37,8 @@ import type { Logger } from '@alloquy/service-kit/log';
 import { mayIn, memberByUsername, textChannelByIrcName, ircChannelName, type GuildSnapshot, type GuildSource } from '../guild/model.js';
 import { Permission } from '@alloquy/protocol/permissions';
 import type { InboundChatMessage } from '../irc-link/index.js';
-import {
-  REACT_TAG,
-  REPLY_TAGS,
-  UNREACT_TAG,
-  type Authorize,
-  type HistoryOp,
-  type HistoryStore,
-  type IngestMessage,
-  type MessageKind,
-  type RecordResult,
-} from '../history/store.js';
-import { foldCase } from '@alloquy/protocol/irc';
-
-export const EDIT_TAG = '+alloquy/edit';
-export const DELETE_TAG = '+alloquy/delete';
-export const TYPING_TAG = '+typing';
+import { type Authorize, type HistoryOp, type HistoryStore, type IngestMessage, type MessageKind, type RecordResult } from '../history/store.js';
+import { DELETE_TAG, EDIT_TAG, REACT_TAG, TYPING_TAG, UNREACT_TAG, foldCase, replyTarget } from '@alloquy/protocol/irc';
 
 /** Longest msgid we accept from a tag (InspIRCd's are about 20 characters). */
 const MAX_MSGID = 200;
@@ -141,7 +127,7 @@ export function interpretMessage(
       if (!authorize) return { action: 'skip', reason: 'unauthorized' };
       return { action: 'record', op: { op: 'delete', msgid: deleteTarget, by, time, authorize } };
     }
-    const target = tags.get(REPLY_TAGS[0]) || tags.get(REPLY_TAGS[1]);
+    const target = replyTarget(tags);
     const react = tags.get(REACT_TAG);
     const unreact = tags.get(UNREACT_TAG);
     if (!target || !(react || unreact)) return { action: 'skip', reason: 'tag-only' };
