@@ -3,3 +3,4 @@ export * from './route.js';
 export * from './route-table.js';
 export * from './openapi.js';
 export * from './raw-route.js';
+export * from './prepared-json.js';

@@ -52,12 +52,7 @@ export function buildOpenApi(routes: readonly (RouteDescription | RawRouteDescri
       paths[r.path]![r.method] = rawOperation(r);
       continue;
     }
-    const params: Record<string, unknown>[] = [...r.path.matchAll(/\{([^}]+)\}/g)].map((m) => ({
-      name: m[1],
-      in: 'path',
-      required: true,
-      schema: { type: 'string' },
-    }));
+    const params = pathParameters(r.path);
     if (r.query) params.push(...queryParameters(r.query));
     const responses: Record<string, unknown> = {};
     for (const [status, schema] of Object.entries(r.responses)) {
@@ -65,20 +60,14 @@ export function buildOpenApi(routes: readonly (RouteDescription | RawRouteDescri
         ? { description: STATUS_TEXT[Number(status)] ?? 'OK', content: { 'application/json': { schema: schemaOf(schema, 'output') } } }
         : { description: STATUS_TEXT[Number(status)] ?? 'OK' };
     }
-    const errorStatuses = new Set([
-      ...declaredStatuses(r.errors),
-      ...(r.body ? [400, 415] : []),
-      ...(r.query ? [400] : []),
-      ...(r.auth !== 'none' ? [401] : []),
-      ...(r.auth === 'admin' ? [403] : []),
-    ]);
-    for (const status of [...errorStatuses].sort()) responses[String(status)] = errorResponse(status, r.errors);
+    // A validated body is refused as 400 (bad) or 415 (not JSON), a validated query as 400.
+    Object.assign(responses, errorResponses(r.auth, r.errors, [...(r.body ? [400, 415] : []), ...(r.query ? [400] : [])]));
     paths[r.path] ??= {};
     paths[r.path]![r.method] = {
       summary: r.summary,
       tags: [r.tag],
       ...(params.length ? { parameters: params } : {}),
-      ...(r.auth !== 'none' ? { security: [{ bearer: [] }] } : {}),
+      ...security(r.auth),
       ...(r.body ? { requestBody: { required: true, content: { 'application/json': { schema: schemaOf(r.body, 'input') } } } } : {}),
       responses,
     };
@@ -104,6 +93,26 @@ function isStatusList(errors: RouteErrors): errors is readonly number[] {
   return Array.isArray(errors);
 }
 
+/** One `in: path` parameter per `{name}` of the path: a string, or what the route declares of it. */
+function pathParameters(path: string, declared?: Record<string, z.ZodType>): Record<string, unknown>[] {
+  return [...path.matchAll(/\{([^}]+)\}/g)].map((m) => {
+    const schema = declared?.[m[1]!];
+    if (!schema) return { name: m[1], in: 'path', required: true, schema: { type: 'string' } };
+    const { description, $schema: _, ...rest } = schemaOf(schema, 'input');
+    return { name: m[1], in: 'path', required: true, ...(typeof description === 'string' ? { description } : {}), schema: rest };
+  });
+}
+
+/**
+ * The error answers of a route, by status in order: what it declares, what its validation implies,
+ * 401 when it needs a token and 403 when it needs an admin.
+ */
+function errorResponses(auth: RawAuth, errors: RouteErrors | undefined, implied: readonly number[]): Record<string, unknown> {
+  const needsToken = auth !== 'none' && auth !== 'optional-token';
+  const statuses = new Set([...declaredStatuses(errors), ...implied, ...(needsToken ? [401] : []), ...(auth === 'admin' ? [403] : [])]);
+  return Object.fromEntries([...statuses].sort().map((status) => [String(status), errorResponse(status, errors)]));
+}
+
 /** An error answer: the route's own words for when it comes, else the status's name; the body is always the Error schema. */
 function errorResponse(status: number, errors: RouteErrors | undefined): Record<string, unknown> {
   const when = errors && !isStatusList(errors) ? errors[status] : undefined;
@@ -124,12 +133,7 @@ function contentOf(content: Record<string, z.ZodType | null>, io: 'input' | 'out
 
 /** A raw route's operation: everything it declares, for a request and an answer the kit does not read. */
 function rawOperation(r: RawRouteDescription): Record<string, unknown> {
-  const params: Record<string, unknown>[] = [...r.path.matchAll(/\{([^}]+)\}/g)].map((m) => {
-    const declared = r.params?.[m[1]!];
-    if (!declared) return { name: m[1], in: 'path', required: true, schema: { type: 'string' } };
-    const { description, $schema: _, ...schema } = schemaOf(declared, 'input');
-    return { name: m[1], in: 'path', required: true, ...(typeof description === 'string' ? { description } : {}), schema };
-  });
+  const params = pathParameters(r.path, r.params);
   if (r.query) params.push(...queryParameters(r.query));
   if (r.headers) params.push(...queryParameters(r.headers, 'header'));
   const responses: Record<string, unknown> = {};
@@ -142,9 +146,7 @@ function rawOperation(r: RawRouteDescription): Record<string, unknown> {
       ...(answer.content ? { content: contentOf(answer.content, 'output') } : {}),
     };
   }
-  const needsToken = r.auth !== 'none' && r.auth !== 'optional-token';
-  const errorStatuses = new Set([...declaredStatuses(r.errors), ...(needsToken ? [401] : []), ...(r.auth === 'admin' ? [403] : [])]);
-  for (const status of [...errorStatuses].sort()) responses[String(status)] = errorResponse(status, r.errors);
+  Object.assign(responses, errorResponses(r.auth, r.errors, []));
   return {
     summary: r.summary,
     ...(r.description ? { description: r.description } : {}),

@@ -3,23 +3,12 @@ import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { ServiceError, type CommonErrorCode } from '../errors/service-error.js';
+import { TestError, testError } from '../../test/support/test-error.js';
 import { rawRouteDeclarer, routeDeclarer, type RouteTable } from './route.js';
 import { mountRoutes } from './route-table.js';
 import { closeHttp, listenHttp } from './service-app.js';
 
-const STATUS: Record<CommonErrorCode | 'invalid_token', number> = {
-  invalid_request: 400,
-  unauthorized: 401,
-  invalid_token: 401,
-  forbidden: 403,
-  not_found: 404,
-  payload_too_large: 413,
-  unsupported_media_type: 415,
-  internal: 500,
-};
-class TestError extends ServiceError<keyof typeof STATUS> {}
-const error = (code: keyof typeof STATUS, message: string) => new TestError(STATUS, code, message);
+const error = testError;
 
 /** The caller of this test service: who the token names, and whether they administer it. */
 interface Caller {

@@ -4,19 +4,8 @@
  * as for JSON routes; the handler gets express's request and response and does the rest.
  */
 import type { IRouter, NextFunction, Request, Response } from 'express';
-import type { MakeError } from '../errors/service-error.js';
-import { expressPath, type RawAuth, type RawRoute, type RawRouteContext } from './route.js';
-import { bearerFromHeader } from './service-app.js';
-
-/** What mounting needs of the service: the route table's options (`RouteTableOptions` has the same fields). */
-export interface RawRouteOptions<Caller, E> {
-  /** The caller a bearer token stands for; throws the service's error when the token is not valid. */
-  authenticate(token: string, req: Request): Caller | Promise<Caller>;
-  /** Whether the caller may use `auth: 'admin'` routes. */
-  isAdmin?(caller: Caller): boolean;
-  /** The service's own error for a common code. */
-  error: MakeError<E>;
-}
+import { credentialsFor, type RouteTableOptions } from './credentials.js';
+import { expressPath, type RawRoute, type RawRouteContext } from './route.js';
 
 /**
  * Mounts one raw route on `router` (the table's order is kept by `mountRoutes`, which hands raw
@@ -24,11 +13,11 @@ export interface RawRouteOptions<Caller, E> {
  * Anything thrown goes to the shell's error handler; for a route that reads a body, a refusal
  * before the body has been read also closes the connection after the answer.
  */
-export function mountRawRoute<Caller, E>(router: IRouter, route: RawRoute<Caller>, options: RawRouteOptions<Caller, E>): void {
+export function mountRawRoute<Caller, E>(router: IRouter, route: RawRoute<Caller>, options: RouteTableOptions<Caller, E>): void {
   router[route.method](expressPath(route.path), async (req: Request, res: Response, next: NextFunction) => {
     try {
       const ctx: RawRouteContext = { req, res, params: req.params as Record<string, string> };
-      const credentials = await rawCredentials(route.auth, req, options);
+      const credentials = await credentialsFor(route.auth, req, options);
       // The caller's fields (or the token) sit beside the request's, as in a JSON route's context.
       await route.handler({ ...ctx, ...credentials } as RawRouteContext & Partial<Caller> & { token?: string });
     } catch (err) {
@@ -36,18 +25,6 @@ export function mountRawRoute<Caller, E>(router: IRouter, route: RawRoute<Caller
       next(err);
     }
   });
-}
-
-/** The caller's fields (`user`, `admin`), the bearer token (`token`, `optional-token`), or nothing (`none`). */
-async function rawCredentials<Caller, E>(auth: RawAuth, req: Request, options: RawRouteOptions<Caller, E>): Promise<Partial<Caller> | { token?: string }> {
-  if (auth === 'none') return {};
-  const token = bearerFromHeader(req.headers.authorization);
-  if (auth === 'optional-token') return token === undefined ? {} : { token };
-  if (!token) throw options.error('unauthorized', 'an "Authorization: Bearer <access token>" header is required');
-  if (auth === 'token') return { token };
-  const caller = await options.authenticate(token, req);
-  if (auth === 'admin' && !options.isAdmin?.(caller)) throw options.error('forbidden', 'only an admin may do this');
-  return caller;
 }
 
 /** What a client may still send after an early refusal before its connection is cut. */

@@ -2,12 +2,14 @@ import { createServer, request as httpRequest, type Server } from 'node:http';
 import express, { type RequestHandler } from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { ServiceError, requestError, type CommonErrorCode } from '../errors/service-error.js';
+import { requestError } from '../errors/service-error.js';
+import { TestError, testError } from '../../test/support/test-error.js';
 import { Health } from '../health/health.js';
 import type { Logger } from '../log/logger.js';
 import { ServiceMetrics } from '../metrics/service-metrics.js';
 import { rawRouteDeclarer, routeDeclarer, type RouteTable } from './route.js';
-import { mountRoutes, PreparedJson } from './route-table.js';
+import { PreparedJson } from './prepared-json.js';
+import { mountRoutes } from './route-table.js';
 import { bearerApiHeaders, closeHttp, createServiceApp, listenHttp, nodeMiddleware } from './service-app.js';
 
 /**
@@ -18,20 +20,7 @@ import { bearerApiHeaders, closeHttp, createServiceApp, listenHttp, nodeMiddlewa
  * middleware tells which path served each request.
  */
 
-const STATUS: Record<CommonErrorCode | 'invalid_token' | 'rate_limited', number> = {
-  invalid_request: 400,
-  unauthorized: 401,
-  invalid_token: 401,
-  forbidden: 403,
-  not_found: 404,
-  payload_too_large: 413,
-  unsupported_media_type: 415,
-  rate_limited: 429,
-  internal: 500,
-};
-type Code = keyof typeof STATUS;
-class TestError extends ServiceError<Code> {}
-const error = (code: Code, message: string, retryAfter?: number) => new TestError(STATUS, code, message, retryAfter);
+const error = testError;
 
 interface Caller {
   name: string;

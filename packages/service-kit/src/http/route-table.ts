@@ -1,25 +1,12 @@
-import type { IncomingMessage } from 'node:http';
 import type express from 'express';
 import type { NextFunction, Request, Response } from 'express';
 import type { z } from 'zod';
-import type { MakeError } from '../errors/service-error.js';
+import { credentialsFor, type RouteTableOptions } from './credentials.js';
 import { mountRawRoute } from './raw-route.js';
-export { PreparedJson } from './prepared-json.js';
 import { directDispatcher, type RoutedRequest, type ServeJson } from './route-dispatch.js';
 import { expressPath, isRawRoute, type Route, type RouteContext, type RouteResult, type RouteTable } from './route.js';
-import { bearerFromHeader } from './service-app.js';
 
-export interface RouteTableOptions<Caller, E> {
-  /**
-   * The caller a bearer token stands for; throws the service's error when the token is not valid.
-   * It gets node's request (express's only for raw routes): the direct path never sets up express's.
-   */
-  authenticate(token: string, req: IncomingMessage): Caller | Promise<Caller>;
-  /** Whether the caller may use `auth: 'admin'` routes. */
-  isAdmin?(caller: Caller): boolean;
-  /** The service's own error for a common code. */
-  error: MakeError<E>;
-}
+export type { RouteTableOptions };
 
 /**
  * Mounts every route of the table on `app`: the bearer token authenticated by `auth`, the body
@@ -64,13 +51,7 @@ function jsonRoute<Caller, E>(r: Route<Caller>, options: RouteTableOptions<Calle
   const { error } = options;
   return async (request: RoutedRequest): Promise<RouteResult> => {
     const { req } = request;
-    let caller: Caller | undefined;
-    if (r.auth !== 'none') {
-      const token = bearerFromHeader(req.headers.authorization);
-      if (!token) throw error('unauthorized', 'an "Authorization: Bearer <access token>" header is required');
-      caller = await options.authenticate(token, req);
-      if (r.auth === 'admin' && !options.isAdmin?.(caller)) throw error('forbidden', 'only an admin may do this');
-    }
+    const caller = await credentialsFor(r.auth, req, options);
     let body: unknown = undefined;
     if (r.body) {
       const is = (type: string) => request.expressRequest().is(type);
@@ -93,7 +74,7 @@ function jsonRoute<Caller, E>(r: Route<Caller>, options: RouteTableOptions<Calle
     // server), and win as in `{ ...ctx, ...caller }`. `req` is express's request, set up only
     // for a handler that reads it.
     const ctx = { body, query, params: request.params, ip: req.socket.remoteAddress } as RouteContext;
-    if (caller !== undefined) Object.assign(ctx, caller);
+    Object.assign(ctx, caller);
     if (!Object.hasOwn(ctx, 'req')) {
       Object.defineProperty(ctx, 'req', { get: request.expressRequest, enumerable: true, configurable: true });
     }
