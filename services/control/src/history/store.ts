@@ -189,7 +189,7 @@ interface Position {
 }
 
 const COLUMNS =
-  'm.id, m.msgid, m.channel, m.account, m.nick, m.kind, m.time, m.text, m.tags, m.reply_to, ' + 'm.has_link, m.has_attachment, m.edited_at, m.deleted_at';
+  'm.id, m.msgid, m.channel, m.account, m.nick, m.kind, m.time, m.text, m.tags, m.reply_to, m.has_link, m.has_attachment, m.edited_at, m.deleted_at';
 /** Matches the partial index history_messages_visible (must be spelled the same to use it). */
 const VISIBLE = `m.deleted_at IS NULL AND m.kind <> 'TAGMSG'`;
 
@@ -427,9 +427,8 @@ export class HistoryStore {
     return true;
   }
 
-  /** The newest `limit` visible messages, newest last. */
   /**
-   * The newest `limit` messages of `channel`, oldest first. The page may be shared with other
+   * The newest `limit` visible messages of `channel`, oldest first (newest last). The page may be shared with other
    * callers until the next write to the database: it is frozen, never to be modified.
    */
   latest(channel: string, limit: number): HistoryMessage[] {

@@ -71,21 +71,20 @@ interface PageView {
   messages: MessageView[];
 }
 
-/**
- * The answers for the pages the store shares (frozen: the newest page of a channel, until the
- * next write), viewed and serialized once per page however many clients ask for it.
- */
-const sharedPageViews = new WeakMap<HistoryMessage[], { channel: string; answer: PreparedJson }>();
+function pageView(channel: string, page: readonly HistoryMessage[]): PageView {
+  return { channel, messages: page.map(messageView) };
+}
 
-/** A page of messages as the API answers it. */
-function pageView(channel: string, page: HistoryMessage[]): PageView | PreparedJson {
-  if (!Object.isFrozen(page)) return { channel, messages: page.map(messageView) };
-  let view = sharedPageViews.get(page);
-  if (view?.channel !== channel) {
-    view = { channel, answer: new PreparedJson({ channel, messages: page.map(messageView) } satisfies PageView) };
-    sharedPageViews.set(page, view);
-  }
-  return view.answer;
+/**
+ * The newest page of a channel is one object the store shares until the next write (every client
+ * opening the channel asks for it): its answer is viewed and serialized once, however many ask.
+ */
+const newestPageAnswers = new WeakMap<readonly HistoryMessage[], PreparedJson>();
+
+function newestPageAnswer(channel: string, page: readonly HistoryMessage[]): PreparedJson {
+  let answer = newestPageAnswers.get(page);
+  if (!answer) newestPageAnswers.set(page, (answer = new PreparedJson(pageView(channel, page))));
+  return answer;
 }
 
 export function historyRoutes({ store, guild, now = Date.now }: HistoryRouteDeps): ControlRoute[] {
@@ -112,12 +111,12 @@ export function historyRoutes({ store, guild, now = Date.now }: HistoryRouteDeps
       handler({ params, query, account }) {
         const channel = readableChannel(account.username, params.channel);
         const limit = query.limit ?? DEFAULT_PAGE;
+        if (!query.around && !query.before && !query.after) return { status: 200, body: newestPageAnswer(channel.slice(1), store.latest(channel, limit)) };
         let page: HistoryMessage[] | null;
         if (query.around) page = store.around(channel, query.around, limit);
         else if (query.before && query.after) page = store.between(channel, query.after, query.before, limit);
         else if (query.before) page = store.before(channel, query.before, limit);
-        else if (query.after) page = store.after(channel, query.after, limit);
-        else page = store.latest(channel, limit);
+        else page = store.after(channel, query.after!, limit);
         if (!page) {
           // The store answers null only for a msgid that is unknown or in another channel.
           const missing = [query.around, query.before, query.after].find((c) => c && 'msgid' in c && store.get(c.msgid)?.channel !== channel);
