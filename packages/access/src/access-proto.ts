@@ -16,7 +16,6 @@ import * as protoLoader from '@grpc/proto-loader';
  */
 export const PROTO_ROOT = fileURLToPath(new URL('../../../proto/', import.meta.url));
 export const ACCESS_PROTO = 'alloquy/control/v1/access.proto';
-export const ACCESS_SERVICE_NAME = 'alloquy.control.v1.Access';
 
 /** Every 64-bit field of the contract holds byte counts, ids or Unix ms: all below 2^53. */
 const LOADER_OPTIONS: protoLoader.Options = {

@@ -13,12 +13,11 @@ import {
   accessFailure,
   askAccess,
   type AccessCallError,
-  type AccessFailureCode,
   type ChannelDecision,
   type ChannelInfo,
   type ChannelRef as WireChannelRef,
 } from '@alloquy/access';
-import { AttachmentError } from '../errors/attachment-error.js';
+import { AttachmentError, attachmentError } from '../errors/attachment-error.js';
 import type { Authorizer, ChannelRef, ChannelSummary, Principal, UploadGrant } from './authorizer.js';
 
 export interface GrpcAuthorizerOptions {
@@ -90,7 +89,7 @@ export class GrpcAuthorizer implements Authorizer {
   }
 
   private ask<T>(call: () => Promise<T>): Promise<T> {
-    return askAccess(call, newAttachmentError);
+    return askAccess(call, attachmentError);
   }
 }
 
@@ -113,9 +112,5 @@ function refusal(decision: ChannelDecision, what: string): AttachmentError {
 }
 
 export function toAttachmentError(err: AccessCallError): AttachmentError {
-  return accessFailure(err, newAttachmentError);
-}
-
-function newAttachmentError(code: AccessFailureCode, message: string): AttachmentError {
-  return new AttachmentError(code, message);
+  return accessFailure(err, attachmentError);
 }

@@ -31,3 +31,8 @@ export class AttachmentError extends ServiceError<AttachmentErrorCode> {
     super(ATTACHMENT_ERROR_STATUS, code, message);
   }
 }
+
+/** Makes the service's error from a code and message, where shared code (the route table, the Access client) wants a function. */
+export function attachmentError(code: AttachmentErrorCode, message: string): AttachmentError {
+  return new AttachmentError(code, message);
+}

@@ -4,7 +4,7 @@ import { bearerApiHeaders, buildOpenApi, createServiceApp, mountRoutes } from '@
 import express, { type Request, type RequestHandler } from 'express';
 import type { Logger } from '@alloquy/service-kit/log';
 import type { Authorizer } from '../authz/authorizer.js';
-import { AttachmentError } from '../errors/attachment-error.js';
+import { AttachmentError, attachmentError } from '../errors/attachment-error.js';
 import type { AttachmentsMetrics } from '../metrics/metrics.js';
 import type { AttachmentsRouteTable } from './route.js';
 
@@ -68,8 +68,6 @@ export function requestOrigin(req: Request, publicUrl: string | undefined): stri
   if (publicUrl) return publicUrl.replace(/\/+$/, '');
   return `${req.protocol}://${req.get('host') ?? 'localhost'}`;
 }
-
-const attachmentError = (code: ConstructorParameters<typeof AttachmentError>[0], message: string) => new AttachmentError(code, message);
 
 /**
  * The HTTP API: every feature's route table, each mounted on a router of its own (an OPTIONS

@@ -8,8 +8,8 @@
  * permission `forbidden`, an unknown channel `not_found`, a control server down or late
  * `control_unavailable`: never a join let through by default.
  */
-import { AccessClient, askAccess, type AccessFailureCode } from '@alloquy/access';
-import { SignallingError } from '../errors/signalling-error.js';
+import { AccessClient, askAccess } from '@alloquy/access';
+import { SignallingError, signallingError } from '../errors/signalling-error.js';
 
 export interface Identity {
   account: string;
@@ -82,9 +82,5 @@ export class GrpcVoiceAccess implements VoiceAccess {
 }
 
 function ask<T>(call: () => Promise<T>): Promise<T> {
-  return askAccess(call, newSignallingError);
-}
-
-function newSignallingError(code: AccessFailureCode, message: string): SignallingError {
-  return new SignallingError(code, message);
+  return askAccess(call, signallingError);
 }

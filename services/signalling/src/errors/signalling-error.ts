@@ -45,3 +45,8 @@ export class SignallingError extends ServiceError<SignallingErrorCode> {
     super(STATUS, code, message);
   }
 }
+
+/** Makes the service's error from a code and message, where shared code (the route table, the Access client) wants a function. */
+export function signallingError(code: SignallingErrorCode, message: string): SignallingError {
+  return new SignallingError(code, message);
+}

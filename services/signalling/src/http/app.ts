@@ -3,7 +3,7 @@ import { bearerApiHeaders, buildOpenApi, createServiceApp, mountRoutes } from '@
 import express from 'express';
 import type { Logger } from '@alloquy/service-kit/log';
 import type { VoiceAccess } from '../authz/voice-access.js';
-import { SignallingError } from '../errors/signalling-error.js';
+import { SignallingError, signallingError } from '../errors/signalling-error.js';
 import type { SignallingMetrics } from '../metrics/metrics.js';
 import type { SignallingRouteTable } from './route.js';
 
@@ -16,8 +16,6 @@ export interface SignallingAppDeps {
   log: Logger;
   version: string;
 }
-
-const signallingError = (code: ConstructorParameters<typeof SignallingError>[0], message: string) => new SignallingError(code, message);
 
 /**
  * HTTP side of the service: TURN credentials from the route table, its OpenAPI document, health,
