@@ -19,6 +19,8 @@ export interface SpawnDaemonOptions {
   command: string;
   args: readonly string[];
   cwd: string;
+  /** Its environment (default: this process's). */
+  env?: NodeJS.ProcessEnv;
   /** How long after SIGTERM before SIGKILL. */
   stopTimeoutMs: number;
   /** Also given every chunk the daemon prints (e.g. to keep a log file). */
@@ -40,7 +42,7 @@ export interface DaemonProcess {
 }
 
 export function spawnDaemon(options: SpawnDaemonOptions): DaemonProcess {
-  const child = spawn(options.command, options.args, { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(options.command, options.args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
   const output = new LineRing(60);
   let startupOutput = '';
   const capture = (chunk: string): void => {

@@ -3,6 +3,7 @@ export * from './home.js';
 export * from './tls.js';
 export * from './template.js';
 export * from './net-wait.js';
+export * from './daemon-process.js';
 export * from './text-tail.js';
 export * from './inspircd/config.js';
 export * from './inspircd/process.js';

@@ -3,14 +3,13 @@
  * exact bytes and content-type the control server answered it with, and nothing else (no
  * routing beyond an exact path lookup, no authentication, no metrics).
  *
- *   node dist-bench/http-bare-server.js BODIES.json
+ *   node dist-bench/http-bare-server.js BODIES.json PORT
  *
  * BODIES.json: [{ "path": "/api/v1/me", "contentType": "...", "body": "<base64>" }, ...].
- * Listens on a free loopback port and prints `listening <port>` on stdout; stops on SIGTERM.
+ * Listens on PORT on loopback; stops on SIGTERM.
  */
 import { createServer } from 'node:http';
 import { readFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 
 export interface BareBody {
   path: string;
@@ -19,9 +18,9 @@ export interface BareBody {
   body: string;
 }
 
-const file = process.argv[2];
-if (!file) {
-  process.stderr.write('usage: http-bare-server.js BODIES.json\n');
+const [file, port] = process.argv.slice(2);
+if (!file || !port || !/^\d{1,5}$/.test(port)) {
+  process.stderr.write('usage: http-bare-server.js BODIES.json PORT\n');
   process.exit(2);
 }
 const answers = new Map(
@@ -42,9 +41,7 @@ const server = createServer((req, res) => {
 });
 // As the control server does: idle keep-alive sockets close after 5 s.
 server.keepAliveTimeout = 5000;
-server.listen(0, '127.0.0.1', () => {
-  process.stdout.write(`listening ${(server.address() as AddressInfo).port}\n`);
-});
+server.listen(Number(port), '127.0.0.1');
 process.on('SIGTERM', () => {
   server.closeAllConnections();
   server.close(() => process.exit(0));

@@ -28,10 +28,8 @@
  * `--cpu-prof DIR` starts the control server under `node --cpu-prof`: its .cpuprofile lands in
  * DIR when the server stops at the end (open it in Chrome DevTools, or read it as JSON).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,6 +37,7 @@ import autocannon from 'autocannon';
 import { seededRandom } from '@alloquy/protocol/testing';
 import { benchLogger, BenchRun, configOrExit, integerOption, parseBenchArgs } from '@alloquy/stack/bench/harness.js';
 import { round } from '@alloquy/stack/bench/stats.js';
+import { freePorts, spawnDaemon, waitForTcpPorts, type DaemonProcess } from '@alloquy/stack';
 import { HistoryStore, type IngestMessage } from '../dist/history/store.js';
 import { openControlDatabase } from '../dist/store/database.js';
 import type { BareBody } from './http-bare-server.js';
@@ -122,64 +121,29 @@ const log = benchLogger();
 
 // ---------------------------------------------------------------- processes
 
-/** A child process of the benchmark, with the tail of its output for error reports. */
-interface Child {
+/** A server process of the benchmark, by the name its error messages use. */
+interface NamedDaemon {
   name: string;
-  proc: ChildProcess;
-  /** The last lines it wrote (stdout and stderr). */
-  tail: string[];
-  exited: Promise<number | null>;
+  daemon: DaemonProcess;
 }
 
-const children = new Set<Child>();
+const daemons = new Set<NamedDaemon>();
 
-function startChild(name: string, args: string[], env: NodeJS.ProcessEnv, onLine?: (line: string) => void): Child {
-  const proc = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const tail: string[] = [];
-  const child: Child = { name, proc, tail, exited: new Promise((resolveExit) => proc.once('exit', (code) => resolveExit(code))) };
-  let partial = '';
-  const read = (chunk: Buffer) => {
-    const lines = (partial + chunk.toString('utf8')).split('\n');
-    partial = lines.pop()!;
-    for (const line of lines) {
-      tail.push(line);
-      if (tail.length > 40) tail.shift();
-      onLine?.(line);
-    }
-  };
-  proc.stdout!.on('data', read);
-  proc.stderr!.on('data', read);
-  children.add(child);
-  void child.exited.then(() => children.delete(child));
-  return child;
+/** A Node process of the bench (a server), stopped with the others when the bench ends. */
+function startNode(name: string, args: string[], env: NodeJS.ProcessEnv, cwd: string): NamedDaemon {
+  // SIGTERM: the services stop cleanly on it, and --cpu-prof writes its profile then.
+  const started = { name, daemon: spawnDaemon({ command: process.execPath, args, cwd, env, stopTimeoutMs: 10_000 }) };
+  daemons.add(started);
+  return started;
 }
 
-/** SIGTERM (the services stop cleanly on it, and --cpu-prof writes its profile), SIGKILL after 10 s. */
-async function stopChild(child: Child): Promise<void> {
-  if (child.proc.exitCode !== null || child.proc.signalCode !== null) return;
-  child.proc.kill('SIGTERM');
-  const killer = setTimeout(() => child.proc.kill('SIGKILL'), 10_000);
-  await child.exited;
-  clearTimeout(killer);
-}
-
-/** Rejects when `child` exits before `ready` settles. */
-function unlessExited<T>(child: Child, ready: Promise<T>): Promise<T> {
-  return Promise.race([
-    ready,
-    child.exited.then((code) => {
-      throw new Error(`${child.name} exited (code ${code}) before it was ready:\n${child.tail.join('\n')}`);
-    }),
-  ]);
-}
-
-/** A loopback port nobody listens on right now. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolveListen, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolveListen));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolveClose) => server.close(resolveClose));
-  return port;
+/** Waits until `port` accepts connections, or fails with what the process printed when it exits first. */
+async function listening({ name, daemon }: NamedDaemon, port: number): Promise<void> {
+  try {
+    await waitForTcpPorts('127.0.0.1', [port], { timeoutMs: 30_000, abortIf: daemon.startupFailure });
+  } catch (error) {
+    throw new Error(`${name}: ${(error as Error).message}:\n${daemon.output.text()}`);
+  }
 }
 
 /** Jiffies of CPU (user + system) `pid` has used so far; /proc reports them at 100 per second. */
@@ -235,22 +199,6 @@ function seedHistory(dbPath: string, count: number): number {
   } finally {
     db.close();
   }
-}
-
-async function waitForHealth(baseUrl: string, child: Child, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  const poll = async () => {
-    for (;;) {
-      try {
-        if ((await fetch(`${baseUrl}/healthz`)).ok) return;
-      } catch {
-        // Not listening yet.
-      }
-      if (Date.now() > deadline) throw new Error(`${child.name} did not become healthy in ${timeoutMs} ms:\n${child.tail.join('\n')}`);
-      await new Promise((resolveWait) => setTimeout(resolveWait, 100));
-    }
-  };
-  await unlessExited(child, poll());
 }
 
 async function postJson(url: string, body: unknown): Promise<unknown> {
@@ -320,7 +268,7 @@ let keepHome = false;
 const bench = new BenchRun({
   log,
   cleanup: async () => {
-    await Promise.all([...children].map((child) => stopChild(child).catch((error: Error) => log(`stopping ${child.name}: ${error.message}`))));
+    await Promise.all([...daemons].map(({ name, daemon }) => daemon.stop().catch((error: Error) => log(`stopping ${name}: ${error.message}`))));
     if (home !== undefined) {
       if (keepHome) log(`kept ${home}`);
       else await rm(home, { recursive: true, force: true }).catch(() => undefined);
@@ -339,41 +287,50 @@ async function main(): Promise<void> {
   log(`seeding ${config.messages} messages into #general`);
   const seeded = seedHistory(join(home, 'control.sqlite'), config.messages);
 
-  const [httpPort, grpcPort] = [await freePort(), await freePort()];
+  const [httpPort, grpcPort, signallingPort, barePort] = (await freePorts(4)) as [number, number, number, number];
   const baseUrl = `http://127.0.0.1:${httpPort}`;
   if (config.cpuProfDir !== undefined) await mkdir(config.cpuProfDir, { recursive: true });
   const nodeFlags = config.cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', config.cpuProfDir];
   log(`starting the control server on ${baseUrl}${config.cpuProfDir === undefined ? '' : ` under --cpu-prof (into ${config.cpuProfDir})`}`);
-  const control = startChild('control server', [...nodeFlags, CONTROL_MAIN], {
-    ...process.env,
-    ALLOQUY_HOME: home,
-    ALLOQUY_HTTP_HOST: '127.0.0.1',
-    ALLOQUY_HTTP_PORT: String(httpPort),
-    ALLOQUY_CONTROL_GRPC_HOST: '127.0.0.1',
-    ALLOQUY_CONTROL_GRPC_PORT: String(grpcPort),
-    ALLOQUY_OPERATOR_SOCKET: join(home, 'run', 'control.sock'),
-    ALLOQUY_IRC_LINK: 'false',
-    ALLOQUY_MURMUR: 'false',
-    ALLOQUY_REGISTRATION: 'open',
-    // Longer than any run, so the token never expires mid-measurement.
-    ALLOQUY_ACCESS_TOKEN_TTL: '86400',
-  });
-  await waitForHealth(baseUrl, control, 30_000);
-  const origins: Record<BenchRoute['service'], string> = { control: baseUrl, signalling: '' };
-  const pids: Record<BenchRoute['service'], number | undefined> = { control: control.proc.pid, signalling: undefined };
-  if (config.routes.some((r) => r.service === 'signalling')) {
-    const port = await freePort();
-    origins.signalling = `http://127.0.0.1:${port}`;
-    log(`starting signalling on ${origins.signalling}`);
-    const signalling = startChild('signalling', [SIGNALLING_MAIN], {
+  const control = startNode(
+    'control server',
+    [...nodeFlags, CONTROL_MAIN],
+    {
       ...process.env,
       ALLOQUY_HOME: home,
-      ALLOQUY_SIGNALLING_HOST: '127.0.0.1',
-      ALLOQUY_SIGNALLING_PORT: String(port),
-      ALLOQUY_CONTROL_GRPC_ADDRESS: `127.0.0.1:${grpcPort}`,
-    });
-    await waitForHealth(origins.signalling, signalling, 30_000);
-    pids.signalling = signalling.proc.pid;
+      ALLOQUY_HTTP_HOST: '127.0.0.1',
+      ALLOQUY_HTTP_PORT: String(httpPort),
+      ALLOQUY_CONTROL_GRPC_HOST: '127.0.0.1',
+      ALLOQUY_CONTROL_GRPC_PORT: String(grpcPort),
+      ALLOQUY_OPERATOR_SOCKET: join(home, 'run', 'control.sock'),
+      ALLOQUY_IRC_LINK: 'false',
+      ALLOQUY_MURMUR: 'false',
+      ALLOQUY_REGISTRATION: 'open',
+      // Longer than any run, so the token never expires mid-measurement.
+      ALLOQUY_ACCESS_TOKEN_TTL: '86400',
+    },
+    home,
+  );
+  await listening(control, httpPort);
+  const origins: Record<BenchRoute['service'], string> = { control: baseUrl, signalling: '' };
+  const pids: Record<BenchRoute['service'], number | undefined> = { control: control.daemon.child.pid, signalling: undefined };
+  if (config.routes.some((r) => r.service === 'signalling')) {
+    origins.signalling = `http://127.0.0.1:${signallingPort}`;
+    log(`starting signalling on ${origins.signalling}`);
+    const signalling = startNode(
+      'signalling',
+      [SIGNALLING_MAIN],
+      {
+        ...process.env,
+        ALLOQUY_HOME: home,
+        ALLOQUY_SIGNALLING_HOST: '127.0.0.1',
+        ALLOQUY_SIGNALLING_PORT: String(signallingPort),
+        ALLOQUY_CONTROL_GRPC_ADDRESS: `127.0.0.1:${grpcPort}`,
+      },
+      home,
+    );
+    await listening(signalling, signallingPort);
+    pids.signalling = signalling.daemon.child.pid;
   }
 
   // The first account is the admin; the benchmark is an ordinary member, so permission checks run in full.
@@ -397,13 +354,9 @@ async function main(): Promise<void> {
   }
   const bodiesFile = join(home, 'bare-bodies.json');
   await writeFile(bodiesFile, JSON.stringify(captured));
-  let resolvePort!: (port: number) => void;
-  const barePort = new Promise<number>((r) => (resolvePort = r));
-  const bare = startChild('bare node:http server', [BARE_SERVER, bodiesFile], process.env, (line) => {
-    const match = /^listening (\d+)$/.exec(line);
-    if (match) resolvePort(Number(match[1]));
-  });
-  const bareUrl = `http://127.0.0.1:${await unlessExited(bare, barePort)}`;
+  const bare = startNode('bare node:http server', [BARE_SERVER, bodiesFile, String(barePort)], process.env, home);
+  await listening(bare, barePort);
+  const bareUrl = `http://127.0.0.1:${barePort}`;
 
   log(
     `${config.connections} connections, ${config.warmupS} s warm-up + ${config.durationS} s measured per route and server, ` +
@@ -414,7 +367,7 @@ async function main(): Promise<void> {
     const { bytes, contentType } = captured[index]!;
     log(`GET ${route.path} (${bytes} bytes, ${contentType})`);
     const stack = await measure('stack', `${origins[route.service]}${route.path}`, headers, config, pids[route.service]);
-    const bareRun = await measure('bare', `${bareUrl}${route.path}`, headers, config, bare.proc.pid);
+    const bareRun = await measure('bare', `${bareUrl}${route.path}`, headers, config, bare.daemon.child.pid);
     // A route without a target (turn) is measured and shown, never judged.
     const target = TARGETS.requestsPerSecond[route.name];
     const clean = stack.errors === 0 && stack.non2xx === 0 && bareRun.errors === 0 && bareRun.non2xx === 0;
