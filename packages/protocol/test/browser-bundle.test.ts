@@ -6,13 +6,15 @@
  * The check is written out here rather than taken from @alloquy/stack's findBrowserImportViolations
  * (which the client library uses): this is the bottom layer, tested with its own devDependencies
  * only; @alloquy/stack depends on service-kit, which depends on this package. Its rule is also
- * stricter and so simpler: nothing but zod, hence no polyfill to weigh.
+ * stricter and so simpler: nothing but zod, hence no polyfill to weigh. Both print chains with
+ * this package's importChain.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build, type Metafile, type Plugin } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
 import { describe, expect, it } from 'vitest';
+import { importChain } from '../src/testing/import-chain.js';
 
 const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 const ALLOWED_PACKAGES = ['zod'];
@@ -50,26 +52,8 @@ async function foreignImports(entry: string): Promise<string[]> {
     plugins: [onlyZod],
   });
   return Object.entries(metafile.inputs).flatMap(([importer, { imports }]) =>
-    imports.filter((edge) => edge.external === true).map((edge) => [...chainTo(metafile, importer), edge.path].join(' → ')),
+    imports.filter((edge) => edge.external === true).map((edge) => [...importChain(metafile.inputs, importer), edge.path].join(' → ')),
   );
-}
-
-/** The shortest import chain from the entry (the input nothing imports) to `target`. */
-function chainTo({ inputs }: Metafile, target: string): string[] {
-  const imported = new Set(Object.values(inputs).flatMap(({ imports }) => imports.map((edge) => edge.path)));
-  const queue = Object.keys(inputs).filter((input) => !imported.has(input));
-  const cameFrom = new Map<string, string | undefined>(queue.map((input) => [input, undefined]));
-  for (let index = 0; index < queue.length && queue[index] !== target; index++) {
-    for (const edge of inputs[queue[index]!]!.imports) {
-      if (edge.path in inputs && !cameFrom.has(edge.path)) {
-        cameFrom.set(edge.path, queue[index]);
-        queue.push(edge.path);
-      }
-    }
-  }
-  const chain: string[] = [];
-  for (let at: string | undefined = target; at !== undefined; at = cameFrom.get(at)) chain.unshift(at);
-  return chain;
 }
 
 describe('the browser bundle of @alloquy/protocol', () => {

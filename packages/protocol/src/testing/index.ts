@@ -1,1 +1,2 @@
 export * from './seeded-random.js';
+export * from './import-chain.js';

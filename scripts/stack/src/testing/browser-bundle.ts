@@ -16,6 +16,7 @@
 import { readFileSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
 import { join, resolve } from 'node:path';
+import { importChain } from '@alloquy/protocol/testing';
 
 /** esbuild's ImportKind. */
 export type BundleImportKind =
@@ -154,30 +155,10 @@ export async function findBrowserImportViolations(build: BundleBuild, check: Bro
           reason = `resolves to ${readable(edge.path)}, not to a polyfill package that ${name} declares`;
         }
       }
-      if (reason !== undefined) violations.push({ specifier, reason, chain: [...chainTo(inputs, importer).map(readable), specifier] });
+      if (reason !== undefined) violations.push({ specifier, reason, chain: [...importChain(inputs, importer).map(readable), specifier] });
     }
   }
   return violations;
-}
-
-/** The shortest import chain from an entry (an input nothing imports) to `target`. */
-function chainTo(inputs: BundleMetafile['inputs'], target: string): string[] {
-  const imported = new Set(Object.values(inputs).flatMap(({ imports }) => imports.map((edge) => edge.path)));
-  const queue = Object.keys(inputs).filter((input) => !imported.has(input));
-  const cameFrom = new Map<string, string | undefined>(queue.map((input) => [input, undefined]));
-  for (let index = 0; index < queue.length; index++) {
-    const current = queue[index]!;
-    if (current === target) break;
-    for (const edge of inputs[current]?.imports ?? []) {
-      if (edge.path in inputs && !cameFrom.has(edge.path)) {
-        cameFrom.set(edge.path, current);
-        queue.push(edge.path);
-      }
-    }
-  }
-  const chain: string[] = [];
-  for (let at: string | undefined = target; at !== undefined; at = cameFrom.get(at)) chain.unshift(at);
-  return chain;
 }
 
 /** One line per violation, e.g. `node:fs (a node: import): src/index.ts → src/a.ts → node:fs`. */
